@@ -1,0 +1,6 @@
+"""Agents: creators (Mesa agents with array-backed state) and the vectorised buyer population."""
+
+from sim.agents.buyers import BuyerPopulation
+from sim.agents.creators import Creator, CreatorTable
+
+__all__ = ["Creator", "CreatorTable", "BuyerPopulation"]

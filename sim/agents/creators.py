@@ -1,0 +1,241 @@
+"""Creators: Mesa agents whose hot state lives in model-owned column arrays.
+
+Daily phases work on whole columns (``model.creators.followers`` …); an agent reads and writes
+its own row through properties, so per-agent code (rare events, inspection) and array code see
+the same state.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import mesa
+import numpy as np
+
+from sim.config import Scenario
+from sim.labels import TACTIC_OF_TYPE, CreatorState, CreatorType, Tactic
+from sim.table import ColumnTable
+
+if TYPE_CHECKING:
+    from sim.model import LiveShopModel
+
+__all__ = ["Creator", "CreatorTable", "CREATOR_COLUMNS", "draw_creators"]
+
+CREATOR_COLUMNS: dict[str, type] = {
+    # identity and traits
+    "market": np.int16,
+    "category": np.int16,
+    "ctype": np.int8,
+    "tactic": np.int8,  # violation used when this creator violates (Tactic code)
+    "intensity": np.float64,  # probability a stream violates
+    "actor": np.int32,  # the person behind the account (ban evaders re-enter as new accounts)
+    "followers": np.float64,
+    "quality": np.float64,
+    "skill": np.float64,
+    "streams_per_week": np.float64,
+    "commission_rate": np.float64,
+    # lifecycle
+    "level": np.int8,
+    "state": np.int8,
+    "joined_day": np.int32,
+    "left_day": np.int32,
+    # platform-side levers applied per creator (governance writes these)
+    "traffic_multiplier": np.float64,
+    "campaign_eligible": np.bool_,
+    "incentive_eligible": np.bool_,
+    # running totals
+    "earnings": np.float64,  # commissions net of claw-backs, plus incentive bonuses
+    "profit": np.float64,  # earnings plus illicit gains minus costs of cheating
+    "gmv": np.float64,
+    "orders": np.int64,
+    "streams": np.int64,
+    "violating_streams": np.int64,
+    "views": np.int64,
+    "settled": np.int64,
+    "refunded": np.int64,
+    "bad_outcomes": np.int64,
+    "complaints": np.int64,
+    "reports": np.int64,
+    "gmv_month": np.float64,  # GMV since the last level refresh
+}
+
+
+class CreatorTable(ColumnTable):
+    """Column store for all creators ever created (churned and banned rows stay)."""
+
+    def __init__(self, capacity: int = 16) -> None:
+        super().__init__(CREATOR_COLUMNS, capacity)
+
+    def live_mask(self) -> np.ndarray:
+        """Accounts that can stream today: in the pilot or active."""
+        s = self.col("state")
+        return (s == CreatorState.pilot) | (s == CreatorState.active)
+
+    def present_mask(self) -> np.ndarray:
+        """Accounts still on the platform (not churned, not banned)."""
+        s = self.col("state")
+        return (s != CreatorState.churned) & (s != CreatorState.banned)
+
+
+class _Column:
+    """Property reading and writing one row of a creator column."""
+
+    def __init__(self, column: str, cast: type) -> None:
+        self.column = column
+        self.cast = cast
+
+    def __get__(self, obj: Creator | None, owner: type) -> Any:
+        if obj is None:
+            return self
+        return self.cast(obj.model.creators.col(self.column)[obj.row])
+
+    def __set__(self, obj: Creator, value: Any) -> None:
+        obj.model.creators.col(self.column)[obj.row] = value
+
+
+class Creator(mesa.Agent):
+    """A live-shopping creator. State is a row of ``model.creators``."""
+
+    market = _Column("market", int)
+    category = _Column("category", int)
+    followers = _Column("followers", float)
+    quality = _Column("quality", float)
+    skill = _Column("skill", float)
+    streams_per_week = _Column("streams_per_week", float)
+    commission_rate = _Column("commission_rate", float)
+    level = _Column("level", int)
+    intensity = _Column("intensity", float)
+    earnings = _Column("earnings", float)
+    profit = _Column("profit", float)
+    gmv = _Column("gmv", float)
+    traffic_multiplier = _Column("traffic_multiplier", float)
+
+    def __init__(self, model: LiveShopModel, row: int) -> None:
+        super().__init__(model)
+        self.row = int(row)
+
+    @property
+    def creator_type(self) -> CreatorType:
+        return CreatorType(int(self.model.creators.col("ctype")[self.row]))
+
+    @property
+    def tactic(self) -> Tactic:
+        return Tactic(int(self.model.creators.col("tactic")[self.row]))
+
+    @property
+    def state(self) -> CreatorState:
+        return CreatorState(int(self.model.creators.col("state")[self.row]))
+
+    @state.setter
+    def state(self, value: CreatorState) -> None:
+        self.model.creators.col("state")[self.row] = int(value)
+
+    @property
+    def is_adversary(self) -> bool:
+        return self.creator_type not in (CreatorType.honest, CreatorType.opportunist)
+
+    def __repr__(self) -> str:
+        return (
+            f"Creator(id={self.unique_id}, type={self.creator_type.name}, state={self.state.name}, "
+            f"followers={self.followers:.0f}, earnings={self.earnings:.2f})"
+        )
+
+
+def draw_creators(
+    scenario: Scenario,
+    n: int,
+    markets: np.ndarray,
+    rng: np.random.Generator,
+    day: int,
+    ctypes: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Draw traits for ``n`` new creators in the given markets (one entry per creator).
+
+    ``ctypes`` fixes the creator types (used for re-entering ban evaders); otherwise types are
+    drawn from the scenario's mix. Adversaries favour the categories most exposed to their tactic.
+    """
+    world = scenario.world
+    pop = world.creators
+    n_cat = len(world.categories)
+    mix = pop.mix.model_dump()
+    type_names = [t.name for t in CreatorType]
+    if ctypes is None:
+        p = np.array([mix[name] for name in type_names], dtype=float)
+        ctypes = rng.choice(len(type_names), size=n, p=p / p.sum()).astype(np.int8)
+
+    tactics, intensity = _draw_tactics(scenario, ctypes, rng)
+
+    # Category: base shares, tilted for adversaries by each category's exposure to their tactic.
+    share = np.array([c.share for c in world.categories], dtype=float)
+    exposure = np.ones((len(Tactic), n_cat))
+    for j, cat in enumerate(world.categories):
+        ex = cat.exposure.model_dump()
+        for t in Tactic:
+            if t.name in ex:
+                exposure[t, j] = ex[t.name]
+    weights = share[None, :] * exposure  # (tactic, category)
+    adversarial = np.isin(ctypes, [int(t) for t in TACTIC_OF_TYPE] + [int(CreatorType.ban_evader)])
+    category = np.empty(n, dtype=np.int16)
+    key = np.where(adversarial, tactics, 0)
+    for t in np.unique(key):  # loop over tactics (at most 7), not creators
+        rows = np.flatnonzero(key == t)
+        w = weights[t] / weights[t].sum()
+        category[rows] = rng.choice(n_cat, size=rows.size, p=w)
+
+    followers = pop.followers_min * (1.0 + rng.pareto(pop.followers_alpha, size=n))
+    quality = rng.beta(*pop.quality_beta, size=n)
+    skill = rng.lognormal(0.0, pop.skill_sigma, size=n)
+    spw = np.clip(rng.gamma(2.0, pop.streams_per_week_mean / 2.0, size=n), 0.25, 7.0)
+    commission = np.clip(rng.lognormal(np.log(pop.commission_median), pop.commission_sigma, size=n), 0.01, 0.8)
+    # Counterfeiters and fake-engagement buyers sell low-quality goods (He, Hollenbeck &
+    # Proserpio 2022: bought reviews are mostly for low-quality products).
+    low_quality = np.isin(tactics, [Tactic.counterfeit, Tactic.fake_engagement])
+    quality = np.where(low_quality, quality * 0.6, quality)
+    return {
+        "market": markets.astype(np.int16),
+        "category": category,
+        "ctype": ctypes.astype(np.int8),
+        "tactic": tactics,
+        "intensity": intensity,
+        "followers": followers,
+        "quality": quality,
+        "skill": skill,
+        "streams_per_week": spw,
+        "commission_rate": commission,
+        "joined_day": np.full(n, day, dtype=np.int32),
+        "left_day": np.full(n, -1, dtype=np.int32),
+        "traffic_multiplier": np.ones(n),
+    }
+
+
+def _draw_tactics(
+    scenario: Scenario, ctypes: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The violation each creator uses and how often (per stream)."""
+    tactics_cfg = scenario.world.tactics
+    n = ctypes.size
+    tactic = np.full(n, Tactic.minor, dtype=np.int8)
+    intensity = np.full(n, tactics_cfg.minor.intensity)
+    for ctype, t in TACTIC_OF_TYPE.items():
+        rows = ctypes == ctype
+        tactic[rows] = t
+        intensity[rows] = getattr(tactics_cfg, t.name).intensity
+    # Ban evaders carry one of the adversarial tactics.
+    evaders = np.flatnonzero(ctypes == CreatorType.ban_evader)
+    if evaders.size:
+        options = list(TACTIC_OF_TYPE.values())
+        pick = rng.integers(0, len(options), size=evaders.size)
+        for k, t in enumerate(options):
+            rows = evaders[pick == k]
+            tactic[rows] = t
+            intensity[rows] = getattr(tactics_cfg, t.name).intensity
+    # Opportunists pick a tactic by configured weights and violate at a low rate.
+    opp = np.flatnonzero(ctypes == CreatorType.opportunist)
+    if opp.size:
+        w = tactics_cfg.opportunist_weights
+        names = list(w)
+        p = np.array([w[k] for k in names], dtype=float)
+        pick = rng.choice(len(names), size=opp.size, p=p / p.sum())
+        tactic[opp] = np.array([Tactic[k] for k in names], dtype=np.int8)[pick]
+        intensity[opp] = scenario.world.creators.opportunist_intensity
+    return tactic, intensity

@@ -1,0 +1,176 @@
+"""The ``livesim`` command: run and validate scenarios.
+
+Errors a user can fix (a missing file, bad TOML, an unknown key, a wrong value) print one line
+naming the file, the field, the value and what is allowed, and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sim.config import Scenario, load_scenario, with_overrides
+from sim.errors import ScenarioError
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+
+
+class _Progress:
+    """A one-line progress report on stderr, shown once a run has taken a couple of seconds."""
+
+    def __init__(self, label: str, after_s: float = 2.0, enabled: bool = True) -> None:
+        self.label = label
+        self.after_s = after_s
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+        self.shown = False
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        elapsed = now - self.t0
+        if elapsed < self.after_s or (now - self._last < 0.25 and done < total):
+            return
+        self._last = now
+        left = elapsed / done * (total - done) if done else 0.0
+        width = 30
+        filled = int(width * done / total)
+        bar = "#" * filled + "-" * (width - filled)
+        sys.stderr.write(f"\r{self.label} [{bar}] day {done}/{total}  {elapsed:5.1f}s elapsed, ~{left:4.1f}s left ")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if getattr(args, "days", None) is not None:
+        out["days"] = args.days
+    if getattr(args, "seed", None) is not None:
+        out["seed"] = args.seed
+    for item in getattr(args, "set", None) or []:
+        if "=" not in item:
+            raise ScenarioError("--set", item, None, "expected PATH=VALUE, e.g. --set policy.referral_fee=0.08")
+        key, raw = item.split("=", 1)
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out[key.strip()] = value
+    return out
+
+
+def _load(args: argparse.Namespace) -> Scenario:
+    scenario = load_scenario(args.scenario)
+    return with_overrides(scenario, _overrides(args), source=f"{args.scenario} (command-line overrides)")
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None or value != value:
+        return "n/a"
+    if unit == "share":
+        return f"{value:.2%}"
+    if abs(value) >= 1000 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.4g}"
+
+
+def summary_table(summary: dict[str, float], by_market: dict[str, dict[str, float]]) -> str:
+    """A plain-text table: one row per metric, a column for the platform and each market."""
+    from sim.metrics import METRICS
+
+    markets = list(by_market)
+    head = f"{'metric':<26}{'unit':<20}{'all':>14}" + "".join(f"{m:>14}" for m in markets)
+    lines = [head, "-" * len(head)]
+    for name, meta in METRICS.items():
+        row = f"{name:<26}{meta.unit:<20}{_fmt(summary.get(name), meta.unit):>14}"
+        row += "".join(f"{_fmt(by_market[m].get(name), meta.unit):>14}" for m in markets)
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sim.runner import run, write_outputs
+
+    scenario = _load(args)
+    out = Path(args.out) if args.out else Path("results") / scenario.name
+    progress = _Progress(f"{scenario.name} rep {args.replication}", enabled=not args.quiet)
+    try:
+        result = run(scenario, replication=args.replication, progress=progress)
+    finally:
+        progress.close()
+    write_outputs(result, out, plot=not args.no_plot)
+    print(f"livesim {scenario.name}: {scenario.days} days, seed {scenario.seed}, replication "
+          f"{args.replication}, {scenario.world.n_buyers:,} buyers, {scenario.world.n_creators:,} creators "
+          f"({result.runtime_s:.1f}s)")
+    print(summary_table(result.summary, result.summary_by_market))
+    print(f"\nwrote {out}/daily.parquet, creators.parquet, summary.json" + ("" if args.no_plot else ", daily.png"))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    scenario = _load(args)
+    print(f"{args.scenario}: valid scenario {scenario.name!r}")
+    if not args.brief:
+        print(json.dumps(scenario.model_dump(mode="json"), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="livesim",
+        description="Agent-based simulation of live-shopping marketplaces for policy design.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_run = sub.add_parser("run", help="simulate one scenario and write its results")
+    p_run.add_argument("scenario", help="scenario TOML file")
+    p_run.add_argument("--days", type=int, help="override the number of days")
+    p_run.add_argument("--seed", type=int, help="override the scenario seed")
+    p_run.add_argument("--replication", type=int, default=0, help="which replication (world) of the seed")
+    p_run.add_argument("--out", help="output folder (default: results/<scenario name>/)")
+    p_run.add_argument("--set", action="append", metavar="PATH=VALUE",
+                       help="override any parameter, e.g. --set policy.referral_fee=0.08 (repeatable)")
+    p_run.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    p_run.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_run.set_defaults(func=cmd_run)
+
+    p_val = sub.add_parser("validate", help="check a scenario file and print it fully resolved")
+    p_val.add_argument("scenario", help="scenario TOML file")
+    p_val.add_argument("--days", type=int, help=argparse.SUPPRESS)
+    p_val.add_argument("--seed", type=int, help=argparse.SUPPRESS)
+    p_val.add_argument("--set", action="append", metavar="PATH=VALUE", help="override parameters before checking")
+    p_val.add_argument("--brief", action="store_true", help="only say whether it is valid")
+    p_val.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "replication", 0) < 0:
+        parser.error("--replication must be >= 0")
+    try:
+        return int(args.func(args))
+    except ScenarioError as exc:
+        print(f"livesim: error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("livesim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,529 @@
+"""Scenario files: the validated description of one simulated world and its policy.
+
+A scenario is read once, validated by pydantic (unknown keys, wrong types and out-of-range
+values are errors), and then trusted everywhere inside the model. Defaults follow
+``shared/design.md`` §8 and ``domain-facts.md``; each names its source in a comment.
+
+Levers (what a platform controls) live under ``[policy]`` and ``[[timeline]]``; uncertainties
+(how the world behaves) live under ``[world]``.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim.errors import ScenarioError, format_validation_error
+
+__all__ = [
+    "Scenario",
+    "World",
+    "Market",
+    "Category",
+    "CreatorPopulation",
+    "CreatorMix",
+    "BuyerPopulation",
+    "Tactics",
+    "Policy",
+    "Eligibility",
+    "Campaign",
+    "Incentive",
+    "load_scenario",
+    "with_overrides",
+    "OVERRIDE_ALIASES",
+]
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Multiplier = Annotated[float, Field(ge=0.0, le=100.0)]
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+
+
+class _Strict(BaseModel):
+    """Base for every config block: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------------------------------
+# World: the uncertainties
+# ---------------------------------------------------------------------------------------
+
+
+class Market(_Strict):
+    """One market (country) with its own buyers, creators and price level."""
+
+    name: Name
+    buyer_share: Positive = Field(description="share of buyers living in this market")
+    creator_share: Positive = Field(description="share of creators selling in this market")
+    # AOV US $35-59, SEA about $5 (redstagfulfillment.com, weak): price levels scale category medians.
+    price_level: Annotated[float, Field(gt=0.0, le=100.0)] = 1.0
+    # Live conversion is self-reported as high as 30 % (McKinsey 2021): an upper bound, so the
+    # default per-view conversion sits well below it.
+    base_conversion: Annotated[float, Field(gt=0.0, le=0.5)] = 0.05
+    delivery_days: tuple[Annotated[int, Field(ge=1, le=60)], Annotated[int, Field(ge=1, le=60)]] = (2, 6)
+    # Return windows after delivery: TH non-Mall 7 d, VN/TH Mall 15 d, ID 6 d (seller centres, H).
+    return_window_days: Annotated[int, Field(ge=0, le=90)] = 7
+    activity_level: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+
+    @field_validator("delivery_days")
+    @classmethod
+    def _ordered(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if v[0] > v[1]:
+            raise ValueError("delivery_days must be [min, max] with min <= max")
+        return v
+
+
+class Exposure(_Strict):
+    """How strongly a category attracts each violation tactic (1 = average)."""
+
+    counterfeit: NonNegative = 1.0
+    misleading_claims: NonNegative = 1.0
+    fake_engagement: NonNegative = 1.0
+    offplatform_diversion: NonNegative = 1.0
+    incentive_fraud: NonNegative = 1.0
+
+
+class Category(_Strict):
+    """A product category with a lognormal order value and a change-of-mind return rate."""
+
+    name: Name
+    share: Positive = Field(description="share of creators and of buyer preference")
+    order_value_median: Positive
+    order_value_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.6
+    return_rate: Share = 0.10
+    exposure: Exposure = Exposure()
+
+
+class CreatorMix(_Strict):
+    """Shares of creator types; they must sum to 1."""
+
+    honest: Share = 0.84
+    opportunist: Share = 0.08
+    # Counterfeits are up to 2.5 % of world trade (OECD/EUIPO 2021, H).
+    counterfeit: Share = 0.025
+    misleading_claims: Share = 0.02
+    fake_engagement: Share = 0.015
+    offplatform_diversion: Share = 0.01
+    incentive_fraud: Share = 0.005
+    ban_evader: Share = 0.005
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> CreatorMix:
+        total = sum(self.model_dump().values())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"creator type shares must sum to 1, they sum to {total:.6g}")
+        return self
+
+
+class CreatorPopulation(_Strict):
+    """How creators are drawn, arrive and leave."""
+
+    # Eligibility needs >= 1,000 followers (TikTok Shop Creator Eligibility Policy, H).
+    followers_min: Annotated[int, Field(ge=1)] = 1_000
+    # Creator earnings follow a Pareto tail with alpha about 2 (Strauss, Yang & Mazzucato 2025, M).
+    followers_alpha: Annotated[float, Field(gt=1.0, le=10.0)] = 2.0
+    quality_beta: tuple[Positive, Positive] = (5.0, 2.5)
+    skill_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.4
+    streams_per_week_mean: Annotated[float, Field(gt=0.0, le=7.0)] = 3.0
+    # Commission is set per product, 1-80 %, typically 4-20 % (ads.tiktok.com help, H).
+    commission_median: Annotated[float, Field(ge=0.01, le=0.8)] = 0.10
+    commission_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.5
+    arrival_rate: Annotated[float, Field(ge=0.0, le=0.1)] = 0.002
+    churn_rate: Annotated[float, Field(ge=0.0, le=0.1)] = 0.001
+    low_income_monthly: NonNegative = 10.0
+    low_income_churn_rate: Annotated[float, Field(ge=0.0, le=0.5)] = 0.003
+    # Opportunists violate when it pays; until they adapt, this is their per-stream rate.
+    opportunist_intensity: Share = 0.15
+    mix: CreatorMix = CreatorMix()
+
+
+class BuyerPopulation(_Strict):
+    """Buyer behaviour: activity, trust dynamics, returns, reports and churn."""
+
+    sessions_per_day: Annotated[float, Field(gt=0.0, le=50.0)] = 0.5
+    activity_shape: Annotated[float, Field(gt=0.0, le=100.0)] = 0.8
+    primary_category_weight: Share = 0.7
+    price_sensitivity_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.3
+    susceptibility_beta: tuple[Positive, Positive] = (2.0, 5.0)
+    trust_initial: Share = 0.75
+    trust_initial_sd: Annotated[float, Field(ge=0.0, le=0.5)] = 0.08
+    trust_loss_bad: Share = 0.15
+    trust_loss_refunded_factor: Share = 0.4
+    trust_gain_good: Share = 0.01
+    trust_conversion_elasticity: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
+    churn_rate: Annotated[float, Field(ge=0.0, le=0.1)] = 0.0005
+    churn_distrust: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+    arrival_rate: Annotated[float, Field(ge=0.0, le=0.1)] = 0.001
+    return_propensity_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.4
+    return_if_bad: Share = 0.7
+    clean_bad_outcome_rate: Share = 0.03
+    clean_harm_fraction: Share = 0.3
+    report_rate: Share = 0.02
+    report_propensity_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.8
+    false_report_rate: Share = 0.0005
+    complaint_rate: Share = 0.5
+    # More live supply draws more shopping: sessions scale with (live streams / usual)^elasticity.
+    supply_elasticity: Annotated[float, Field(ge=0.0, le=2.0)] = 0.3
+
+
+class _TacticBase(_Strict):
+    intensity: Share = Field(description="probability that a stream of this creator violates")
+    conversion_lift: Multiplier = 1.0
+    bad_outcome_rate: Share = 0.0
+    harm_fraction: Share = 0.5
+    report_visibility: Share = 1.0
+
+
+class Counterfeit(_TacticBase):
+    intensity: Share = 0.8
+    conversion_lift: Multiplier = 1.3
+    bad_outcome_rate: Share = 0.55
+    harm_fraction: Share = 0.8
+    report_visibility: Share = 0.8
+    illicit_margin: Share = 0.45
+    cost_of_goods: Share = 0.15
+
+
+class MisleadingClaims(_TacticBase):
+    intensity: Share = 0.8
+    # For a fully susceptible buyer; scaled by each buyer's susceptibility.
+    conversion_lift: Multiplier = 2.5
+    bad_outcome_rate: Share = 0.35
+    harm_fraction: Share = 0.5
+    report_visibility: Share = 0.6
+
+
+class FakeEngagement(_TacticBase):
+    intensity: Share = 0.9
+    bad_outcome_rate: Share = 0.12
+    harm_fraction: Share = 0.4
+    report_visibility: Share = 0.2
+    engagement_boost: Multiplier = 3.0
+    cost_per_stream: NonNegative = 15.0
+
+
+class OffplatformDiversion(_TacticBase):
+    intensity: Share = 0.7
+    conversion_lift: Multiplier = 1.1
+    bad_outcome_rate: Share = 0.3
+    harm_fraction: Share = 0.9
+    report_visibility: Share = 0.5
+    diversion_share: Share = 0.6
+    illicit_margin: Share = 0.5
+
+
+class IncentiveFraud(_TacticBase):
+    intensity: Share = 0.9
+    report_visibility: Share = 0.05
+    overshoot: Annotated[float, Field(ge=0.0, le=10.0)] = 1.2
+    cancel_rate: Share = 0.9
+    brushing_cost: Share = 0.05
+
+
+class Minor(_TacticBase):
+    # Honest creators' accidental low-severity breaches per stream.
+    intensity: Share = 0.01
+    bad_outcome_rate: Share = 0.05
+    harm_fraction: Share = 0.2
+    report_visibility: Share = 0.3
+
+
+class Tactics(_Strict):
+    """What each violation does to views, orders and outcomes."""
+
+    counterfeit: Counterfeit = Counterfeit()
+    misleading_claims: MisleadingClaims = MisleadingClaims()
+    fake_engagement: FakeEngagement = FakeEngagement()
+    offplatform_diversion: OffplatformDiversion = OffplatformDiversion()
+    incentive_fraud: IncentiveFraud = IncentiveFraud()
+    minor: Minor = Minor()
+    # Which tactic an opportunist adopts (relative weights).
+    opportunist_weights: dict[str, NonNegative] = Field(
+        default_factory=lambda: {
+            "misleading_claims": 0.5,
+            "offplatform_diversion": 0.2,
+            "fake_engagement": 0.2,
+            "counterfeit": 0.1,
+        }
+    )
+
+    @field_validator("opportunist_weights")
+    @classmethod
+    def _known_tactics(cls, v: dict[str, float]) -> dict[str, float]:
+        allowed = ("counterfeit", "misleading_claims", "fake_engagement", "offplatform_diversion")
+        for key in v:
+            if key not in allowed:
+                raise ValueError(f"unknown tactic {key!r}; allowed: {', '.join(allowed)}")
+        if sum(v.values()) <= 0:
+            raise ValueError("opportunist_weights must have a positive total")
+        return v
+
+
+def _default_markets() -> list[Market]:
+    return [
+        Market(name="sg", buyer_share=0.35, creator_share=0.35, price_level=1.0, return_window_days=15),
+        Market(name="id", buyer_share=0.65, creator_share=0.65, price_level=0.35, return_window_days=6),
+    ]
+
+
+def _default_categories() -> list[Category]:
+    return [
+        Category(name="beauty", share=0.25, order_value_median=15.0, return_rate=0.08,
+                 exposure=Exposure(counterfeit=1.6, misleading_claims=1.3)),
+        Category(name="fashion", share=0.30, order_value_median=18.0, return_rate=0.25,
+                 exposure=Exposure(counterfeit=1.2)),
+        Category(name="electronics", share=0.12, order_value_median=35.0, order_value_sigma=0.8,
+                 return_rate=0.10, exposure=Exposure(counterfeit=1.6, misleading_claims=1.0)),
+        Category(name="home", share=0.15, order_value_median=20.0, return_rate=0.08,
+                 exposure=Exposure(counterfeit=0.5)),
+        Category(name="food", share=0.10, order_value_median=8.0, order_value_sigma=0.4,
+                 return_rate=0.03, exposure=Exposure(counterfeit=0.2, misleading_claims=0.8)),
+        Category(name="health", share=0.08, order_value_median=22.0, return_rate=0.06,
+                 exposure=Exposure(counterfeit=0.8, misleading_claims=2.5)),
+    ]
+
+
+class World(_Strict):
+    """The uncertainties: populations, markets, categories and behaviour."""
+
+    n_buyers: Annotated[int, Field(ge=0, le=50_000_000)] = 120_000
+    n_creators: Annotated[int, Field(ge=0, le=1_000_000)] = 2_500
+    markets: Annotated[list[Market], Field(min_length=1)] = Field(default_factory=_default_markets)
+    categories: Annotated[list[Category], Field(min_length=1, max_length=100)] = Field(
+        default_factory=_default_categories
+    )
+    creators: CreatorPopulation = CreatorPopulation()
+    buyers: BuyerPopulation = BuyerPopulation()
+    tactics: Tactics = Tactics()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> World:
+        for what, items in (("market", self.markets), ("category", self.categories)):
+            names = [i.name for i in items]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{what} names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+
+# ---------------------------------------------------------------------------------------
+# Policy: the levers
+# ---------------------------------------------------------------------------------------
+
+
+class Recommender(_Strict):
+    """How stream scores turn into traffic."""
+
+    followers_exponent: Annotated[float, Field(ge=0.0, le=3.0)] = 0.6
+    engagement_exponent: Annotated[float, Field(ge=0.0, le=3.0)] = 1.0
+    quality_exponent: Annotated[float, Field(ge=0.0, le=5.0)] = 1.5
+    exploration_days: Annotated[int, Field(ge=0, le=365)] = 14
+    exploration_boost: Multiplier = 2.0
+    # Weight of observed outcomes (refunds, complaints) in the platform's quality estimate.
+    quality_prior_orders: Annotated[float, Field(gt=0.0)] = 20.0
+
+
+class Policy(_Strict):
+    """The platform's levers that are not tied to a date."""
+
+    # US referral fee 6 % from Apr 2024 (seller-us, H); 8 % reported from Jul 2024 (press, M).
+    referral_fee: Annotated[float, Field(ge=0.0, le=0.5)] = 0.06
+    # Refund admin fee: 20 % of the referral fee, capped at $5 per SKU (seller-us, H).
+    refund_admin_fee_share: Share = 0.2
+    refund_admin_fee_cap: NonNegative = 5.0
+    # Share of buyers' return requests for bad items that the platform makes good.
+    refund_protection: Share = 0.9
+    commission_cap: Annotated[float, Field(ge=0.01, le=0.8)] = 0.8
+    commission_cap_by_category: dict[str, Annotated[float, Field(ge=0.01, le=0.8)]] = Field(
+        default_factory=dict
+    )
+    # Under 5,000 followers: a 30-day pilot programme (TikTok Shop Creator Eligibility, H).
+    pilot_days: Annotated[int, Field(ge=0, le=365)] = 30
+    pilot_followers_max: Annotated[int, Field(ge=0)] = 5_000
+    pilot_traffic_multiplier: Multiplier = 0.5
+    # Creator levels L0-L8 refreshed monthly from last month's GMV (seller-vn, H); the
+    # thresholds themselves are not published and are illustrative.
+    level_thresholds: Annotated[list[NonNegative], Field(min_length=8, max_length=8)] = Field(
+        default_factory=lambda: [50.0, 200.0, 500.0, 1_000.0, 2_500.0, 5_000.0, 10_000.0, 25_000.0]
+    )
+    recommender: Recommender = Recommender()
+
+    @field_validator("level_thresholds")
+    @classmethod
+    def _increasing(cls, v: list[float]) -> list[float]:
+        if any(b <= a for a, b in zip(v, v[1:])):
+            raise ValueError("level_thresholds must be strictly increasing (L1..L8)")
+        return v
+
+
+class Eligibility(_Strict):
+    """Who may join a campaign or incentive programme."""
+
+    min_level: Annotated[int, Field(ge=0, le=8)] = 0
+    min_followers: Annotated[int, Field(ge=0)] = 0
+    max_age_days: Annotated[int | None, Field(ge=1)] = None
+    exclude_pilot: bool = True
+
+
+class _Dated(_Strict):
+    name: Name
+    markets: list[Name] = Field(default_factory=list, description="empty means every market")
+    start_day: Annotated[int, Field(ge=1)]
+    days: Annotated[int, Field(ge=1)]
+    eligibility: Eligibility = Eligibility()
+
+    @property
+    def end_day(self) -> int:
+        """Last day (inclusive) the event is in force."""
+        return self.start_day + self.days - 1
+
+
+class Campaign(_Dated):
+    """A sale event: more traffic, higher conversion, a surge of live sessions."""
+
+    kind: Literal["campaign"]
+    # Campaign daily GMV runs 1.85-3x baseline (SCMP on SEA mega-sales, M).
+    traffic_multiplier: Multiplier = 2.0
+    conversion_multiplier: Multiplier = 1.2
+    go_live_multiplier: Multiplier = 1.5
+    boost: Multiplier = 1.5
+
+
+class Incentive(_Dated):
+    """A creator bonus: a share of period GMV paid to creators above a threshold."""
+
+    kind: Literal["incentive"]
+    program: Literal["gmv_bonus"] = "gmv_bonus"
+    period_days: Annotated[int, Field(ge=1, le=365)] = 7
+    gmv_threshold: NonNegative = 200.0
+    bonus_rate: Annotated[float, Field(ge=0.0, le=5.0)] = 0.10
+    bonus_cap: NonNegative = 500.0
+    budget: NonNegative = 50_000.0
+    # "gross" pays on GMV as placed; "net" waits holdback_days and pays on GMV not refunded.
+    basis: Literal["gross", "net"] = "gross"
+    holdback_days: Annotated[int, Field(ge=0, le=90)] = 10
+    effort_boost: Annotated[float, Field(ge=0.0, le=10.0)] = 0.3
+
+
+TimelineEvent = Annotated[Union[Campaign, Incentive], Field(discriminator="kind")]
+
+
+class Scenario(_Strict):
+    """One simulated world under one policy, with its dated events."""
+
+    name: Name
+    description: str = ""
+    days: Annotated[int, Field(ge=1, le=3650)] = 180
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 20261122
+    replications: Annotated[int, Field(ge=1, le=10_000)] = 1
+    world: World = World()
+    policy: Policy = Policy()
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        markets = {m.name for m in self.world.markets}
+        categories = {c.name for c in self.world.categories}
+        for i, event in enumerate(self.timeline):
+            for m in event.markets:
+                if m not in markets:
+                    raise ValueError(f"@timeline[{i}].markets|unknown market {m!r}; allowed: {', '.join(sorted(markets))}")
+        for c in self.policy.commission_cap_by_category:
+            if c not in categories:
+                raise ValueError(
+                    f"@policy.commission_cap_by_category|unknown category {c!r}; "
+                    f"allowed: {', '.join(sorted(categories))}"
+                )
+        return self
+
+
+# ---------------------------------------------------------------------------------------
+# Loading and overriding
+# ---------------------------------------------------------------------------------------
+
+# Short names accepted wherever overrides are (LiveShopModel keywords, CLI flags).
+OVERRIDE_ALIASES: dict[str, str] = {
+    "n_buyers": "world.n_buyers",
+    "n_creators": "world.n_creators",
+    "days": "days",
+    "seed": "seed",
+}
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file; raise ScenarioError naming file, field and value."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(str(path), None, None, "no such scenario file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(str(path), None, None, f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(str(path), None, None, "not a UTF-8 text file") from None
+    return scenario_from_dict(data, source=str(path))
+
+
+def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate a plain dict as a Scenario."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise format_validation_error(exc, source, Scenario) from None
+
+
+def with_overrides(scenario: Scenario, overrides: dict[str, Any], source: str = "<overrides>") -> Scenario:
+    """Return a re-validated copy with dotted-path overrides applied (``world.n_buyers=1000``)."""
+    if not overrides:
+        return scenario
+    data = scenario.model_dump(mode="python")
+    for key, value in overrides.items():
+        path = OVERRIDE_ALIASES.get(key, key)
+        _set_path(data, path, value, source)
+    return scenario_from_dict(data, source=source)
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any, source: str) -> None:
+    parts = path.split(".")
+    node: Any = data
+    for depth, part in enumerate(parts[:-1]):
+        node = _child(node, part, ".".join(parts[: depth + 1]), source)
+    last = parts[-1]
+    if isinstance(node, list):
+        node[_list_index(node, last, path, source)] = value
+    elif isinstance(node, dict) and (last in node or _is_open_dict(parts)):
+        node[last] = value
+    else:
+        allowed = ", ".join(sorted(node)) if isinstance(node, dict) else "nothing"
+        raise ScenarioError(source, path, value, f"unknown parameter; allowed here: {allowed}")
+
+
+def _child(node: Any, part: str, where: str, source: str) -> Any:
+    if isinstance(node, list):
+        return node[_list_index(node, part, where, source)]
+    if isinstance(node, dict) and part in node:
+        return node[part]
+    allowed = ", ".join(sorted(node)) if isinstance(node, dict) else "nothing"
+    raise ScenarioError(source, where, None, f"unknown parameter; allowed here: {allowed}")
+
+
+def _list_index(node: list[Any], part: str, where: str, source: str) -> int:
+    # Lists of named items (markets, categories, timeline) are addressed by name or index.
+    for i, item in enumerate(node):
+        if isinstance(item, dict) and item.get("name") == part:
+            return i
+    if part.isdigit() and int(part) < len(node):
+        return int(part)
+    names = [str(item.get("name", i)) for i, item in enumerate(node) if isinstance(item, dict)]
+    raise ScenarioError(source, where, part, f"no such item; allowed: {', '.join(names)}")
+
+
+def _is_open_dict(parts: list[str]) -> bool:
+    # Dict-valued fields whose keys are data, not schema.
+    return parts[-2:-1] in (["commission_cap_by_category"], ["opportunist_weights"])

@@ -1,0 +1,653 @@
+"""LiveShopModel: one simulated live-shopping marketplace; one step is one day.
+
+The step reads like the rules (design §3). Creators are Mesa agents whose state lives in
+``self.creators`` (column arrays); buyers are the array population ``self.buyers``; every
+phase is array code over all creators, streams, sessions or orders at once.
+
+Governance (detection, review, enforcement, appeals) acts between ``settle`` and ``reward``
+on ``self.today`` (the day's streams with ground-truth labels, views, reports and complaints)
+and writes back through the creator columns ``state``, ``traffic_multiplier``,
+``campaign_eligible`` and ``incentive_eligible``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+from mesa.time import Schedule
+
+from sim.agents.buyers import BuyerPopulation
+from sim.agents.creators import Creator, CreatorTable, draw_creators
+from sim.config import Scenario, load_scenario, with_overrides
+from sim.labels import ADVERSARY_TYPES, CreatorState, Tactic
+from sim.metrics import METRICS, DayCounts, day_metrics
+from sim.platform.commerce import Ledger, OrderBook
+from sim.platform.recommender import assign_sessions
+from sim.platform.timeline import Timeline
+from sim.seeding import run_seed_sequence, spawn_streams
+
+__all__ = ["LiveShopModel", "DEFAULT_SCENARIO"]
+
+DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"
+
+
+class RollingSum:
+    """Per-creator sum over the last ``window`` days, growable as creators arrive."""
+
+    def __init__(self, window: int, n: int) -> None:
+        self.window = window
+        self._ring = np.zeros((window, max(n, 16)))
+        self.values = np.zeros(n)
+        self._slot = 0
+
+    def push(self, today: np.ndarray) -> None:
+        n = today.size
+        if n > self.values.size:
+            self.values = np.pad(self.values, (0, n - self.values.size))
+        if n > self._ring.shape[1]:
+            cap = self._ring.shape[1]
+            while cap < n:
+                cap *= 2
+            self._ring = np.pad(self._ring, ((0, 0), (0, cap - self._ring.shape[1])))
+        row = self._ring[self._slot, :n]
+        self.values += today - row
+        row[:] = today
+        self._slot = (self._slot + 1) % self.window
+
+
+@dataclass
+class DayStreams:
+    """The day's live streams (one per live creator) and what happened on them."""
+
+    creator: np.ndarray  # creator row
+    market: np.ndarray
+    category: np.ndarray
+    tactic: np.ndarray  # ground-truth violation label (Tactic code; 0 = clean)
+    induced: np.ndarray  # went live only because of an incentive programme
+    campaign: np.ndarray  # admitted to a campaign in force
+    views: np.ndarray  # filled by recommend
+    reports: np.ndarray  # buyer reports today (true and false), filled by settle
+    false_reports: np.ndarray
+
+
+def _today(name: str, model: LiveShopModel) -> float:
+    """DataCollector reporter: one of today's platform-wide metrics (a scalar)."""
+    return model.metrics_today["all"][name]
+
+
+class LiveShopModel(mesa.Model):
+    """A live-shopping marketplace: creators, buyers, the recommender, commerce and a timeline.
+
+    Keyword arguments only: ``scenario`` (a Scenario, a path, or None for the bundled
+    baseline), ``replication`` (which world of the scenario's seed), ``rng`` (Mesa's seed
+    argument; when given it replaces the scenario seed), and overrides — ``n_buyers``,
+    ``n_creators``, ``days``, ``seed`` or any dotted path such as ``policy.referral_fee``.
+    """
+
+    def __init__(
+        self,
+        *,
+        scenario: Scenario | str | Path | None = None,
+        replication: int = 0,
+        rng: int | np.random.SeedSequence | np.random.Generator | None = None,
+        **overrides: Any,
+    ) -> None:
+        config = _resolve_scenario(scenario, overrides)
+        if isinstance(rng, np.random.Generator):
+            rng = int(rng.integers(2**63))
+        seq = run_seed_sequence(config.seed if rng is None else rng, replication)
+        self.rngs = spawn_streams(seq)
+        super().__init__(rng=self.rngs["mesa"])
+        self.config = config
+        self.replication = int(replication)
+        self.seed_sequence = seq
+        self._build_world()
+        self.timeline = Timeline(self)
+        self.schedule_recurring(self.refresh_levels, Schedule(interval=30, start=30.5))
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: partial(_today, name) for name in METRICS}
+        )
+        self.metrics_today = day_metrics(self)
+        self.history: list[dict[str, dict[str, float]]] = []
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ world build
+
+    def _build_world(self) -> None:
+        cfg = self.config
+        world = cfg.world
+        rng = self.rngs["world"]
+        self.market_names = [m.name for m in world.markets]
+        self.category_names = [c.name for c in world.categories]
+        n_m = len(world.markets)
+        self.n_markets = n_m
+        self.n_categories = len(world.categories)
+
+        self.price_level = np.array([m.price_level for m in world.markets])
+        self.base_conversion = np.array([m.base_conversion for m in world.markets])
+        self.activity_level = np.array([m.activity_level for m in world.markets])
+        self.delivery_min = np.array([m.delivery_days[0] for m in world.markets])
+        self.delivery_max = np.array([m.delivery_days[1] for m in world.markets])
+        self.value_mu = np.log([c.order_value_median for c in world.categories])
+        self.value_sigma = np.array([c.order_value_sigma for c in world.categories])
+        self.return_rate = np.array([c.return_rate for c in world.categories])
+        caps = cfg.policy.commission_cap_by_category
+        self.commission_cap = np.array([caps.get(c.name, cfg.policy.commission_cap) for c in world.categories])
+        self.commission_cap = np.minimum(self.commission_cap, cfg.policy.commission_cap)
+
+        # Per-tactic effects, indexed by Tactic code.
+        t = world.tactics
+        buyers_cfg = world.buyers
+        n_t = len(Tactic)
+        self.bad_rate = np.zeros(n_t)
+        self.harm_fraction = np.zeros(n_t)
+        self.visibility = np.zeros(n_t)
+        self.lift = np.ones(n_t)
+        self.bad_rate[Tactic.none] = buyers_cfg.clean_bad_outcome_rate
+        self.harm_fraction[Tactic.none] = buyers_cfg.clean_harm_fraction
+        for tac in Tactic:
+            if tac is Tactic.none:
+                continue
+            p = getattr(t, tac.name)
+            self.bad_rate[tac] = p.bad_outcome_rate
+            self.harm_fraction[tac] = p.harm_fraction
+            self.visibility[tac] = p.report_visibility
+            self.lift[tac] = p.conversion_lift
+
+        # Creators.
+        self.creators = CreatorTable(capacity=int(world.n_creators * 1.5) + 16)
+        self.n_initial_creators = world.n_creators
+        c_share = np.array([m.creator_share for m in world.markets], dtype=float)
+        c_market = rng.choice(n_m, size=world.n_creators, p=c_share / c_share.sum())
+        self._add_creators(c_market, self.rngs["creators"], day=0, state=CreatorState.active)
+
+        # Buyers.
+        self.buyers = BuyerPopulation(cfg, capacity=int(world.n_buyers * 1.2) + 16)
+        b_share = np.array([m.buyer_share for m in world.markets], dtype=float)
+        b_market = rng.choice(n_m, size=world.n_buyers, p=b_share / b_share.sum())
+        self.buyers.add(b_market.astype(np.int16), self.rngs["buyers"], day=0)
+        self.buyers.n_initial = world.n_buyers
+
+        # Usual live supply per market: the reference for the supply elasticity of sessions.
+        c = self.creators
+        self.reference_streams = np.maximum(
+            np.bincount(c.col("market"), weights=c.col("streams_per_week") / 7.0, minlength=n_m), 1e-9
+        )
+        self._init_levels()
+
+        self.orders = OrderBook()
+        self.ledger = Ledger(n_m)
+        self.counts = DayCounts(n_m)
+        self.totals = {f: np.zeros(n_m) for f in DayCounts.FIELDS}
+        self.income_30d = RollingSum(30, c.n)
+        self.gmv_30d = RollingSum(30, c.n)
+        self.today = self._no_streams()
+        self._start_of_day = {"earnings": np.zeros(c.n), "profit": np.zeros(c.n), "gmv": np.zeros(c.n)}
+
+    def _add_creators(
+        self, markets: np.ndarray, rng: np.random.Generator, day: int, state: CreatorState | None = None
+    ) -> slice:
+        traits = draw_creators(self.config, markets.size, markets, rng, day)
+        if state is None:  # newcomers: small accounts start in the pilot programme
+            pol = self.config.policy
+            small = traits["followers"] < pol.pilot_followers_max
+            states = np.where(small & (pol.pilot_days > 0), CreatorState.pilot, CreatorState.active)
+        else:
+            states = np.full(markets.size, state)
+        traits["state"] = states.astype(np.int8)
+        traits["campaign_eligible"] = np.ones(markets.size, dtype=bool)
+        traits["incentive_eligible"] = np.ones(markets.size, dtype=bool)
+        rows = self.creators.append(traits, markets.size)
+        self.creators.col("actor")[rows] = np.arange(rows.start, rows.stop)
+        Creator.create_agents(self, markets.size, row=np.arange(rows.start, rows.stop))
+        return rows
+
+    def _init_levels(self) -> None:
+        """Day-0 levels from each creator's expected monthly GMV under the recommender."""
+        c = self.creators
+        if c.n == 0:
+            return
+        score = self._scores(np.arange(c.n), np.zeros(c.n, dtype=np.int8), np.ones(c.n))
+        weight = score * c.col("streams_per_week") / 7.0
+        market = c.col("market")
+        share = weight / np.maximum(np.bincount(market, weights=weight, minlength=self.n_markets)[market], 1e-12)
+        b = self.buyers
+        sessions = np.bincount(b.col("market"), weights=b.col("activity"), minlength=self.n_markets)
+        sessions *= self.activity_level
+        conv = self.base_conversion[market] * c.col("skill") * np.sqrt(c.col("quality"))
+        aov = np.exp(self.value_mu + self.value_sigma**2 / 2.0)[c.col("category")] * self.price_level[market]
+        monthly = 30.0 * share * sessions[market] * conv * aov
+        c.col("level")[:] = np.searchsorted(self.config.policy.level_thresholds, monthly, side="right")
+
+    def _no_streams(self) -> DayStreams:
+        z = np.zeros(0, dtype=np.int64)
+        return DayStreams(z, z, z, z.astype(np.int8), z.astype(bool), z.astype(bool), z, z, z)
+
+    # ------------------------------------------------------------------ the day
+
+    @property
+    def day(self) -> int:
+        """The current day (1 on the first step; 0 before any step)."""
+        return self.steps
+
+    def step(self) -> None:
+        """One day. Scheduled timeline events (campaigns, programmes) fired just before it."""
+        self.begin_day()
+        self.plan()
+        self.recommend()
+        self.shop()
+        self.settle()
+        self.reward()
+        self.adapt()
+        self.collect()
+        if self.day >= self.config.days:
+            self.running = False
+
+    def begin_day(self) -> None:
+        """Reset the day's counts and remember where running totals started."""
+        self.counts.reset()
+        c = self.creators
+        self._start_of_day = {k: c.col(k).copy() for k in ("earnings", "profit", "gmv")}
+
+    def plan(self) -> None:
+        """Each creator who may stream decides whether to go live today, and whether to violate."""
+        c = self.creators
+        rng = self.rngs["plan"]
+        day_rate = c.col("streams_per_week") / 7.0
+        factors = self.timeline.campaign_factors()
+        self._campaign_factors = factors
+        in_campaign = self.timeline.campaign_eligible()
+        market = c.col("market")
+        p_base = np.minimum(day_rate * np.where(in_campaign, factors["go_live"][market], 1.0), 1.0)
+        boost = np.ones(c.n)
+        self._enrolled = {}
+        enrolled_any = np.zeros(c.n, dtype=bool)
+        self._fraud_target = np.zeros(c.n)
+        for run in self.timeline.incentives:
+            if run.active:
+                mask = run.enrolled()
+                self._enrolled[id(run)] = mask
+                enrolled_any |= mask
+                boost += np.where(mask, run.cfg.effort_boost, 0.0)
+                per_day = run.cfg.gmv_threshold / run.cfg.period_days
+                self._fraud_target = np.maximum(self._fraud_target, np.where(mask, per_day, 0.0))
+        p_full = np.minimum(p_base * boost, 1.0)
+        u = rng.random(c.n)
+        live = c.live_mask() & (u < p_full)
+        induced = live & (u >= p_base)
+        rows = np.flatnonzero(live)
+
+        tactic = c.col("tactic")[rows]
+        violate = rng.random(rows.size) < c.col("intensity")[rows]
+        # Incentive fraud only pays while a programme the creator is enrolled in runs.
+        violate &= (tactic != Tactic.incentive_fraud) | enrolled_any[rows]
+        s_tactic = np.where(violate, tactic, Tactic.none).astype(np.int8)
+        zeros = np.zeros(rows.size, dtype=np.int64)
+        self.today = DayStreams(
+            creator=rows,
+            market=market[rows].astype(np.int64),
+            category=c.col("category")[rows].astype(np.int64),
+            tactic=s_tactic,
+            induced=induced[rows],
+            campaign=in_campaign[rows],
+            views=zeros,
+            reports=zeros.copy(),
+            false_reports=zeros.copy(),
+        )
+        c.col("streams")[rows] += 1
+        c.col("violating_streams")[rows] += violate
+        s = self.today
+        self.counts.add("streams", s.market)
+        self.counts.add("violating_streams", s.market, violate)
+        # Fake engagement is bought per stream.
+        fe = s_tactic == Tactic.fake_engagement
+        cost = self.config.world.tactics.fake_engagement.cost_per_stream
+        c.col("profit")[rows[fe]] -= cost
+        self.ledger.bot_spend += np.bincount(s.market[fe], minlength=self.n_markets) * cost
+
+    def _scores(self, rows: np.ndarray, tactic: np.ndarray, campaign_boost: np.ndarray) -> np.ndarray:
+        """Recommender score of creators ``rows`` streaming with ``tactic`` today."""
+        c = self.creators
+        pol = self.config.policy
+        rec = pol.recommender
+        fe = self.config.world.tactics.fake_engagement
+        engagement = c.col("quality")[rows] * c.col("skill")[rows]
+        engagement = np.where(tactic == Tactic.fake_engagement, engagement * fe.engagement_boost, engagement)
+        settled = c.col("settled")[rows]
+        bad_signals = c.col("refunded")[rows] + c.col("complaints")[rows]
+        prior = rec.quality_prior_orders
+        est_quality = np.clip((prior * 0.9 + settled - bad_signals) / (prior + settled), 0.01, 1.0)
+        followers = c.col("followers")[rows] / self.config.world.creators.followers_min
+        age = self.day - c.col("joined_day")[rows]
+        explore = np.where((age < rec.exploration_days) & (c.col("joined_day")[rows] > 0), rec.exploration_boost, 1.0)
+        pilot = np.where(c.col("state")[rows] == CreatorState.pilot, pol.pilot_traffic_multiplier, 1.0)
+        return (
+            followers**rec.followers_exponent
+            * engagement**rec.engagement_exponent
+            * est_quality**rec.quality_exponent
+            * explore
+            * pilot
+            * c.col("traffic_multiplier")[rows]
+            * campaign_boost
+        )
+
+    def recommend(self) -> None:
+        """Buyers open sessions; each session lands on a live stream of its market by score."""
+        s = self.today
+        rng = self.rngs["recommend"]
+        f = self._campaign_factors
+        boost = np.where(s.campaign, f["boost"][s.market], 1.0)
+        score = self._scores(s.creator, s.tactic, boost)
+        live_by_market = np.bincount(s.market, minlength=self.n_markets)
+        supply = (live_by_market / self.reference_streams) ** self.config.world.buyers.supply_elasticity
+        rate = self.activity_level * f["traffic"] * supply
+        b = self.buyers
+        buyer = b.draw_sessions(rate, rng)
+        b_market = b.col("market")[buyer].astype(np.int64)
+        first = rng.random(buyer.size) < b.col("p_cat1")[buyer]
+        category = np.where(first, b.col("cat1")[buyer], b.col("cat2")[buyer]).astype(np.int64)
+        stream = assign_sessions(
+            b_market, category, s.market, s.category, score, self.n_markets, self.n_categories, rng
+        )
+        self.counts.add("sessions", b_market)
+        seen = stream >= 0
+        self._view_buyer = buyer[seen]
+        self._view_stream = stream[seen]
+        s.views = np.bincount(self._view_stream, minlength=s.creator.size)
+        self.creators.col("views")[s.creator] += s.views
+        self.counts.add("views", s.market, s.views)
+        self.counts.add("violating_views", s.market, np.where(s.tactic != Tactic.none, s.views, 0))
+
+    def shop(self) -> None:
+        """Views become orders; violating streams change conversion and outcomes; money is split."""
+        s = self.today
+        c = self.creators
+        b = self.buyers
+        rng = self.rngs["shop"]
+        cfg = self.config
+        tac_cfg = cfg.world.tactics
+        vb, vs = self._view_buyer, self._view_stream
+        bc = cfg.world.buyers
+        # Per-stream part of conversion, computed once per stream rather than per view.
+        sc = s.creator
+        stream_conv = self.base_conversion[s.market] * c.col("skill")[sc] * np.sqrt(c.col("quality")[sc])
+        t = s.tactic[vs]
+        trust = b.col("trust")[vb]
+        p = stream_conv[vs] * (trust / max(bc.trust_initial, 1e-9)) ** bc.trust_conversion_elasticity
+        # Campaign prices move price-sensitive buyers more; so do cheap counterfeits.
+        # Misleading claims work on susceptible buyers.
+        camp = s.campaign[vs]
+        if camp.any() or (t == Tactic.counterfeit).any():
+            ps = b.col("price_sensitivity")[vb]
+            conv_f = self._campaign_factors["conversion"][s.market[vs]]
+            p *= np.where(camp, 1.0 + (conv_f - 1.0) * ps, 1.0)
+            p *= np.where(t == Tactic.counterfeit, 1.0 + (self.lift[Tactic.counterfeit] - 1.0) * ps, 1.0)
+        mc = np.flatnonzero(t == Tactic.misleading_claims)
+        p[mc] *= 1.0 + (self.lift[Tactic.misleading_claims] - 1.0) * b.col("susceptibility")[vb[mc]]
+        flat = (t != Tactic.counterfeit) & (t != Tactic.misleading_claims) & (t != Tactic.none)
+        p[flat] *= self.lift[t[flat]]
+        np.minimum(p, 0.95, out=p)
+        buy = rng.random(vb.size) < p
+
+        o_buyer = vb[buy]
+        o_stream = vs[buy]
+        o_creator = sc[o_stream]
+        o_market = s.market[o_stream]
+        o_tactic = t[buy]
+        o_cat = s.category[o_stream]
+        k = o_buyer.size
+        value = np.exp(self.value_mu[o_cat] + self.value_sigma[o_cat] * rng.standard_normal(k))
+        value *= self.price_level[o_market]
+        clean_bad = self.bad_rate[Tactic.none] * (1.5 - c.col("quality")[o_creator])
+        bad_p = np.where(o_tactic == Tactic.none, clean_bad, self.bad_rate[o_tactic])
+        bad = rng.random(k) < bad_p
+        divert = (o_tactic == Tactic.offplatform_diversion) & (
+            rng.random(k) < tac_cfg.offplatform_diversion.diversion_share
+        )
+        orders = {
+            "buyer": o_buyer.astype(np.int64),
+            "creator": o_creator.astype(np.int64),
+            "market": o_market.astype(np.int16),
+            "category": o_cat.astype(np.int16),
+            "value": value,
+            "tactic": o_tactic.astype(np.int8),
+            "bad": bad,
+            "offplatform": divert,
+            "fake": np.zeros(k, dtype=bool),
+            "induced": s.induced[o_stream],
+        }
+        orders = _concat(orders, self._fake_orders(rng))
+
+        value = orders["value"]
+        creator = orders["creator"]
+        market = orders["market"].astype(np.int64)
+        on = ~orders["offplatform"]
+        rate = np.minimum(c.col("commission_rate")[creator], self.commission_cap[orders["category"]])
+        orders["commission"] = np.where(on, value * rate, 0.0)
+        orders["fee"] = np.where(on, value * cfg.policy.referral_fee, 0.0)
+        orders["placed_day"] = np.full(value.size, self.day, dtype=np.int32)
+
+        onv = np.where(on, value, 0.0)
+        led = self.ledger
+        n_m = self.n_markets
+        led.buyer_paid += np.bincount(market, weights=onv, minlength=n_m)
+        led.commissions += np.bincount(market, weights=orders["commission"], minlength=n_m)
+        led.platform_fees += np.bincount(market, weights=orders["fee"], minlength=n_m)
+        led.seller_revenue += np.bincount(
+            market, weights=onv - orders["commission"] - orders["fee"], minlength=n_m
+        )
+        led.offplatform_paid += np.bincount(market, weights=value - onv, minlength=n_m)
+
+        n_c = c.n
+        c.col("earnings")[:] += np.bincount(creator, weights=orders["commission"], minlength=n_c)
+        c.col("profit")[:] += np.bincount(creator, weights=orders["commission"], minlength=n_c)
+        brushing = np.where(orders["fake"], value * tac_cfg.incentive_fraud.brushing_cost, 0.0)
+        c.col("profit")[:] -= np.bincount(creator, weights=brushing, minlength=n_c)
+        creator_gmv = np.bincount(creator, weights=onv, minlength=n_c)
+        c.col("gmv")[:] += creator_gmv
+        c.col("gmv_month")[:] += creator_gmv
+        c.col("orders")[:] += np.bincount(creator, weights=on, minlength=n_c).astype(np.int64)
+
+        self.counts.add("gmv", market, onv)
+        self.counts.add("violating_gmv", market, np.where(orders["tactic"] != Tactic.none, onv, 0.0))
+        self.counts.add("orders", market, on)
+        self.counts.add("offplatform_gmv", market, value - onv)
+        real_induced = orders["induced"] & on & ~orders["fake"]
+        self.counts.add("induced_net_gmv", market, np.where(real_induced, value, 0.0))
+        for run in self.timeline.incentives:
+            if run.active:
+                run.record_orders(creator[on], value[on], self._enrolled[id(run)])
+
+        lag = rng.integers(self.delivery_min[market], self.delivery_max[market] + 1)
+        self.orders.add(orders, self.day + lag)
+
+    def _fake_orders(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Orders from colluding accounts that push incentive-fraud creators over the threshold."""
+        s = self.today
+        fraud = np.flatnonzero(s.tactic == Tactic.incentive_fraud)
+        creator = s.creator[fraud]
+        target = self._fraud_target[creator] * self.config.world.tactics.incentive_fraud.overshoot
+        cat = s.category[fraud]
+        typical = np.exp(self.value_mu[cat]) * self.price_level[s.market[fraud]]
+        count = np.maximum(np.rint(target / typical), 1).astype(np.int64)
+        idx = np.repeat(np.arange(fraud.size), count)
+        k = idx.size
+        value = np.exp(self.value_mu[cat[idx]] + self.value_sigma[cat[idx]] * rng.standard_normal(k))
+        value *= self.price_level[s.market[fraud][idx]]
+        return {
+            "buyer": np.full(k, -1, dtype=np.int64),
+            "creator": creator[idx].astype(np.int64),
+            "market": s.market[fraud][idx].astype(np.int16),
+            "category": cat[idx].astype(np.int16),
+            "value": value,
+            "tactic": np.full(k, Tactic.incentive_fraud, dtype=np.int8),
+            "bad": np.zeros(k, dtype=bool),
+            "offplatform": np.zeros(k, dtype=bool),
+            "fake": np.ones(k, dtype=bool),
+            "induced": np.zeros(k, dtype=bool),
+        }
+
+    def settle(self) -> None:
+        """Delivered orders resolve: returns and refunds, harm, complaints, trust; viewers report."""
+        o = self.orders.pop_due(self.day)
+        rng = self.rngs["settle"]
+        cfg = self.config
+        bc = cfg.world.buyers
+        pol = cfg.policy
+        c = self.creators
+        b = self.buyers
+        n_m, n_c = self.n_markets, c.n
+        k = o["value"].size
+        real = o["buyer"] >= 0
+        on = ~o["offplatform"]
+        bad = o["bad"]
+        value = o["value"]
+        market = o["market"].astype(np.int64)
+        creator = o["creator"]
+        u1, u2, u3 = rng.random(k), rng.random(k), rng.random(k)
+        rp = np.where(real, b.col("return_propensity")[np.maximum(o["buyer"], 0)], 0.0)
+        want = np.where(bad, bc.return_if_bad * rp, self.return_rate[o["category"]] * rp)
+        refunded = real & on & (u1 < want) & (~bad | (u2 < pol.refund_protection))
+        refunded |= o["fake"] & (u1 < cfg.world.tactics.incentive_fraud.cancel_rate)
+        admin = np.where(refunded, np.minimum(pol.refund_admin_fee_share * o["fee"], pol.refund_admin_fee_cap), 0.0)
+        rv = np.where(refunded, value, 0.0)
+        rc = np.where(refunded, o["commission"], 0.0)
+        rf = np.where(refunded, o["fee"] - admin, 0.0)
+        led = self.ledger
+        led.buyer_refunded += np.bincount(market, weights=rv, minlength=n_m)
+        led.commissions -= np.bincount(market, weights=rc, minlength=n_m)
+        led.platform_fees -= np.bincount(market, weights=rf, minlength=n_m)
+        led.seller_revenue -= np.bincount(market, weights=rv - rc - rf, minlength=n_m)
+        clawback = np.bincount(creator, weights=rc, minlength=n_c)
+        c.col("earnings")[:] -= clawback
+
+        # Illicit gains and losses, recognised on delivery.
+        tac = cfg.world.tactics
+        cf = o["tactic"] == Tactic.counterfeit
+        gain = np.where(cf & on & ~refunded, value * tac.counterfeit.illicit_margin, 0.0)
+        gain -= np.where(cf & refunded, value * tac.counterfeit.cost_of_goods, 0.0)
+        gain += np.where(~on, value * tac.offplatform_diversion.illicit_margin, 0.0)
+        c.col("profit")[:] += np.bincount(creator, weights=gain, minlength=n_c) - clawback
+
+        harmed = real & bad & ~refunded
+        harm = np.where(harmed, value * self.harm_fraction[o["tactic"]], 0.0)
+        complaint = real & bad & (u3 < bc.complaint_rate * np.where(refunded, 0.3, 1.0))
+        settled_on = on.astype(float)
+        self.counts.add("settled", market, settled_on)
+        self.counts.add("refunded", market, refunded)
+        self.counts.add("refund_value", market, rv)
+        self.counts.add("buyer_harm", market, harm)
+        self.counts.add("complaints", market, complaint)
+        self.counts.add("induced_net_gmv", market, -np.where(o["induced"], rv, 0.0))
+        c.col("settled")[:] += np.bincount(creator, weights=settled_on, minlength=n_c).astype(np.int64)
+        c.col("refunded")[:] += np.bincount(creator, weights=refunded, minlength=n_c).astype(np.int64)
+        c.col("bad_outcomes")[:] += np.bincount(creator, weights=real & bad, minlength=n_c).astype(np.int64)
+        c.col("complaints")[:] += np.bincount(creator, weights=complaint, minlength=n_c).astype(np.int64)
+        for run in self.timeline.incentives:
+            if run.awaiting:
+                run.record_refunds(creator[refunded], value[refunded], o["placed_day"][refunded])
+
+        b.update_trust(o["buyer"][real], bad[real], refunded[real])
+
+        # Viewers report streams: true reports scale with how visible the breach is; a few
+        # viewers report clean streams too. Each viewer reports with a small probability, so a
+        # stream's count is Poisson with the summed probabilities (exact to O(p^2)).
+        s = self.today
+        prop = np.bincount(self._view_stream, weights=b.col("report_propensity")[self._view_buyer],
+                           minlength=s.creator.size)
+        clean = s.tactic == Tactic.none
+        true_rate = bc.report_rate * self.visibility[s.tactic] * prop
+        false_rate = np.where(clean, bc.false_report_rate * prop, 0.0)
+        s.false_reports = rng.poisson(false_rate)
+        s.reports = rng.poisson(true_rate) + s.false_reports
+        c.col("reports")[s.creator] += s.reports
+        self.counts.add("reports", s.market, s.reports)
+        self.counts.add("false_reports", s.market, s.false_reports)
+
+    def reward(self) -> None:
+        """Incentive programmes close periods and pay bonuses within their budgets."""
+        c = self.creators
+        for run in self.timeline.incentives:
+            paid = run.close_day(self.day)
+            if paid.size and paid.any():
+                c.col("earnings")[: paid.size] += paid
+                c.col("profit")[: paid.size] += paid
+                by_market = np.bincount(c.col("market")[: paid.size], weights=paid, minlength=self.n_markets)
+                self.counts.incentive_spend += by_market
+                self.ledger.incentive_paid += by_market
+
+    def adapt(self) -> None:
+        """Pilots graduate; creators and buyers churn; new creators and buyers arrive."""
+        c = self.creators
+        day = self.day
+        pol = self.config.policy
+        pop = self.config.world.creators
+        rng = self.rngs["adapt"]
+        state = c.col("state")
+        graduate = (state == CreatorState.pilot) & (day - c.col("joined_day") >= pol.pilot_days)
+        state[graduate] = CreatorState.active
+
+        live = c.live_mask()
+        poor = (self.income_30d.values[: c.n] < pop.low_income_monthly) & (day - c.col("joined_day") >= 60)
+        p_leave = pop.churn_rate + np.where(poor, pop.low_income_churn_rate, 0.0)
+        leave = live & (rng.random(c.n) < p_leave)
+        state[leave] = CreatorState.churned
+        c.col("left_day")[leave] = day
+        self.buyers.churn(rng, day)
+
+        arr = self.rngs["arrivals"]
+        world = self.config.world
+        k_c = arr.poisson(pop.arrival_rate * self.n_initial_creators)
+        if k_c:
+            share = np.array([m.creator_share for m in world.markets], dtype=float)
+            self._add_creators(arr.choice(self.n_markets, size=k_c, p=share / share.sum()), arr, day)
+        k_b = arr.poisson(world.buyers.arrival_rate * self.buyers.n_initial)
+        if k_b:
+            share = np.array([m.buyer_share for m in world.markets], dtype=float)
+            self.buyers.add(arr.choice(self.n_markets, size=k_b, p=share / share.sum()).astype(np.int16), arr, day)
+
+    def refresh_levels(self) -> None:
+        """Monthly: levels L0-L8 from last month's GMV (scheduled every 30 days)."""
+        c = self.creators
+        c.col("level")[:] = np.searchsorted(self.config.policy.level_thresholds, c.col("gmv_month"), side="right")
+        c.col("gmv_month")[:] = 0.0
+
+    def collect(self) -> None:
+        """Close the day's books and record the metrics."""
+        c = self.creators
+        start = self._start_of_day
+        n0 = start["earnings"].size
+
+        def delta(col: str) -> np.ndarray:
+            out = c.col(col).copy()
+            out[:n0] -= start[col]
+            return out
+
+        self.income_30d.push(delta("earnings"))
+        self.gmv_30d.push(delta("gmv"))
+        adversary = np.isin(c.col("ctype"), [int(t) for t in ADVERSARY_TYPES])
+        self.counts.add("adversary_profit", c.col("market").astype(np.int64), np.where(adversary, delta("profit"), 0.0))
+        for f in DayCounts.FIELDS:
+            self.totals[f] += getattr(self.counts, f)
+        self.metrics_today = day_metrics(self)
+        self.history.append(self.metrics_today)
+        self.datacollector.collect(self)
+
+
+def _concat(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    if next(iter(b.values())).size == 0:
+        return a
+    return {k: np.concatenate([a[k], b[k]]) for k in a}
+
+
+def _resolve_scenario(scenario: Scenario | str | Path | None, overrides: dict[str, Any]) -> Scenario:
+    if scenario is None:
+        scenario = DEFAULT_SCENARIO
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    return with_overrides(scenario, overrides)

@@ -1,0 +1,1 @@
+"""The platform side: recommender, commerce (shop and settle), timeline, incentives."""

@@ -1,0 +1,74 @@
+"""Recommender: stream scores become traffic, and buyer sessions are assigned to streams.
+
+score = followers^a_f x engagement^a_e x estimated_quality^a_q x boosts, where engagement is
+organic (quality x skill) inflated by fake engagement, the quality estimate learns from refunds
+and complaints, and boosts are exploration for new creators, the pilot cap, campaign boosts and
+the per-creator traffic multiplier that governance sets (``LiveShopModel._scores``).
+
+Sessions pick a category by the buyer's preferences, then a live stream of that category in
+the buyer's market with probability proportional to its score; when the category has no live
+stream, the session goes to any live stream of the market.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["assign_sessions"]
+
+
+def assign_sessions(
+    session_market: np.ndarray,
+    session_category: np.ndarray,
+    stream_market: np.ndarray,
+    stream_category: np.ndarray,
+    stream_score: np.ndarray,
+    n_markets: int,
+    n_categories: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Stream index viewed by each session (-1 when its market has no live stream).
+
+    Equivalent in distribution to an independent score-weighted draw per session, done
+    without a per-session search: within each (market, category) group the number of views
+    per stream is one multinomial draw, and sessions (in random order) are dealt out to
+    streams accordingly. The Python loop runs over groups (markets x categories), never over
+    sessions.
+    """
+    n_sessions = session_market.size
+    stream = np.full(n_sessions, -1, dtype=np.int64)
+    if n_sessions == 0 or stream_score.size == 0:
+        return stream
+    n_groups = n_markets * n_categories
+    s_group = stream_market.astype(np.int64) * n_categories + stream_category
+    g_total = np.bincount(s_group, weights=stream_score, minlength=n_groups)
+    m_total = g_total.reshape(n_markets, n_categories).sum(axis=1)
+
+    # Each session's effective group: its (market, category), or its whole market (key
+    # n_groups + market) when that category has nothing live.
+    key = session_market.astype(np.int64) * n_categories + session_category
+    empty = g_total[key] <= 0
+    key[empty] = n_groups + session_market[empty]
+    key[empty & (m_total[session_market] <= 0)] = -1
+
+    # Random order, then a stable sort by group: sessions are grouped, shuffled within groups.
+    shuffled = rng.permutation(n_sessions)
+    small = np.int16 if n_groups + n_markets < np.iinfo(np.int16).max else np.int32
+    order = shuffled[np.argsort(key[shuffled].astype(small), kind="stable")]
+    counts = np.bincount(key[key >= 0], minlength=n_groups + n_markets)
+    first = np.searchsorted(key[order], 0)  # sessions with key -1 sort first
+
+    stream_ids = np.arange(stream_score.size)
+    pos = first
+    for g in np.flatnonzero(counts):
+        if g < n_groups:
+            members = stream_ids[s_group == g]
+        else:
+            members = stream_ids[stream_market == g - n_groups]
+        w = stream_score[members]
+        p = w / w.sum()
+        views = rng.multinomial(counts[g], p)
+        n = int(counts[g])
+        stream[order[pos : pos + n]] = np.repeat(members, views)
+        pos += n
+    return stream

@@ -1,0 +1,63 @@
+"""Growable struct-of-arrays tables: the hot state of creators and buyers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+__all__ = ["ColumnTable"]
+
+
+class ColumnTable:
+    """Named numpy columns sharing one row count, with amortised O(1) appends.
+
+    Columns are over-allocated; ``col(name)`` (or attribute access) returns a view of the
+    first ``n`` rows, so callers can read and write whole columns as arrays.
+    """
+
+    def __init__(self, schema: Mapping[str, np.dtype | type], capacity: int = 16) -> None:
+        self._schema = {name: np.dtype(dt) for name, dt in schema.items()}
+        self._cap = max(int(capacity), 16)
+        self._data = {name: np.zeros(self._cap, dtype=dt) for name, dt in self._schema.items()}
+        self.n = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        data = self.__dict__.get("_data")
+        if data is not None and name in data:
+            return data[name][: self.n]
+        raise AttributeError(name)
+
+    def col(self, name: str) -> np.ndarray:
+        """A writable view of column ``name`` over the live rows."""
+        return self._data[name][: self.n]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self._schema)
+
+    def append(self, values: Mapping[str, np.ndarray | float | int], k: int) -> slice:
+        """Add ``k`` rows; columns not given are zero. Returns the new rows' slice."""
+        unknown = set(values) - set(self._schema)
+        if unknown:
+            raise KeyError(f"unknown columns: {sorted(unknown)}")
+        if self.n + k > self._cap:
+            self._grow(self.n + k)
+        rows = slice(self.n, self.n + k)
+        for name, value in values.items():
+            self._data[name][rows] = value
+        self.n += k
+        return rows
+
+    def _grow(self, need: int) -> None:
+        cap = self._cap
+        while cap < need:
+            cap *= 2
+        for name, arr in self._data.items():
+            new = np.zeros(cap, dtype=arr.dtype)
+            new[: self.n] = arr[: self.n]
+            self._data[name] = new
+        self._cap = cap
