@@ -1,0 +1,43 @@
+"""Shared fixtures: small scenarios that run in well under a second."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.config import Scenario, load_scenario, scenario_from_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+
+
+def tiny_dict(**world: object) -> dict:
+    """A two-market world small enough for unit tests; ``world`` updates the [world] table."""
+    data: dict = {
+        "name": "tiny",
+        "days": 30,
+        "seed": 7,
+        "world": {
+            "n_buyers": 4_000,
+            "n_creators": 150,
+            "markets": [
+                {"name": "aa", "buyer_share": 0.5, "creator_share": 0.5},
+                {"name": "bb", "buyer_share": 0.5, "creator_share": 0.5, "price_level": 0.5},
+            ],
+        },
+    }
+    data["world"].update(world)
+    return data
+
+
+@pytest.fixture(scope="session")
+def baseline() -> Scenario:
+    """The bundled baseline scenario."""
+    return load_scenario(BASELINE)
+
+
+@pytest.fixture
+def tiny() -> Scenario:
+    """A tiny two-market scenario with the default adversary mix."""
+    return scenario_from_dict(tiny_dict())
