@@ -129,7 +129,7 @@ class CreatorPopulation(_Strict):
     # Creator earnings follow a Pareto tail with alpha about 2 (Strauss, Yang & Mazzucato 2025, M).
     followers_alpha: Annotated[float, Field(gt=1.0, le=10.0)] = 2.0
     quality_beta: tuple[Positive, Positive] = (5.0, 2.5)
-    skill_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.4
+    skill_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.5
     streams_per_week_mean: Annotated[float, Field(gt=0.0, le=7.0)] = 3.0
     # Commission is set per product, 1-80 %, typically 4-20 % (ads.tiktok.com help, H).
     commission_median: Annotated[float, Field(ge=0.01, le=0.8)] = 0.10
@@ -153,7 +153,7 @@ class BuyerPopulation(_Strict):
     susceptibility_beta: tuple[Positive, Positive] = (2.0, 5.0)
     trust_initial: Share = 0.75
     trust_initial_sd: Annotated[float, Field(ge=0.0, le=0.5)] = 0.08
-    trust_loss_bad: Share = 0.15
+    trust_loss_bad: Share = 0.25
     trust_loss_refunded_factor: Share = 0.4
     trust_gain_good: Share = 0.01
     trust_conversion_elasticity: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
@@ -205,6 +205,7 @@ class FakeEngagement(_TacticBase):
     harm_fraction: Share = 0.4
     report_visibility: Share = 0.2
     engagement_boost: Multiplier = 3.0
+    # Bots and likes bought per stream, at a price level of 1 (scaled by the market's).
     cost_per_stream: NonNegative = 15.0
 
 
@@ -273,18 +274,21 @@ def _default_markets() -> list[Market]:
 
 
 def _default_categories() -> list[Category]:
+    # Change-of-mind return rates: conventional e-commerce 10-15 %, live commerce reported at
+    # 30-50 % (economymiddleeast.com, weak): defaults sit between, fashion highest (Douyin
+    # women's clothing reports 75-80 %, Yicai 2023). Bad outcomes add returns on top.
     return [
-        Category(name="beauty", share=0.25, order_value_median=15.0, return_rate=0.08,
+        Category(name="beauty", share=0.25, order_value_median=15.0, return_rate=0.12,
                  exposure=Exposure(counterfeit=1.6, misleading_claims=1.3)),
-        Category(name="fashion", share=0.30, order_value_median=18.0, return_rate=0.25,
+        Category(name="fashion", share=0.30, order_value_median=18.0, return_rate=0.35,
                  exposure=Exposure(counterfeit=1.2)),
         Category(name="electronics", share=0.12, order_value_median=35.0, order_value_sigma=0.8,
-                 return_rate=0.10, exposure=Exposure(counterfeit=1.6, misleading_claims=1.0)),
-        Category(name="home", share=0.15, order_value_median=20.0, return_rate=0.08,
+                 return_rate=0.15, exposure=Exposure(counterfeit=1.6, misleading_claims=1.0)),
+        Category(name="home", share=0.15, order_value_median=20.0, return_rate=0.12,
                  exposure=Exposure(counterfeit=0.5)),
         Category(name="food", share=0.10, order_value_median=8.0, order_value_sigma=0.4,
-                 return_rate=0.03, exposure=Exposure(counterfeit=0.2, misleading_claims=0.8)),
-        Category(name="health", share=0.08, order_value_median=22.0, return_rate=0.06,
+                 return_rate=0.05, exposure=Exposure(counterfeit=0.2, misleading_claims=0.8)),
+        Category(name="health", share=0.08, order_value_median=22.0, return_rate=0.10,
                  exposure=Exposure(counterfeit=0.8, misleading_claims=2.5)),
     ]
 
@@ -320,7 +324,7 @@ class World(_Strict):
 class Recommender(_Strict):
     """How stream scores turn into traffic."""
 
-    followers_exponent: Annotated[float, Field(ge=0.0, le=3.0)] = 0.6
+    followers_exponent: Annotated[float, Field(ge=0.0, le=3.0)] = 1.2
     engagement_exponent: Annotated[float, Field(ge=0.0, le=3.0)] = 1.0
     quality_exponent: Annotated[float, Field(ge=0.0, le=5.0)] = 1.5
     exploration_days: Annotated[int, Field(ge=0, le=365)] = 14

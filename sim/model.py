@@ -218,7 +218,7 @@ class LiveShopModel(mesa.Model):
         share = weight / np.maximum(np.bincount(market, weights=weight, minlength=self.n_markets)[market], 1e-12)
         b = self.buyers
         sessions = np.bincount(b.col("market"), weights=b.col("activity"), minlength=self.n_markets)
-        sessions *= self.activity_level
+        sessions = sessions.astype(float) * self.activity_level
         conv = self.base_conversion[market] * c.col("skill") * np.sqrt(c.col("quality"))
         aov = np.exp(self.value_mu + self.value_sigma**2 / 2.0)[c.col("category")] * self.price_level[market]
         monthly = 30.0 * share * sessions[market] * conv * aov
@@ -307,8 +307,9 @@ class LiveShopModel(mesa.Model):
         # Fake engagement is bought per stream.
         fe = s_tactic == Tactic.fake_engagement
         cost = self.config.world.tactics.fake_engagement.cost_per_stream
-        c.col("profit")[rows[fe]] -= cost
-        self.ledger.bot_spend += np.bincount(s.market[fe], minlength=self.n_markets) * cost
+        spend = cost * self.price_level[s.market[fe]]
+        c.col("profit")[rows[fe]] -= spend
+        self.ledger.bot_spend += np.bincount(s.market[fe], weights=spend, minlength=self.n_markets)
 
     def _scores(self, rows: np.ndarray, tactic: np.ndarray, campaign_boost: np.ndarray) -> np.ndarray:
         """Recommender score of creators ``rows`` streaming with ``tactic`` today."""
