@@ -222,6 +222,7 @@ class OffplatformDiversion(_TacticBase):
 class IncentiveFraud(_TacticBase):
     intensity: Share = 0.9
     report_visibility: Share = 0.05
+    # Fake orders top the period GMV up to overshoot x the programme threshold.
     overshoot: Annotated[float, Field(ge=0.0, le=10.0)] = 1.2
     cancel_rate: Share = 0.9
     brushing_cost: Share = 0.05

@@ -268,14 +268,16 @@ class LiveShopModel(mesa.Model):
         self._enrolled = {}
         enrolled_any = np.zeros(c.n, dtype=bool)
         self._fraud_target = np.zeros(c.n)
+        overshoot = self.config.world.tactics.incentive_fraud.overshoot
         for run in self.timeline.incentives:
             if run.active:
                 mask = run.enrolled()
                 self._enrolled[id(run)] = mask
                 enrolled_any |= mask
                 boost += np.where(mask, run.cfg.effort_boost, 0.0)
-                per_day = run.cfg.gmv_threshold / run.cfg.period_days
-                self._fraud_target = np.maximum(self._fraud_target, np.where(mask, per_day, 0.0))
+                # Incentive fraudsters top their period GMV up past the threshold with fake orders.
+                gap = overshoot * run.cfg.gmv_threshold - run.period_gmv_of_all()
+                self._fraud_target = np.maximum(self._fraud_target, np.where(mask, gap, 0.0))
         p_full = np.minimum(p_base * boost, 1.0)
         u = rng.random(c.n)
         live = c.live_mask() & (u < p_full)
@@ -472,10 +474,10 @@ class LiveShopModel(mesa.Model):
         s = self.today
         fraud = np.flatnonzero(s.tactic == Tactic.incentive_fraud)
         creator = s.creator[fraud]
-        target = self._fraud_target[creator] * self.config.world.tactics.incentive_fraud.overshoot
+        target = self._fraud_target[creator]
         cat = s.category[fraud]
         typical = np.exp(self.value_mu[cat]) * self.price_level[s.market[fraud]]
-        count = np.maximum(np.rint(target / typical), 1).astype(np.int64)
+        count = np.ceil(np.maximum(target, 0.0) / typical).astype(np.int64)
         idx = np.repeat(np.arange(fraud.size), count)
         k = idx.size
         value = np.exp(self.value_mu[cat[idx]] + self.value_sigma[cat[idx]] * rng.standard_normal(k))
@@ -550,7 +552,7 @@ class LiveShopModel(mesa.Model):
         c.col("bad_outcomes")[:] += np.bincount(creator, weights=real & bad, minlength=n_c).astype(np.int64)
         c.col("complaints")[:] += np.bincount(creator, weights=complaint, minlength=n_c).astype(np.int64)
         for run in self.timeline.incentives:
-            if run.awaiting:
+            if run.active or run.awaiting:
                 run.record_refunds(creator[refunded], value[refunded], o["placed_day"][refunded])
 
         b.update_trust(o["buyer"][real], bad[real], refunded[real])

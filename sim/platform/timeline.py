@@ -87,6 +87,14 @@ class IncentiveRun(_Run):
         """Creators eligible for the programme today."""
         return eligible_creators(self.model, self.cfg.eligibility, self.market_mask, "incentive_eligible")
 
+    def period_gmv_of_all(self) -> np.ndarray:
+        """GMV of the open period so far, one entry per creator (0 for newcomers)."""
+        n = self.model.creators.n
+        out = np.zeros(n)
+        k = min(n, self.period_gmv.size)
+        out[:k] = self.period_gmv[:k]
+        return out
+
     def record_orders(self, creator: np.ndarray, value: np.ndarray, enrolled: np.ndarray) -> None:
         """Add today's on-platform GMV of enrolled creators to the open period."""
         if not self.active:
@@ -98,8 +106,13 @@ class IncentiveRun(_Run):
         self.period_gmv += np.bincount(creator[keep], weights=value[keep], minlength=n)
 
     def record_refunds(self, creator: np.ndarray, value: np.ndarray, placed_day: np.ndarray) -> None:
-        """Net basis: refunds of orders placed in a closed period reduce that period's GMV."""
-        for _, first, last, gmv in self.awaiting:
+        """Net basis: refunds of orders placed in a period (open, or closed and held back) reduce its GMV."""
+        if self.cfg.basis != "net":
+            return
+        periods = list(self.awaiting)
+        if self.active and self.period_gmv.size:
+            periods.append((0, self.period_start, self.model.day, self.period_gmv))
+        for _, first, last, gmv in periods:
             inside = (placed_day >= first) & (placed_day <= last) & (creator < gmv.size)
             if inside.any():
                 gmv -= np.bincount(creator[inside], weights=value[inside], minlength=gmv.size)
