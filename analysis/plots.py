@@ -9,12 +9,12 @@ import matplotlib
 
 matplotlib.use("Agg")  # files, not windows: runs headless in CI and on clusters
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import PercentFormatter  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
-__all__ = ["daily_overview", "OVERVIEW_PANELS"]
+__all__ = ["OVERVIEW_PANELS", "daily_overview"]
 
 # (title, [(metric, label)], y-axis as a percentage)
 OVERVIEW_PANELS: list[tuple[str, list[tuple[str, str]], bool]] = [
@@ -40,7 +40,7 @@ def daily_overview(
     """
     df = daily[daily["market"] == market] if "market" in daily.columns else daily
     fig, axes = plt.subplots(2, 3, figsize=(13, 6.5), sharex=True, layout="constrained")
-    for ax, (panel, series, pct) in zip(axes.flat, OVERVIEW_PANELS):
+    for ax, (panel, series, pct) in zip(axes.flat, OVERVIEW_PANELS, strict=False):
         for metric, label in series:
             if metric in df.columns:
                 ax.plot(df["day"], df[metric], label=label, linewidth=1.2)

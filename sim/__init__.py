@@ -12,8 +12,8 @@ from sim.model import LiveShopModel
 from sim.runner import RunResult, run, write_outputs
 
 __all__ = [
-    "LiveShopModel",
     "METRICS",
+    "LiveShopModel",
     "RunResult",
     "Scenario",
     "ScenarioError",

@@ -10,42 +10,56 @@ Levers (what a platform controls) live under ``[policy]`` and ``[[timeline]]``; 
 
 from __future__ import annotations
 
+import itertools
 import math
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sim.errors import ScenarioError, format_validation_error
 
 __all__ = [
-    "Scenario",
-    "World",
-    "Market",
-    "Category",
-    "CreatorPopulation",
-    "CreatorMix",
+    "OVERRIDE_ALIASES",
     "BuyerPopulation",
-    "Tactics",
-    "Policy",
-    "Eligibility",
     "Campaign",
+    "Category",
+    "CreatorMix",
+    "CreatorPopulation",
+    "Eligibility",
     "Incentive",
+    "Market",
+    "Policy",
+    "Scenario",
+    "Tactics",
+    "World",
     "load_scenario",
     "with_overrides",
-    "OVERRIDE_ALIASES",
 ]
 
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Multiplier = Annotated[float, Field(ge=0.0, le=100.0)]
+Share = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
+Positive = Annotated[float, Strict(), Field(gt=0.0)]
+NonNegative = Annotated[float, Strict(), Field(ge=0.0)]
+Multiplier = Annotated[float, Strict(), Field(ge=0.0, le=100.0)]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 
 
 class _Strict(BaseModel):
-    """Base for every config block: unknown keys are errors, values are frozen."""
+    """Base for every config block: unknown keys are errors, values are frozen.
+
+    Numbers are strict (``Strict()`` on every numeric type): ``true`` or ``"3000"`` where a
+    number belongs is a wrong type, not silently 1 or 3000.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -62,14 +76,14 @@ class Market(_Strict):
     buyer_share: Positive = Field(description="share of buyers living in this market")
     creator_share: Positive = Field(description="share of creators selling in this market")
     # AOV US $35-59, SEA about $5 (redstagfulfillment.com, weak): price levels scale category medians.
-    price_level: Annotated[float, Field(gt=0.0, le=100.0)] = 1.0
+    price_level: Annotated[float, Strict(), Field(gt=0.0, le=100.0)] = 1.0
     # Live conversion is self-reported as high as 30 % (McKinsey 2021): an upper bound, so the
     # default per-view conversion sits well below it.
-    base_conversion: Annotated[float, Field(gt=0.0, le=0.5)] = 0.05
-    delivery_days: tuple[Annotated[int, Field(ge=1, le=60)], Annotated[int, Field(ge=1, le=60)]] = (2, 6)
+    base_conversion: Annotated[float, Strict(), Field(gt=0.0, le=0.5)] = 0.05
+    delivery_days: tuple[Annotated[int, Strict(), Field(ge=1, le=60)], Annotated[int, Strict(), Field(ge=1, le=60)]] = (2, 6)
     # Return windows after delivery: TH non-Mall 7 d, VN/TH Mall 15 d, ID 6 d (seller centres, H).
-    return_window_days: Annotated[int, Field(ge=0, le=90)] = 7
-    activity_level: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+    return_window_days: Annotated[int, Strict(), Field(ge=0, le=90)] = 7
+    activity_level: Annotated[float, Strict(), Field(gt=0.0, le=10.0)] = 1.0
 
     @field_validator("delivery_days")
     @classmethod
@@ -95,7 +109,7 @@ class Category(_Strict):
     name: Name
     share: Positive = Field(description="share of creators and of buyer preference")
     order_value_median: Positive
-    order_value_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.6
+    order_value_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.6
     return_rate: Share = 0.10
     exposure: Exposure = Exposure()
 
@@ -125,19 +139,19 @@ class CreatorPopulation(_Strict):
     """How creators are drawn, arrive and leave."""
 
     # Eligibility needs >= 1,000 followers (TikTok Shop Creator Eligibility Policy, H).
-    followers_min: Annotated[int, Field(ge=1)] = 1_000
+    followers_min: Annotated[int, Strict(), Field(ge=1)] = 1_000
     # Creator earnings follow a Pareto tail with alpha about 2 (Strauss, Yang & Mazzucato 2025, M).
-    followers_alpha: Annotated[float, Field(gt=1.0, le=10.0)] = 2.0
+    followers_alpha: Annotated[float, Strict(), Field(gt=1.0, le=10.0)] = 2.0
     quality_beta: tuple[Positive, Positive] = (5.0, 2.5)
-    skill_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.5
-    streams_per_week_mean: Annotated[float, Field(gt=0.0, le=7.0)] = 3.0
+    skill_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.5
+    streams_per_week_mean: Annotated[float, Strict(), Field(gt=0.0, le=7.0)] = 3.0
     # Commission is set per product, 1-80 %, typically 4-20 % (ads.tiktok.com help, H).
-    commission_median: Annotated[float, Field(ge=0.01, le=0.8)] = 0.10
-    commission_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.5
-    arrival_rate: Annotated[float, Field(ge=0.0, le=0.1)] = 0.002
-    churn_rate: Annotated[float, Field(ge=0.0, le=0.1)] = 0.001
+    commission_median: Annotated[float, Strict(), Field(ge=0.01, le=0.8)] = 0.10
+    commission_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.5
+    arrival_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.002
+    churn_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.001
     low_income_monthly: NonNegative = 10.0
-    low_income_churn_rate: Annotated[float, Field(ge=0.0, le=0.5)] = 0.003
+    low_income_churn_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.003
     # Opportunists violate when it pays; until they adapt, this is their per-stream rate.
     opportunist_intensity: Share = 0.15
     mix: CreatorMix = CreatorMix()
@@ -146,30 +160,30 @@ class CreatorPopulation(_Strict):
 class BuyerPopulation(_Strict):
     """Buyer behaviour: activity, trust dynamics, returns, reports and churn."""
 
-    sessions_per_day: Annotated[float, Field(gt=0.0, le=50.0)] = 0.5
-    activity_shape: Annotated[float, Field(gt=0.0, le=100.0)] = 0.8
+    sessions_per_day: Annotated[float, Strict(), Field(gt=0.0, le=50.0)] = 0.5
+    activity_shape: Annotated[float, Strict(), Field(gt=0.0, le=100.0)] = 0.8
     primary_category_weight: Share = 0.7
-    price_sensitivity_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.3
+    price_sensitivity_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.3
     susceptibility_beta: tuple[Positive, Positive] = (2.0, 5.0)
     trust_initial: Share = 0.75
-    trust_initial_sd: Annotated[float, Field(ge=0.0, le=0.5)] = 0.08
+    trust_initial_sd: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.08
     trust_loss_bad: Share = 0.25
     trust_loss_refunded_factor: Share = 0.4
     trust_gain_good: Share = 0.01
-    trust_conversion_elasticity: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
-    churn_rate: Annotated[float, Field(ge=0.0, le=0.1)] = 0.0005
-    churn_distrust: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
-    arrival_rate: Annotated[float, Field(ge=0.0, le=0.1)] = 0.001
-    return_propensity_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.4
+    trust_conversion_elasticity: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 1.0
+    churn_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.0005
+    churn_distrust: Annotated[float, Strict(), Field(ge=0.0, le=1.0)] = 0.02
+    arrival_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.001
+    return_propensity_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.4
     return_if_bad: Share = 0.7
     clean_bad_outcome_rate: Share = 0.03
     clean_harm_fraction: Share = 0.3
     report_rate: Share = 0.02
-    report_propensity_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.8
+    report_propensity_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.8
     false_report_rate: Share = 0.0005
     complaint_rate: Share = 0.5
     # More live supply draws more shopping: sessions scale with (live streams / usual)^elasticity.
-    supply_elasticity: Annotated[float, Field(ge=0.0, le=2.0)] = 0.3
+    supply_elasticity: Annotated[float, Strict(), Field(ge=0.0, le=2.0)] = 0.3
 
 
 class _TacticBase(_Strict):
@@ -223,7 +237,7 @@ class IncentiveFraud(_TacticBase):
     intensity: Share = 0.9
     report_visibility: Share = 0.05
     # Fake orders top the period GMV up to overshoot x the programme threshold.
-    overshoot: Annotated[float, Field(ge=0.0, le=10.0)] = 1.2
+    overshoot: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 1.2
     cancel_rate: Share = 0.9
     brushing_cost: Share = 0.05
 
@@ -297,8 +311,8 @@ def _default_categories() -> list[Category]:
 class World(_Strict):
     """The uncertainties: populations, markets, categories and behaviour."""
 
-    n_buyers: Annotated[int, Field(ge=0, le=50_000_000)] = 120_000
-    n_creators: Annotated[int, Field(ge=0, le=1_000_000)] = 2_500
+    n_buyers: Annotated[int, Strict(), Field(ge=0, le=50_000_000)] = 120_000
+    n_creators: Annotated[int, Strict(), Field(ge=0, le=1_000_000)] = 2_500
     markets: Annotated[list[Market], Field(min_length=1)] = Field(default_factory=_default_markets)
     categories: Annotated[list[Category], Field(min_length=1, max_length=100)] = Field(
         default_factory=_default_categories
@@ -325,32 +339,32 @@ class World(_Strict):
 class Recommender(_Strict):
     """How stream scores turn into traffic."""
 
-    followers_exponent: Annotated[float, Field(ge=0.0, le=3.0)] = 1.2
-    engagement_exponent: Annotated[float, Field(ge=0.0, le=3.0)] = 1.0
-    quality_exponent: Annotated[float, Field(ge=0.0, le=5.0)] = 1.5
-    exploration_days: Annotated[int, Field(ge=0, le=365)] = 14
+    followers_exponent: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 1.2
+    engagement_exponent: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 1.0
+    quality_exponent: Annotated[float, Strict(), Field(ge=0.0, le=5.0)] = 1.5
+    exploration_days: Annotated[int, Strict(), Field(ge=0, le=365)] = 14
     exploration_boost: Multiplier = 2.0
     # Weight of observed outcomes (refunds, complaints) in the platform's quality estimate.
-    quality_prior_orders: Annotated[float, Field(gt=0.0)] = 20.0
+    quality_prior_orders: Annotated[float, Strict(), Field(gt=0.0)] = 20.0
 
 
 class Policy(_Strict):
     """The platform's levers that are not tied to a date."""
 
     # US referral fee 6 % from Apr 2024 (seller-us, H); 8 % reported from Jul 2024 (press, M).
-    referral_fee: Annotated[float, Field(ge=0.0, le=0.5)] = 0.06
+    referral_fee: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.06
     # Refund admin fee: 20 % of the referral fee, capped at $5 per SKU (seller-us, H).
     refund_admin_fee_share: Share = 0.2
     refund_admin_fee_cap: NonNegative = 5.0
     # Share of buyers' return requests for bad items that the platform makes good.
     refund_protection: Share = 0.9
-    commission_cap: Annotated[float, Field(ge=0.01, le=0.8)] = 0.8
-    commission_cap_by_category: dict[str, Annotated[float, Field(ge=0.01, le=0.8)]] = Field(
+    commission_cap: Annotated[float, Strict(), Field(ge=0.01, le=0.8)] = 0.8
+    commission_cap_by_category: dict[str, Annotated[float, Strict(), Field(ge=0.01, le=0.8)]] = Field(
         default_factory=dict
     )
     # Under 5,000 followers: a 30-day pilot programme (TikTok Shop Creator Eligibility, H).
-    pilot_days: Annotated[int, Field(ge=0, le=365)] = 30
-    pilot_followers_max: Annotated[int, Field(ge=0)] = 5_000
+    pilot_days: Annotated[int, Strict(), Field(ge=0, le=365)] = 30
+    pilot_followers_max: Annotated[int, Strict(), Field(ge=0)] = 5_000
     pilot_traffic_multiplier: Multiplier = 0.5
     # Creator levels L0-L8 refreshed monthly from last month's GMV (seller-vn, H); the
     # thresholds themselves are not published and are illustrative.
@@ -362,7 +376,7 @@ class Policy(_Strict):
     @field_validator("level_thresholds")
     @classmethod
     def _increasing(cls, v: list[float]) -> list[float]:
-        if any(b <= a for a, b in zip(v, v[1:])):
+        if any(b <= a for a, b in itertools.pairwise(v)):
             raise ValueError("level_thresholds must be strictly increasing (L1..L8)")
         return v
 
@@ -370,17 +384,17 @@ class Policy(_Strict):
 class Eligibility(_Strict):
     """Who may join a campaign or incentive programme."""
 
-    min_level: Annotated[int, Field(ge=0, le=8)] = 0
-    min_followers: Annotated[int, Field(ge=0)] = 0
-    max_age_days: Annotated[int | None, Field(ge=1)] = None
-    exclude_pilot: bool = True
+    min_level: Annotated[int, Strict(), Field(ge=0, le=8)] = 0
+    min_followers: Annotated[int, Strict(), Field(ge=0)] = 0
+    max_age_days: Annotated[int, Strict(), Field(ge=1)] | None = None
+    exclude_pilot: StrictBool = True
 
 
 class _Dated(_Strict):
     name: Name
     markets: list[Name] = Field(default_factory=list, description="empty means every market")
-    start_day: Annotated[int, Field(ge=1)]
-    days: Annotated[int, Field(ge=1)]
+    start_day: Annotated[int, Strict(), Field(ge=1)]
+    days: Annotated[int, Strict(), Field(ge=1)]
     eligibility: Eligibility = Eligibility()
 
     @property
@@ -405,18 +419,18 @@ class Incentive(_Dated):
 
     kind: Literal["incentive"]
     program: Literal["gmv_bonus"] = "gmv_bonus"
-    period_days: Annotated[int, Field(ge=1, le=365)] = 7
+    period_days: Annotated[int, Strict(), Field(ge=1, le=365)] = 7
     gmv_threshold: NonNegative = 200.0
-    bonus_rate: Annotated[float, Field(ge=0.0, le=5.0)] = 0.10
+    bonus_rate: Annotated[float, Strict(), Field(ge=0.0, le=5.0)] = 0.10
     bonus_cap: NonNegative = 500.0
     budget: NonNegative = 50_000.0
     # "gross" pays on GMV as placed; "net" waits holdback_days and pays on GMV not refunded.
     basis: Literal["gross", "net"] = "gross"
-    holdback_days: Annotated[int, Field(ge=0, le=90)] = 10
-    effort_boost: Annotated[float, Field(ge=0.0, le=10.0)] = 0.3
+    holdback_days: Annotated[int, Strict(), Field(ge=0, le=90)] = 10
+    effort_boost: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 0.3
 
 
-TimelineEvent = Annotated[Union[Campaign, Incentive], Field(discriminator="kind")]
+TimelineEvent = Annotated[Campaign | Incentive, Field(discriminator="kind")]
 
 
 class Scenario(_Strict):
@@ -424,9 +438,9 @@ class Scenario(_Strict):
 
     name: Name
     description: str = ""
-    days: Annotated[int, Field(ge=1, le=3650)] = 180
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 20261122
-    replications: Annotated[int, Field(ge=1, le=10_000)] = 1
+    days: Annotated[int, Strict(), Field(ge=1, le=3650)] = 180
+    seed: Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)] = 20261122
+    replications: Annotated[int, Strict(), Field(ge=1, le=10_000)] = 1
     world: World = World()
     policy: Policy = Policy()
     timeline: list[TimelineEvent] = Field(default_factory=list)

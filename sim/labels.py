@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["CreatorType", "Tactic", "CreatorState", "ADVERSARY_TYPES", "TACTIC_OF_TYPE"]
+__all__ = ["ADVERSARY_TYPES", "TACTIC_OF_TYPE", "CreatorState", "CreatorType", "Tactic"]
 
 
 class CreatorType(IntEnum):

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.labels import ADVERSARY_TYPES, CreatorState, CreatorType
+from sim.labels import ADVERSARY_TYPES, CreatorType
 
 if TYPE_CHECKING:
     from sim.model import LiveShopModel
 
-__all__ = ["Metric", "METRICS", "DayCounts", "gini", "top_share", "day_metrics", "run_summary"]
+__all__ = ["METRICS", "DayCounts", "Metric", "day_metrics", "gini", "run_summary", "top_share"]
 
 
 @dataclass(frozen=True)
@@ -133,16 +133,12 @@ def day_metrics(model: LiveShopModel) -> dict[str, dict[str, float]]:
     c = model.creators
     b = model.buyers
     names = model.market_names
-    n_m = len(names)
+    len(names)
     # Stocks per market, by bincount over buyers and creators.
-    # One pass over buyers: counts and trust sums by (market, active, present since day 0).
-    key = b.col("market") * 4 + b.col("active") * 2 + (b.col("joined_day") == 0)
-    cnt = np.bincount(key, minlength=4 * n_m).reshape(n_m, 2, 2)
-    tsum = np.bincount(key, weights=b.col("trust"), minlength=4 * n_m).reshape(n_m, 2, 2)
-    active_n = cnt[:, 1, :].sum(axis=1)
-    trust_sum = tsum[:, 1, :].sum(axis=1)
-    init_n = cnt[:, :, 1].sum(axis=1)
-    init_active = cnt[:, 1, 1]
+    active_n = b.stock_active.astype(float)
+    trust_sum = b.stock_trust
+    init_n = b.stock_initial.astype(float)
+    init_active = b.stock_initial_active.astype(float)
 
     c_market = c.col("market")
     ctype = c.col("ctype")

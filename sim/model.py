@@ -31,7 +31,7 @@ from sim.platform.recommender import assign_sessions
 from sim.platform.timeline import Timeline
 from sim.seeding import run_seed_sequence, spawn_streams
 
-__all__ = ["LiveShopModel", "DEFAULT_SCENARIO"]
+__all__ = ["DEFAULT_SCENARIO", "LiveShopModel"]
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"
 
@@ -352,7 +352,7 @@ class LiveShopModel(mesa.Model):
         b = self.buyers
         buyer = b.draw_sessions(rate, rng)
         b_market = b.col("market")[buyer].astype(np.int64)
-        first = rng.random(buyer.size) < b.col("p_cat1")[buyer]
+        first = rng.random(buyer.size) < self.config.world.buyers.primary_category_weight
         category = np.where(first, b.col("cat1")[buyer], b.col("cat2")[buyer]).astype(np.int64)
         stream = assign_sessions(
             b_market, category, s.market, s.category, score, self.n_markets, self.n_categories, rng
@@ -380,19 +380,22 @@ class LiveShopModel(mesa.Model):
         sc = s.creator
         stream_conv = self.base_conversion[s.market] * c.col("skill")[sc] * np.sqrt(c.col("quality")[sc])
         t = s.tactic[vs]
-        trust = b.col("trust")[vb]
-        p = stream_conv[vs] * (trust / max(bc.trust_initial, 1e-9)) ** bc.trust_conversion_elasticity
+        p = stream_conv[vs] * (b.col("trust")[vb] / max(bc.trust_initial, 1e-9))
+        if bc.trust_conversion_elasticity != 1.0:
+            p **= bc.trust_conversion_elasticity  # applies to the trust ratio only: rescale below
+            p *= stream_conv[vs] ** (1.0 - bc.trust_conversion_elasticity)
         # Campaign prices move price-sensitive buyers more; so do cheap counterfeits.
-        # Misleading claims work on susceptible buyers.
-        camp = s.campaign[vs]
-        if camp.any() or (t == Tactic.counterfeit).any():
-            ps = b.col("price_sensitivity")[vb]
-            conv_f = self._campaign_factors["conversion"][s.market[vs]]
-            p *= np.where(camp, 1.0 + (conv_f - 1.0) * ps, 1.0)
-            p *= np.where(t == Tactic.counterfeit, 1.0 + (self.lift[Tactic.counterfeit] - 1.0) * ps, 1.0)
+        camp = np.flatnonzero(s.campaign[vs])
+        if camp.size:
+            conv_f = self._campaign_factors["conversion"][s.market[vs[camp]]]
+            p[camp] *= 1.0 + (conv_f - 1.0) * b.col("price_sensitivity")[vb[camp]]
+        cf = np.flatnonzero(t == Tactic.counterfeit)
+        p[cf] *= 1.0 + (self.lift[Tactic.counterfeit] - 1.0) * b.col("price_sensitivity")[vb[cf]]
+        # Misleading claims work on susceptible buyers; other tactics lift conversion flatly.
         mc = np.flatnonzero(t == Tactic.misleading_claims)
         p[mc] *= 1.0 + (self.lift[Tactic.misleading_claims] - 1.0) * b.col("susceptibility")[vb[mc]]
-        flat = (t != Tactic.counterfeit) & (t != Tactic.misleading_claims) & (t != Tactic.none)
+        flat = np.flatnonzero((t == Tactic.offplatform_diversion) | (t == Tactic.fake_engagement)
+                              | (t == Tactic.incentive_fraud) | (t == Tactic.minor))
         p[flat] *= self.lift[t[flat]]
         np.minimum(p, 0.95, out=p)
         buy = rng.random(vb.size) < p
@@ -601,7 +604,7 @@ class LiveShopModel(mesa.Model):
         leave = live & (rng.random(c.n) < p_leave)
         state[leave] = CreatorState.churned
         c.col("left_day")[leave] = day
-        self.buyers.churn(rng, day)
+        self.buyers.churn(day)
 
         arr = self.rngs["arrivals"]
         world = self.config.world

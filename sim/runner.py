@@ -22,7 +22,7 @@ from sim.labels import CreatorState, CreatorType, Tactic
 from sim.metrics import METRICS, run_summary
 from sim.model import LiveShopModel
 
-__all__ = ["RunResult", "run", "write_outputs", "livesim_version"]
+__all__ = ["RunResult", "livesim_version", "run", "write_outputs"]
 
 ProgressFn = Callable[[int, int], None]
 
@@ -175,6 +175,9 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, plot: bool = True) 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; results are ordinary files
     try:
         result.daily.to_parquet(tmp / "daily.parquet", index=False)
         result.creators.to_parquet(tmp / "creators.parquet", index=False)

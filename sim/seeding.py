@@ -40,4 +40,4 @@ def run_seed_sequence(seed: int | np.random.SeedSequence, replication: int) -> n
 
 def spawn_streams(seq: np.random.SeedSequence) -> dict[str, np.random.Generator]:
     """One independent Generator per name in ``STREAMS``."""
-    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, seq.spawn(len(STREAMS)))}
+    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, seq.spawn(len(STREAMS)), strict=False)}

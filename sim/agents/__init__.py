@@ -3,4 +3,4 @@
 from sim.agents.buyers import BuyerPopulation
 from sim.agents.creators import Creator, CreatorTable
 
-__all__ = ["Creator", "CreatorTable", "BuyerPopulation"]
+__all__ = ["BuyerPopulation", "Creator", "CreatorTable"]

@@ -4,6 +4,11 @@ Each buyer has a market, two preferred categories, an activity rate (sessions pe
 sensitivity, susceptibility to misleading claims, trust in the platform, and propensities to
 return and to report. Trust falls after bad outcomes and rises slowly after good ones; low trust
 lowers conversion and raises churn.
+
+Per-day work over all buyers is kept to a few array passes: churn runs on a per-buyer clock
+whose hazard is recomputed only when that buyer's trust changes, and the per-market stocks
+(active buyers, their summed trust) are kept up to date as buyers arrive, leave or change trust.
+Write trust through ``set_trust`` so the hazard and the stocks follow.
 """
 
 from __future__ import annotations
@@ -13,13 +18,12 @@ import numpy as np
 from sim.config import Scenario
 from sim.table import ColumnTable
 
-__all__ = ["BuyerPopulation", "BUYER_COLUMNS"]
+__all__ = ["BUYER_COLUMNS", "BuyerPopulation"]
 
 BUYER_COLUMNS: dict[str, type] = {
     "market": np.int16,
     "cat1": np.int16,
     "cat2": np.int16,
-    "p_cat1": np.float32,
     "activity": np.float64,
     "price_sensitivity": np.float32,
     "susceptibility": np.float32,
@@ -29,6 +33,8 @@ BUYER_COLUMNS: dict[str, type] = {
     "active": np.bool_,
     "joined_day": np.int32,
     "left_day": np.int32,
+    "churn_hazard": np.float64,  # daily hazard of leaving, a function of trust
+    "churn_clock": np.float64,  # Exp(1) draw used up by the hazard; the buyer leaves at 0
 }
 
 
@@ -40,7 +46,13 @@ class BuyerPopulation(ColumnTable):
         self.cfg = scenario.world.buyers
         self._cat_share = np.array([c.share for c in scenario.world.categories], dtype=float)
         self._cat_share /= self._cat_share.sum()
+        self.n_markets = len(scenario.world.markets)
         self.n_initial = 0
+        m = self.n_markets
+        self.stock_active = np.zeros(m, dtype=np.int64)
+        self.stock_initial = np.zeros(m, dtype=np.int64)  # present on day 0
+        self.stock_initial_active = np.zeros(m, dtype=np.int64)
+        self.stock_trust = np.zeros(m)  # summed trust of active buyers
 
     def add(self, markets: np.ndarray, rng: np.random.Generator, day: int) -> slice:
         """Add buyers living in ``markets`` (one entry per buyer), with freshly drawn traits."""
@@ -48,7 +60,7 @@ class BuyerPopulation(ColumnTable):
         k = int(markets.size)
         n_cat = self._cat_share.size
         cat1 = rng.choice(n_cat, size=k, p=self._cat_share)
-        # Second preference: another category, drawn by share (a shift keeps it distinct).
+        # Second preference: another category (a random shift keeps it distinct).
         cat2 = (cat1 + 1 + rng.choice(max(n_cat - 1, 1), size=k)) % n_cat if n_cat > 1 else cat1
         trust = np.clip(rng.normal(cfg.trust_initial, cfg.trust_initial_sd, size=k), 0.01, 1.0)
         rows = self.append(
@@ -56,7 +68,6 @@ class BuyerPopulation(ColumnTable):
                 "market": markets,
                 "cat1": cat1,
                 "cat2": cat2,
-                "p_cat1": cfg.primary_category_weight,
                 "activity": rng.gamma(cfg.activity_shape, cfg.sessions_per_day / cfg.activity_shape, size=k),
                 "price_sensitivity": rng.lognormal(0.0, cfg.price_sensitivity_sigma, size=k),
                 "susceptibility": rng.beta(*cfg.susceptibility_beta, size=k),
@@ -66,30 +77,47 @@ class BuyerPopulation(ColumnTable):
                 "active": True,
                 "joined_day": day,
                 "left_day": -1,
+                "churn_hazard": self._hazard(trust),
+                "churn_clock": rng.standard_exponential(k),
             },
             k,
         )
+        mk = markets.astype(np.int64)
+        m = self.n_markets
+        self.stock_active += np.bincount(mk, minlength=m)
+        self.stock_trust += np.bincount(mk, weights=trust, minlength=m)
+        if day == 0:
+            self.stock_initial += np.bincount(mk, minlength=m)
+            self.stock_initial_active += np.bincount(mk, minlength=m)
         return rows
+
+    def _hazard(self, trust: np.ndarray) -> np.ndarray:
+        cfg = self.cfg
+        p = np.clip(cfg.churn_rate + cfg.churn_distrust * (1.0 - trust) ** 2, 0.0, 1.0 - 1e-12)
+        return -np.log1p(-p)  # a daily hazard h leaves with probability 1 - exp(-h) = p
+
+    def set_trust(self, rows: np.ndarray, values: np.ndarray) -> None:
+        """Set the trust of buyers ``rows`` (distinct), keeping churn hazards and stocks in step."""
+        t = self.col("trust")
+        values = np.clip(values, 0.0, 1.0)
+        live = self.col("active")[rows]
+        delta = np.where(live, values - t[rows], 0.0)
+        self.stock_trust += np.bincount(self.col("market")[rows], weights=delta, minlength=self.n_markets)
+        t[rows] = values
+        self.col("churn_hazard")[rows] = self._hazard(values)
 
     def draw_sessions(self, rate_by_market: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Buyer index of every shopping session today (a buyer may have several).
 
         Sessions per active buyer are Poisson(activity x market rate), drawn as the arrivals of
-        a unit-time Poisson process: exponential gaps, so only buyers with at least one session
-        are touched after the first pass, and no ``exp`` is evaluated per buyer.
+        a unit-time Poisson process: one exponential draw per buyer finds who shops at all, and
+        only those draw how many more sessions they have.
         """
         lam = self.col("activity") * rate_by_market[self.col("market")]
-        left = lam - rng.standard_exponential(self.n)
+        left = lam - rng.standard_exponential(self.n)  # time left after the first arrival
         who = np.flatnonzero((left > 0.0) & self.col("active"))
-        if who.size == 0:
-            return who
-        left = left[who]
-        count = np.ones(who.size, dtype=np.int64)
-        todo = np.arange(who.size)
-        while todo.size:  # loops over session counts (a handful), not buyers
-            left[todo] -= rng.standard_exponential(todo.size)
-            todo = todo[left[todo] > 0.0]
-            count[todo] += 1
+        # Memoryless arrivals: after the first, the rest are Poisson over the time left.
+        count = 1 + rng.poisson(left[who])
         return np.repeat(who, count)
 
     def update_trust(self, buyer: np.ndarray, bad: np.ndarray, refunded: np.ndarray) -> None:
@@ -102,18 +130,41 @@ class BuyerPopulation(ColumnTable):
         n_bad = np.bincount(inverse, weights=bad & ~refunded, minlength=k)
         n_bad_ref = np.bincount(inverse, weights=bad & refunded, minlength=k)
         n_good = np.bincount(inverse, weights=~bad, minlength=k)
-        t = self.col("trust")
         keep = (1.0 - cfg.trust_gain_good) ** n_good
-        healed = 1.0 - (1.0 - t[touched]) * keep  # t += gain * (1 - t), once per good order
+        healed = 1.0 - (1.0 - self.col("trust")[touched]) * keep  # t += gain * (1 - t) per good order
         loss = cfg.trust_loss_bad * (n_bad + cfg.trust_loss_refunded_factor * n_bad_ref)
-        t[touched] = np.clip(healed * (1.0 - loss), 0.0, 1.0)
+        self.set_trust(touched, healed * (1.0 - loss))
 
-    def churn(self, rng: np.random.Generator, day: int) -> int:
-        """Active buyers leave at a base rate plus a distrust term; returns how many left."""
-        cfg = self.cfg
+    def churn(self, day: int) -> int:
+        """Active buyers leave at a base rate plus a distrust term; returns how many left.
+
+        Each buyer's Exp(1) clock runs down by the daily hazard; at zero the buyer leaves. This
+        is the same as a fresh Bernoulli(p) draw every day, without touching a generator.
+        """
         active = self.col("active")
-        p = cfg.churn_rate + cfg.churn_distrust * (1.0 - self.col("trust")) ** 2
-        leave = active & (rng.random(self.n) < p)
-        active[leave] = False
-        self.col("left_day")[leave] = day
-        return int(leave.sum())
+        clock = self.col("churn_clock")
+        clock -= self.col("churn_hazard")
+        leave = np.flatnonzero(active & (clock <= 0.0))
+        if leave.size:
+            active[leave] = False
+            self.col("left_day")[leave] = day
+            mk = self.col("market")[leave].astype(np.int64)
+            m = self.n_markets
+            self.stock_active -= np.bincount(mk, minlength=m)
+            self.stock_trust -= np.bincount(mk, weights=self.col("trust")[leave], minlength=m)
+            initial = self.col("joined_day")[leave] == 0
+            self.stock_initial_active -= np.bincount(mk[initial], minlength=m)
+        return int(leave.size)
+
+    def recount(self) -> dict[str, np.ndarray]:
+        """The per-market stocks computed from scratch (to check the running ones)."""
+        m = self.n_markets
+        mk = self.col("market").astype(np.int64)
+        active = self.col("active")
+        initial = self.col("joined_day") == 0
+        return {
+            "stock_active": np.bincount(mk[active], minlength=m),
+            "stock_trust": np.bincount(mk[active], weights=self.col("trust")[active], minlength=m),
+            "stock_initial": np.bincount(mk[initial], minlength=m),
+            "stock_initial_active": np.bincount(mk[initial & active], minlength=m),
+        }

@@ -19,7 +19,7 @@ from sim.table import ColumnTable
 if TYPE_CHECKING:
     from sim.model import LiveShopModel
 
-__all__ = ["Creator", "CreatorTable", "CREATOR_COLUMNS", "draw_creators"]
+__all__ = ["CREATOR_COLUMNS", "Creator", "CreatorTable", "draw_creators"]
 
 CREATOR_COLUMNS: dict[str, type] = {
     # identity and traits

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import numpy as np
 
-__all__ = ["OrderBook", "ORDER_FIELDS", "Ledger"]
+__all__ = ["ORDER_FIELDS", "Ledger", "OrderBook"]
 
 ORDER_FIELDS: dict[str, type] = {
     "buyer": np.int64,  # -1 for fake (colluding) buyer accounts

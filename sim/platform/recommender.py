@@ -55,20 +55,24 @@ def assign_sessions(
     shuffled = rng.permutation(n_sessions)
     small = np.int16 if n_groups + n_markets < np.iinfo(np.int16).max else np.int32
     order = shuffled[np.argsort(key[shuffled].astype(small), kind="stable")]
-    counts = np.bincount(key[key >= 0], minlength=n_groups + n_markets)
-    first = np.searchsorted(key[order], 0)  # sessions with key -1 sort first
+    counts = np.bincount(key + 1, minlength=n_groups + n_markets + 1)
+    n_lost = int(counts[0])  # sessions with key -1 sort first and see nothing
+    counts = counts[1:]
 
-    stream_ids = np.arange(stream_score.size)
-    pos = first
+    by_group = np.argsort(s_group, kind="stable")
+    g_first = np.searchsorted(s_group[by_group], np.arange(n_groups + 1))
+    by_market = np.argsort(stream_market, kind="stable")
+    m_first = np.searchsorted(stream_market[by_market], np.arange(n_markets + 1))
+    pieces = []
     for g in np.flatnonzero(counts):
         if g < n_groups:
-            members = stream_ids[s_group == g]
+            members = by_group[g_first[g] : g_first[g + 1]]
         else:
-            members = stream_ids[stream_market == g - n_groups]
+            m = g - n_groups
+            members = by_market[m_first[m] : m_first[m + 1]]
         w = stream_score[members]
-        p = w / w.sum()
-        views = rng.multinomial(counts[g], p)
-        n = int(counts[g])
-        stream[order[pos : pos + n]] = np.repeat(members, views)
-        pos += n
+        views = rng.multinomial(counts[g], w / w.sum())
+        pieces.append(np.repeat(members, views))
+    if pieces:
+        stream[order[n_lost:]] = np.concatenate(pieces)
     return stream

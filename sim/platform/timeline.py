@@ -17,7 +17,7 @@ from sim.labels import CreatorState
 if TYPE_CHECKING:
     from sim.model import LiveShopModel
 
-__all__ = ["Timeline", "CampaignRun", "IncentiveRun", "eligible_creators"]
+__all__ = ["CampaignRun", "IncentiveRun", "Timeline", "eligible_creators"]
 
 
 def eligible_creators(model: LiveShopModel, rule: Eligibility, markets: np.ndarray, flag: str) -> np.ndarray:
@@ -185,6 +185,6 @@ class Timeline:
         """(name, first day, last day, markets) of every campaign, for plots."""
         names = [m.name for m in self.model.config.world.markets]
         return [
-            (r.cfg.name, r.cfg.start_day, r.cfg.end_day, [n for n, on in zip(names, r.market_mask) if on])
+            (r.cfg.name, r.cfg.start_day, r.cfg.end_day, [n for n, on in zip(names, r.market_mask, strict=False) if on])
             for r in self.campaigns
         ]
