@@ -116,8 +116,12 @@ class BuyerPopulation(ColumnTable):
         lam = self.col("activity") * rate_by_market[self.col("market")]
         left = lam - rng.standard_exponential(self.n)  # time left after the first arrival
         who = np.flatnonzero((left > 0.0) & self.col("active"))
-        # Memoryless arrivals: after the first, the rest are Poisson over the time left.
-        count = 1 + rng.poisson(left[who])
+        # Memoryless arrivals: a second exponential gap finds who has more than one session;
+        # after that the rest are Poisson over the time left (only a few buyers get there).
+        count = np.ones(who.size, dtype=np.int64)
+        left = left[who] - rng.standard_exponential(who.size)
+        more = np.flatnonzero(left > 0.0)
+        count[more] += 1 + rng.poisson(left[more])
         return np.repeat(who, count)
 
     def update_trust(self, buyer: np.ndarray, bad: np.ndarray, refunded: np.ndarray) -> None:

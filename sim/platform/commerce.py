@@ -42,9 +42,12 @@ class OrderBook:
         """File a batch of orders under their settle days (a loop over distinct days, not orders)."""
         if settle_day.size == 0:
             return
-        for day in np.unique(settle_day):
-            sel = settle_day == day
-            self._due[int(day)].append({k: v[sel] for k, v in orders.items()})
+        order = np.argsort(settle_day, kind="stable")
+        days, first = np.unique(settle_day[order], return_index=True)
+        bounds = [*first[1:].tolist(), order.size]
+        sorted_orders = {k: v[order] for k, v in orders.items()}
+        for day, lo, hi in zip(days.tolist(), first.tolist(), bounds, strict=True):
+            self._due[day].append({k: v[lo:hi] for k, v in sorted_orders.items()})
         self.pending += int(settle_day.size)
 
     def pop_due(self, day: int) -> dict[str, np.ndarray]:

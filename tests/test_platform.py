@@ -1,0 +1,141 @@
+"""Building blocks: session sampling, the recommender's assignment, orders in flight, metrics, tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.agents.buyers import BuyerPopulation
+from sim.config import with_overrides
+from sim.metrics import gini, top_share
+from sim.platform.commerce import ORDER_FIELDS, OrderBook
+from sim.platform.recommender import assign_sessions
+from sim.table import ColumnTable
+
+
+def test_sessions_are_poisson_per_buyer(tiny):
+    """Sessions per buyer have the Poisson mean, variance and zero share of activity x rate."""
+    scen = with_overrides(tiny, {"world.buyers.activity_shape": 100.0, "world.buyers.sessions_per_day": 1.5})
+    b = BuyerPopulation(scen)
+    rng = np.random.default_rng(3)
+    n = 200_000
+    b.add(np.zeros(n, dtype=np.int16), rng, day=0)
+    b.col("activity")[:] = 1.5
+    counts = np.bincount(b.draw_sessions(np.array([1.0, 1.0]), rng), minlength=n)
+    lam = 1.5
+    se = (lam / n) ** 0.5
+    assert counts.mean() == pytest.approx(lam, abs=4 * se)
+    assert counts.var() == pytest.approx(lam, rel=0.02)
+    assert (counts == 0).mean() == pytest.approx(np.exp(-lam), abs=0.004)
+    assert (counts == 3).mean() == pytest.approx(np.exp(-lam) * lam**3 / 6, abs=0.004)
+
+
+def test_inactive_buyers_have_no_sessions(tiny):
+    """Buyers who left do not shop, and the market rate scales sessions."""
+    b = BuyerPopulation(tiny)
+    rng = np.random.default_rng(4)
+    b.add(np.r_[np.zeros(50_000), np.ones(50_000)].astype(np.int16), rng, day=0)
+    b.col("active")[:1000] = False
+    s = b.draw_sessions(np.array([1.0, 2.0]), rng)
+    assert not np.isin(np.arange(1000), s).any()
+    per_market = np.bincount(b.col("market")[s], minlength=2)
+    act = np.bincount(b.col("market"), weights=b.col("activity") * b.col("active"), minlength=2)
+    ratio = (per_market[1] / act[1]) / (per_market[0] / act[0])
+    assert ratio == pytest.approx(2.0, rel=0.05)
+
+
+def _assign(sm, sc, st_m, st_c, score, n_m=1, n_c=2, seed=0):
+    return assign_sessions(
+        np.asarray(sm), np.asarray(sc), np.asarray(st_m), np.asarray(st_c), np.asarray(score, dtype=float),
+        n_m, n_c, np.random.default_rng(seed),
+    )
+
+
+def test_views_are_proportional_to_score():
+    """Within a (market, category) group each stream gets views in proportion to its score."""
+    n = 100_000
+    stream = _assign(np.zeros(n, int), np.zeros(n, int), [0, 0, 0, 0], [0, 0, 0, 1], [1.0, 2.0, 7.0, 50.0])
+    share = np.bincount(stream, minlength=4) / n
+    se = np.sqrt(np.array([0.1, 0.2, 0.7]) * np.array([0.9, 0.8, 0.3]) / n)
+    assert np.all(np.abs(share[:3] - [0.1, 0.2, 0.7]) < 4 * se)
+    assert share[3] == 0.0  # another category's stream is never picked while this one has streams
+
+
+def test_empty_category_falls_back_to_the_market_and_empty_market_to_nothing():
+    """Sessions for a category with nothing live go to any stream of their market; no stream, no view."""
+    sm = np.array([0] * 1000 + [1] * 10)
+    sc = np.array([1] * 1000 + [0] * 10)
+    stream = _assign(sm, sc, [0, 0], [0, 0], [1.0, 3.0], n_m=2)
+    assert np.all(stream[:1000] >= 0)
+    assert np.bincount(stream[:1000], minlength=2)[1] > 650
+    assert np.all(stream[1000:] == -1)
+
+
+def test_one_buyers_sessions_are_spread_independently():
+    """A buyer's many sessions are independent draws, not one stream repeated."""
+    n = 5_000
+    stream = _assign(np.zeros(n, int), np.zeros(n, int), [0] * 10, [0] * 10, [1.0] * 10)
+    counts = np.bincount(stream, minlength=10)
+    assert counts.min() > 400 and counts.max() < 600
+
+
+def test_zero_score_streams_get_no_views():
+    """A stream whose score is zero (e.g. a traffic penalty of 0) is never viewed."""
+    n = 20_000
+    stream = _assign(np.zeros(n, int), np.zeros(n, int), [0, 0, 0], [0, 0, 0], [0.0, 1.0, 1.0])
+    assert (stream == 0).sum() == 0
+
+
+def test_assignment_is_reproducible():
+    """The same generator state gives the same assignment."""
+    args = (np.zeros(1000, int), np.zeros(1000, int), [0, 0, 0], [0, 0, 0], [1.0, 2.0, 3.0])
+    assert np.array_equal(_assign(*args, seed=5), _assign(*args, seed=5))
+    assert not np.array_equal(_assign(*args, seed=5), _assign(*args, seed=6))
+
+
+def _orders(k: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    out = {name: np.zeros(k, dtype=dt) for name, dt in ORDER_FIELDS.items()}
+    out["value"] = rng.random(k)
+    out["creator"] = np.arange(k)
+    return out
+
+
+def test_orders_settle_on_their_day_exactly_once():
+    """Every order comes back exactly once, on the day it was filed under."""
+    rng = np.random.default_rng(1)
+    book = OrderBook()
+    orders = _orders(500, rng)
+    days = rng.integers(3, 9, size=500)
+    book.add(orders, days)
+    assert book.pending == 500
+    seen = []
+    for day in range(1, 12):
+        due = book.pop_due(day)
+        assert np.all(days[due["creator"]] == day)
+        seen.extend(due["creator"].tolist())
+    assert sorted(seen) == list(range(500))
+    assert book.pending == 0
+    assert book.pop_due(5)["value"].size == 0
+
+
+def test_gini_and_top_share_known_values():
+    """Gini is 0 for equal shares and (n-1)/n when one holds all; top share counts the top entries."""
+    assert gini(np.ones(10)) == pytest.approx(0.0)
+    assert gini(np.array([0, 0, 0, 4.0])) == pytest.approx(0.75)
+    assert gini(np.array([1.0, 2.0, 3.0, 4.0])) == pytest.approx(0.25)
+    assert np.isnan(gini(np.zeros(3)))
+    x = np.r_[np.ones(99), 101.0]
+    assert top_share(x, 0.01) == pytest.approx(101 / 200)
+    assert top_share(np.ones(1000), 0.01) == pytest.approx(0.01)
+
+
+def test_column_table_grows_without_losing_rows():
+    """Appending past capacity keeps earlier rows and zero-fills columns not given."""
+    t = ColumnTable({"a": np.int64, "b": np.float64}, capacity=16)
+    t.append({"a": np.arange(10)}, 10)
+    t.append({"a": np.arange(10, 100), "b": 1.5}, 90)
+    assert len(t) == 100
+    assert np.array_equal(t.a, np.arange(100))
+    assert np.all(t.b[:10] == 0.0) and np.all(t.b[10:] == 1.5)
+    with pytest.raises(KeyError):
+        t.append({"c": 1}, 1)
