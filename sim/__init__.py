@@ -3,13 +3,20 @@
     from sim import load_scenario, run, LiveShopModel
     result = run(load_scenario("scenarios/baseline.toml"), replication=0)
     result.summary["prevalence"]
+
+The model and runner (which import Mesa and pandas) load on first use, so validating a
+scenario stays quick.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from sim.config import Scenario, load_scenario, with_overrides
 from sim.errors import ScenarioError
 from sim.metrics import METRICS
-from sim.model import LiveShopModel
-from sim.runner import RunResult, run, write_outputs
+
+if TYPE_CHECKING:
+    from sim.model import LiveShopModel
+    from sim.runner import RunResult, run, write_outputs
 
 __all__ = [
     "METRICS",
@@ -22,3 +29,13 @@ __all__ = [
     "with_overrides",
     "write_outputs",
 ]
+
+_LAZY = {"LiveShopModel": "sim.model", "RunResult": "sim.runner", "run": "sim.runner", "write_outputs": "sim.runner"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

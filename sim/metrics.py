@@ -50,7 +50,7 @@ METRICS: dict[str, Metric] = {
         _m("buyer_trust", "score 0-1", "mean trust of active buyers", True, "last day"),
         _m("buyer_retention", "share", "share of the buyers present on day 0 still active", True, "last day"),
         _m("honest_creator_income", "currency / 30 days",
-           "median trailing-30-day earnings of active honest creators", True,
+           "median earnings of active honest creators over the last 30 days (scaled up before day 30)", True,
            "median over honest creators of earnings per 30 days present"),
         _m("honest_creator_retention", "share", "share of day-0 honest creators still on the platform", True,
            "last day"),
@@ -147,7 +147,8 @@ def day_metrics(model: LiveShopModel) -> dict[str, dict[str, float]]:
     honest = ctype == CreatorType.honest
     adversary = np.isin(ctype, [int(t) for t in ADVERSARY_TYPES])
     day0_honest = honest & (c.col("joined_day") == 0)
-    income = model.income_30d.values
+    # Trailing 30-day income, scaled to 30 days while fewer have passed (no warm-up ramp).
+    income = model.income_30d.values * (30.0 / max(1, min(model.day, 30)))
     gmv30 = model.gmv_30d.values
     roi_num = model.totals["induced_net_gmv"]
     roi_den = model.totals["incentive_spend"]
