@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.errors import ScenarioError, format_validation_error
+from sim.errors import ScenarioError, format_validation_error, unknown_name_message
 
 __all__ = [
     "OVERRIDE_ALIASES",
@@ -150,6 +150,7 @@ class CreatorPopulation(_Strict):
     commission_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.5
     arrival_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.002
     churn_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.001
+    # Creators whose last-30-day profit is below this (after 60 days) churn faster.
     low_income_monthly: NonNegative = 10.0
     low_income_churn_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.003
     # Opportunists violate when it pays; until they adapt, this is their per-stream rate.
@@ -519,8 +520,8 @@ def _set_path(data: dict[str, Any], path: str, value: Any, source: str) -> None:
     elif isinstance(node, dict) and (last in node or _is_open_dict(parts)):
         node[last] = value
     else:
-        allowed = ", ".join(sorted(node)) if isinstance(node, dict) else "nothing"
-        raise ScenarioError(source, path, value, f"unknown parameter; allowed here: {allowed}")
+        allowed = sorted(node) if isinstance(node, dict) else []
+        raise ScenarioError(source, path, None, unknown_name_message(last, allowed, "parameter"))
 
 
 def _child(node: Any, part: str, where: str, source: str) -> Any:
@@ -528,8 +529,8 @@ def _child(node: Any, part: str, where: str, source: str) -> Any:
         return node[_list_index(node, part, where, source)]
     if isinstance(node, dict) and part in node:
         return node[part]
-    allowed = ", ".join(sorted(node)) if isinstance(node, dict) else "nothing"
-    raise ScenarioError(source, where, None, f"unknown parameter; allowed here: {allowed}")
+    allowed = sorted(node) if isinstance(node, dict) else []
+    raise ScenarioError(source, where, None, unknown_name_message(part, allowed, "parameter"))
 
 
 def _list_index(node: list[Any], part: str, where: str, source: str) -> int:

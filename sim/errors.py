@@ -7,7 +7,17 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["ScenarioError", "format_validation_error"]
+__all__ = ["ScenarioError", "format_validation_error", "unknown_name_message"]
+
+
+def unknown_name_message(name: str, allowed: list[str], what: str = "key") -> str:
+    """``unknown key (did you mean 'x'?); allowed keys: ...`` with the closest valid names first."""
+    import difflib
+
+    close = difflib.get_close_matches(name, allowed, n=3, cutoff=0.6)
+    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    listed = ", ".join(allowed) if allowed else "none"
+    return f"unknown {what}{hint}; allowed {what}s: {listed}"
 
 
 class ScenarioError(ValueError):
@@ -30,14 +40,16 @@ class ScenarioError(ValueError):
 
 def format_validation_error(exc: ValidationError, source: str, root: type[BaseModel]) -> ScenarioError:
     """Turn pydantic's first error into a ScenarioError with a dotted field path."""
-    err = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # A misspelt key also makes its real name "missing": report the misspelling first.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = list(err["loc"])
     # Discriminated unions add the tag to the path (timeline.0.campaign.x): drop it.
     path = _dotted(loc)
     kind = err["type"]
     if kind == "extra_forbidden":
         allowed_names = _allowed_fields(root, loc[:-1])
-        allowed = "unknown key; allowed keys: " + (", ".join(allowed_names) if allowed_names else "none")
+        allowed = unknown_name_message(str(loc[-1]), allowed_names, "key")
         return ScenarioError(source, path, None, allowed)
     if kind == "missing":
         return ScenarioError(source, path, None, "required field is missing")

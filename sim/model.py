@@ -186,6 +186,7 @@ class LiveShopModel(mesa.Model):
         self.totals = {f: np.zeros(n_m) for f in DayCounts.FIELDS}
         self.income_30d = RollingSum(30, c.n)
         self.gmv_30d = RollingSum(30, c.n)
+        self.profit_30d = RollingSum(30, c.n)
         self.today = self._no_streams()
         self._start_of_day = {"earnings": np.zeros(c.n), "profit": np.zeros(c.n), "gmv": np.zeros(c.n)}
 
@@ -599,7 +600,10 @@ class LiveShopModel(mesa.Model):
         state[graduate] = CreatorState.active
 
         live = c.live_mask()
-        poor = (self.income_30d.values[: c.n] < pop.low_income_monthly) & (day - c.col("joined_day") >= 60)
+        # Creators weigh what staying brings them: profit (for honest creators, their earnings).
+        profit = np.zeros(c.n)
+        profit[: self.profit_30d.values.size] = self.profit_30d.values[: c.n]
+        poor = (profit < pop.low_income_monthly) & (day - c.col("joined_day") >= 60)
         p_leave = pop.churn_rate + np.where(poor, pop.low_income_churn_rate, 0.0)
         leave = live & (rng.random(c.n) < p_leave)
         state[leave] = CreatorState.churned
@@ -636,6 +640,7 @@ class LiveShopModel(mesa.Model):
 
         self.income_30d.push(delta("earnings"))
         self.gmv_30d.push(delta("gmv"))
+        self.profit_30d.push(delta("profit"))
         adversary = np.isin(c.col("ctype"), [int(t) for t in ADVERSARY_TYPES])
         self.counts.add("adversary_profit", c.col("market").astype(np.int64), np.where(adversary, delta("profit"), 0.0))
         for f in DayCounts.FIELDS:
