@@ -10,24 +10,16 @@ Levers (what a platform controls) live under ``[policy]`` and ``[[timeline]]``; 
 
 from __future__ import annotations
 
-import itertools
 import math
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    Strict,
-    StrictBool,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, Strict, StrictBool, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sim.errors import ScenarioError, format_validation_error, unknown_name_message
+from sim.policy import Policy
+from sim.schema import Multiplier, Name, NonNegative, Positive, Share, StrictModel
 
 __all__ = [
     "OVERRIDE_ALIASES",
@@ -40,6 +32,8 @@ __all__ = [
     "Incentive",
     "Market",
     "Policy",
+    "PolicyLaunch",
+    "Ramp",
     "Scenario",
     "Tactics",
     "World",
@@ -47,21 +41,7 @@ __all__ = [
     "with_overrides",
 ]
 
-Share = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
-Positive = Annotated[float, Strict(), Field(gt=0.0)]
-NonNegative = Annotated[float, Strict(), Field(ge=0.0)]
-Multiplier = Annotated[float, Strict(), Field(ge=0.0, le=100.0)]
-Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
-
-
-class _Strict(BaseModel):
-    """Base for every config block: unknown keys are errors, values are frozen.
-
-    Numbers are strict (``Strict()`` on every numeric type): ``true`` or ``"3000"`` where a
-    number belongs is a wrong type, not silently 1 or 3000.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Strict = StrictModel
 
 
 # ---------------------------------------------------------------------------------------
@@ -185,6 +165,29 @@ class BuyerPopulation(_Strict):
     complaint_rate: Share = 0.5
     # More live supply draws more shopping: sessions scale with (live streams / usual)^elasticity.
     supply_elasticity: Annotated[float, Strict(), Field(ge=0.0, le=2.0)] = 0.3
+
+
+class Adaptation(_Strict):
+    """How opportunists and adversaries learn, and how sanctions weigh on honest creators.
+
+    Every ``decision_days`` an adaptive creator re-picks its action (clean, or a tactic at low
+    or high intensity) by a softmax over smoothed daily profit per action, net of the penalties
+    it perceives (points and sanctions), so a policy that is easy to game shows it.
+    """
+
+    enabled: StrictBool = True
+    decision_days: Annotated[int, Strict(), Field(ge=1, le=365)] = 7
+    learning_rate: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] = 0.3
+    # Softmax temperature relative to the creator's typical |profit| per day.
+    temperature: Annotated[float, Strict(), Field(gt=0.0, le=100.0)] = 0.5
+    # Perceived cost of one violation point (at price level 1): deterrence beyond lost income.
+    penalty_per_point: NonNegative = 2.0
+    low_intensity: Share = 0.3
+    # Extra daily churn of honest creators for 30 days after a sanction.
+    sanction_churn_rate: Share = 0.01
+    # Banned ban-evaders re-register after this many days (uniform range) and retry when caught.
+    reentry_days: tuple[Annotated[int, Strict(), Field(ge=1, le=365)], Annotated[int, Strict(), Field(ge=1, le=365)]] = (7, 30)
+    reentry_attempts: Annotated[int, Strict(), Field(ge=0, le=100)] = 3
 
 
 class _TacticBase(_Strict):
@@ -321,6 +324,7 @@ class World(_Strict):
     creators: CreatorPopulation = CreatorPopulation()
     buyers: BuyerPopulation = BuyerPopulation()
     tactics: Tactics = Tactics()
+    adaptation: Adaptation = Adaptation()
 
     @model_validator(mode="after")
     def _unique_names(self) -> World:
@@ -335,51 +339,6 @@ class World(_Strict):
 # ---------------------------------------------------------------------------------------
 # Policy: the levers
 # ---------------------------------------------------------------------------------------
-
-
-class Recommender(_Strict):
-    """How stream scores turn into traffic."""
-
-    followers_exponent: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 1.2
-    engagement_exponent: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 1.0
-    quality_exponent: Annotated[float, Strict(), Field(ge=0.0, le=5.0)] = 1.5
-    exploration_days: Annotated[int, Strict(), Field(ge=0, le=365)] = 14
-    exploration_boost: Multiplier = 2.0
-    # Weight of observed outcomes (refunds, complaints) in the platform's quality estimate.
-    quality_prior_orders: Annotated[float, Strict(), Field(gt=0.0)] = 20.0
-
-
-class Policy(_Strict):
-    """The platform's levers that are not tied to a date."""
-
-    # US referral fee 6 % from Apr 2024 (seller-us, H); 8 % reported from Jul 2024 (press, M).
-    referral_fee: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.06
-    # Refund admin fee: 20 % of the referral fee, capped at $5 per SKU (seller-us, H).
-    refund_admin_fee_share: Share = 0.2
-    refund_admin_fee_cap: NonNegative = 5.0
-    # Share of buyers' return requests for bad items that the platform makes good.
-    refund_protection: Share = 0.9
-    commission_cap: Annotated[float, Strict(), Field(ge=0.01, le=0.8)] = 0.8
-    commission_cap_by_category: dict[str, Annotated[float, Strict(), Field(ge=0.01, le=0.8)]] = Field(
-        default_factory=dict
-    )
-    # Under 5,000 followers: a 30-day pilot programme (TikTok Shop Creator Eligibility, H).
-    pilot_days: Annotated[int, Strict(), Field(ge=0, le=365)] = 30
-    pilot_followers_max: Annotated[int, Strict(), Field(ge=0)] = 5_000
-    pilot_traffic_multiplier: Multiplier = 0.5
-    # Creator levels L0-L8 refreshed monthly from last month's GMV (seller-vn, H); the
-    # thresholds themselves are not published and are illustrative.
-    level_thresholds: Annotated[list[NonNegative], Field(min_length=8, max_length=8)] = Field(
-        default_factory=lambda: [50.0, 200.0, 500.0, 1_000.0, 2_500.0, 5_000.0, 10_000.0, 25_000.0]
-    )
-    recommender: Recommender = Recommender()
-
-    @field_validator("level_thresholds")
-    @classmethod
-    def _increasing(cls, v: list[float]) -> list[float]:
-        if any(b <= a for a, b in itertools.pairwise(v)):
-            raise ValueError("level_thresholds must be strictly increasing (L1..L8)")
-        return v
 
 
 class Eligibility(_Strict):
@@ -431,20 +390,70 @@ class Incentive(_Dated):
     effort_boost: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 0.3
 
 
-TimelineEvent = Annotated[Campaign | Incentive, Field(discriminator="kind")]
+class PolicyLaunch(_Strict):
+    """Go-to-market: from ``start_day`` on, these markets run the policy with ``set`` applied.
+
+    ``set`` maps dotted policy paths to values, e.g. ``{"review.capacity_per_day" = 400}``.
+    """
+
+    kind: Literal["policy"]
+    name: Name
+    markets: list[Name] = Field(default_factory=list, description="empty means every market")
+    start_day: Annotated[int, Strict(), Field(ge=1)]
+    set: dict[str, Any] = Field(min_length=1)
+
+
+class Ramp(_Strict):
+    """A numeric policy lever moving linearly from ``start_value`` to ``end_value`` over ``days``
+    from ``start_day`` (e.g. a classifier's localisation, ``detection.dprime_scale``)."""
+
+    kind: Literal["ramp"]
+    name: Name
+    markets: list[Name] = Field(default_factory=list, description="empty means every market")
+    start_day: Annotated[int, Strict(), Field(ge=1)]
+    days: Annotated[int, Strict(), Field(ge=1)]
+    path: str
+    start_value: Annotated[float, Strict()]
+    end_value: Annotated[float, Strict()]
+
+    def value_on(self, day: int) -> float:
+        """The lever's value on ``day`` (start_value before, end_value after the ramp)."""
+        frac = min(max((day - self.start_day) / self.days, 0.0), 1.0)
+        return self.start_value + (self.end_value - self.start_value) * frac
+
+
+TimelineEvent = Annotated[Campaign | Incentive | PolicyLaunch | Ramp, Field(discriminator="kind")]
 
 
 class Scenario(_Strict):
-    """One simulated world under one policy, with its dated events."""
+    """One simulated world under one policy, with its dated events.
+
+    ``policy`` applies to every market; ``policy_overrides.<market>`` changes levers for one
+    market (dotted paths or nested tables); ``policy`` timeline events change levers from a
+    day on; ``ramp`` events move a numeric lever gradually.
+    """
 
     name: Name
     description: str = ""
     days: Annotated[int, Strict(), Field(ge=1, le=3650)] = 180
     seed: Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)] = 20261122
     replications: Annotated[int, Strict(), Field(ge=1, le=10_000)] = 1
+    # The preset the [policy] table started from (see scenarios/policies/); already merged.
+    policy_preset: Name | None = None
     world: World = World()
     policy: Policy = Policy()
+    policy_overrides: dict[Name, dict[str, Any]] = Field(default_factory=dict)
     timeline: list[TimelineEvent] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_preset(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and data.get("policy_preset") and not (info.context or {}).get("preset_merged"):
+            base_dir = (info.context or {}).get("base_dir")
+            preset = load_preset(str(data["policy_preset"]), base_dir)
+            data = dict(data)
+            data["policy"] = _deep_merge(preset, data.get("policy") or {})
+        return data
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
@@ -454,13 +463,100 @@ class Scenario(_Strict):
             for m in event.markets:
                 if m not in markets:
                     raise ValueError(f"@timeline[{i}].markets|unknown market {m!r}; allowed: {', '.join(sorted(markets))}")
-        for c in self.policy.commission_cap_by_category:
-            if c not in categories:
-                raise ValueError(
-                    f"@policy.commission_cap_by_category|unknown category {c!r}; "
-                    f"allowed: {', '.join(sorted(categories))}"
-                )
+        for m in self.policy_overrides:
+            if m not in markets:
+                raise ValueError(f"@policy_overrides.{m}|unknown market {m!r}; allowed: {', '.join(sorted(markets))}")
+        for name in markets:
+            policy = self.market_policy(name)  # raises with the failing path
+            for c in policy.commission_cap_by_category:
+                if c not in categories:
+                    raise ValueError(
+                        f"@policy.commission_cap_by_category|unknown category {c!r}; "
+                        f"allowed: {', '.join(sorted(categories))}"
+                    )
+        for i, event in enumerate(self.timeline):
+            targets = event.markets or sorted(markets)
+            if event.kind == "policy":
+                for m in targets:
+                    _policy_with(self.market_policy(m), event.set, f"timeline[{i}].set")
+            elif event.kind == "ramp":
+                for m in targets:
+                    for v in (event.start_value, event.end_value):
+                        _policy_with(self.market_policy(m), {event.path: v}, f"timeline[{i}].path")
         return self
+
+    def market_policy(self, market: str) -> Policy:
+        """The policy market ``market`` starts with: ``policy`` plus its overrides."""
+        overrides = self.policy_overrides.get(market)
+        if not overrides:
+            return self.policy
+        return _policy_with(self.policy, _flatten(overrides), f"policy_overrides.{market}")
+
+
+def _policy_with(policy: Policy, changes: dict[str, Any], where: str) -> Policy:
+    """``policy`` with dotted-path ``changes``; errors name ``where.path`` (inside validation)."""
+    data = policy.model_dump(mode="python")
+    for path, value in changes.items():
+        try:
+            _set_path(data, path, value, "")
+        except ScenarioError as exc:
+            raise ValueError(f"@{where}.{exc.field}|{exc.allowed}") from None
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        err = format_validation_error(exc, "", Policy)
+        raise ValueError(f"@{where}.{err.field}|{err.allowed}" + (f" (got {err.value!r})" if err.value is not None else "")) from None
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested tables to dotted paths; dotted keys pass through."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict) and not _is_open_dict(path.split(".") + [""]):
+            out.update(_flatten(value, path))
+        else:
+            out[path] = value
+    return out
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "enforcement":
+            out[key] = _deep_merge(out[key], value)
+        elif key == "enforcement" and isinstance(value, dict) and isinstance(out.get(key), dict) \
+                and value.get("kind", out[key].get("kind")) == out[key].get("kind"):
+            out[key] = _deep_merge(out[key], value)  # same ladder kind: refine the preset's
+        else:
+            out[key] = value
+    return out
+
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "policies"
+
+
+def preset_names() -> list[str]:
+    """Names of the bundled policy presets."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+
+
+def load_preset(name: str, base_dir: str | Path | None = None) -> dict[str, Any]:
+    """The ``[policy]`` table of preset ``name``: ``<scenario dir>/policies/<name>.toml`` first,
+    then the bundled ``scenarios/policies/``."""
+    candidates = [Path(base_dir) / "policies" / f"{name}.toml"] if base_dir else []
+    candidates.append(PRESET_DIR / f"{name}.toml")
+    for path in candidates:
+        if path.is_file():
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise ValueError(f"@policy_preset|preset file {path} is not valid TOML: {exc}") from None
+            extra = set(data) - {"policy", "description"}
+            if extra or "policy" not in data:
+                raise ValueError(f"@policy_preset|preset file {path} must hold a [policy] table (and a description)")
+            return data["policy"]
+    raise ValueError(f"@policy_preset|unknown preset {name!r}; bundled presets: {', '.join(preset_names())}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -487,13 +583,13 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(str(path), None, None, f"not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ScenarioError(str(path), None, None, "not a UTF-8 text file") from None
-    return scenario_from_dict(data, source=str(path))
+    return scenario_from_dict(data, source=str(path), base_dir=path.parent)
 
 
-def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
-    """Validate a plain dict as a Scenario."""
+def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>", base_dir: str | Path | None = None) -> Scenario:
+    """Validate a plain dict as a Scenario (``base_dir``: where to look for policy presets first)."""
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise format_validation_error(exc, source, Scenario) from None
 
@@ -506,7 +602,10 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any], source: str = 
     for key, value in overrides.items():
         path = OVERRIDE_ALIASES.get(key, key)
         _set_path(data, path, value, source)
-    return scenario_from_dict(data, source=source)
+    try:  # the preset is already merged into data["policy"]
+        return Scenario.model_validate(data, context={"preset_merged": True})
+    except ValidationError as exc:
+        raise format_validation_error(exc, source, Scenario) from None
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any, source: str) -> None:
@@ -546,4 +645,4 @@ def _list_index(node: list[Any], part: str, where: str, source: str) -> int:
 
 def _is_open_dict(parts: list[str]) -> bool:
     # Dict-valued fields whose keys are data, not schema.
-    return parts[-2:-1] in (["commission_cap_by_category"], ["opportunist_weights"])
+    return parts[-2:-1] in (["commission_cap_by_category"], ["opportunist_weights"], ["points"], ["set"])

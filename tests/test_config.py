@@ -17,7 +17,6 @@ from sim.config import (
     CreatorMix,
     Market,
     Policy,
-    Recommender,
     Scenario,
     Tactics,
     World,
@@ -25,6 +24,7 @@ from sim.config import (
     with_overrides,
 )
 from sim.errors import ScenarioError
+from sim.policy import Recommender
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 

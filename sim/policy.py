@@ -1,0 +1,322 @@
+"""The platform's levers: commerce rules, the recommender, and the governance pipeline.
+
+A ``Policy`` is a frozen value. A scenario sets one under ``[policy]`` (optionally starting from
+a named preset in ``scenarios/policies/``), may override it per market under
+``[policy.markets.<name>]``, and may change any lever from a given day with a ``policy``
+timeline event. Each market always runs one complete, validated Policy.
+
+Governance levers follow real platforms (shared domain facts):
+- detection: a binormal-ROC classifier per violation type (separability d', threshold);
+- review: a daily capacity per market, a prioritisation rule, reviewer accuracy and an SLA;
+- enforcement: ``health_score`` (TikTok Shop CHR/AHR), ``points`` (TikTok Shop SEA points)
+  or ``tiers`` (Shopee), each with milestones that trigger graduated sanctions;
+- appeals: a window (30 days for creators; at least 6 months under the DSA) and a review;
+- onboarding: KYC strictness against ban-evader re-entry, and the pilot programme.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Annotated, Literal
+
+from pydantic import Field, Strict, StrictBool, field_validator, model_validator
+
+from sim.schema import Count, Days, Multiplier, NonNegative, Share, StrictModel
+
+__all__ = [
+    "VIOLATIONS",
+    "Appeals",
+    "Detection",
+    "Enforcement",
+    "HealthScoreLadder",
+    "Milestone",
+    "Onboarding",
+    "PointsLadder",
+    "Policy",
+    "Recommender",
+    "Review",
+    "Sanction",
+    "TiersLadder",
+]
+
+# Violation types the platform detects and sanctions (names of sim.labels.Tactic but "none").
+VIOLATIONS: tuple[str, ...] = (
+    "counterfeit",
+    "misleading_claims",
+    "fake_engagement",
+    "offplatform_diversion",
+    "incentive_fraud",
+    "minor",
+)
+
+ZScore = Annotated[float, Strict(), Field(ge=-10.0, le=20.0)]
+PointRange = tuple[Annotated[float, Strict(), Field(ge=0.0, le=1000.0)], Annotated[float, Strict(), Field(ge=0.0, le=1000.0)]]
+
+
+class Recommender(StrictModel):
+    """How stream scores turn into traffic."""
+
+    followers_exponent: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 1.2
+    engagement_exponent: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 1.0
+    quality_exponent: Annotated[float, Strict(), Field(ge=0.0, le=5.0)] = 1.5
+    exploration_days: Annotated[int, Strict(), Field(ge=0, le=365)] = 14
+    exploration_boost: Multiplier = 2.0
+    # Weight of observed outcomes (refunds, complaints) in the platform's quality estimate.
+    quality_prior_orders: Annotated[float, Strict(), Field(gt=0.0)] = 20.0
+
+
+class Separability(StrictModel):
+    """Classifier separability d' per violation type (no published live-commerce figures:
+    these are assumptions to sweep; counterfeits and bought engagement leave clearer traces
+    than overclaiming or off-platform nudges)."""
+
+    counterfeit: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 2.5
+    misleading_claims: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 1.8
+    fake_engagement: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 2.2
+    offplatform_diversion: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 1.5
+    incentive_fraud: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 1.5
+    minor: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 1.2
+
+
+class Detection(StrictModel):
+    """Automated classifiers, user reports and complaint spikes."""
+
+    enabled: StrictBool = True
+    # Each classifier scores a clean stream N(0, 1) and a violating one N(d' x scale, 1); a
+    # stream is flagged when a score exceeds the threshold (the policy lever).
+    threshold: ZScore = 2.5
+    dprime: Separability = Separability()
+    # Localisation: a classifier not yet tuned for a market's language works at a fraction of
+    # its separability (ramp it with a ``ramp`` timeline event).
+    dprime_scale: Annotated[float, Strict(), Field(ge=0.0, le=5.0)] = 1.0
+    # Real-time interruption: a live stream scoring above this is cut; the rest of its views
+    # do not happen.
+    interrupt_live: StrictBool = False
+    interrupt_threshold: ZScore = 3.5
+    # User reports: a stream with at least this many reports is queued for review.
+    report_threshold: Annotated[int, Strict(), Field(ge=1, le=10_000)] = 1
+    # Complaint spikes: a creator with this many complaints in 7 days is queued for review.
+    complaint_threshold: Annotated[int, Strict(), Field(ge=1, le=10_000)] = 3
+
+
+class Review(StrictModel):
+    """Human review of flagged streams."""
+
+    capacity_per_day: Count = 150
+    # fifo: oldest first; risk: highest classifier score first; reach: most views first.
+    priority: Literal["fifo", "risk", "reach"] = "risk"
+    sensitivity: Share = 0.9
+    specificity: Share = 0.97
+    # Items not reviewed within the SLA expire unactioned.
+    sla_days: Annotated[int, Strict(), Field(ge=1, le=365)] = 7
+    # Flags scoring above this are actioned automatically, without review (None: never).
+    auto_action_threshold: ZScore | None = 4.5
+    cost_per_review: NonNegative = 3.0
+    cost_per_auto_action: NonNegative = 0.05
+
+
+class Sanction(StrictModel):
+    """What reaching a milestone does to the creator (durations in days)."""
+
+    warning: StrictBool = True
+    traffic_multiplier: Annotated[float, Strict(), Field(ge=0.0, le=1.0)] = 1.0
+    traffic_days: Days = 0
+    campaign_ban_days: Days = 0
+    incentive_ban_days: Days = 0
+    suspension_days: Days = 0
+    commission: Literal["none", "freeze", "forfeit"] = "none"
+    ban: StrictBool = False
+
+
+class Milestone(StrictModel):
+    """A ladder level and the sanction applied when a creator reaches it."""
+
+    at: Annotated[float, Strict(), Field(ge=0.0, le=100_000.0)]
+    sanction: Sanction
+
+
+# Points by reason, TikTok Shop seller centre (TH) and LIVE policy (ID): counterfeit 4-48,
+# overclaiming 2-24, misleading traffic / off-platform 2-24, low quality 1-24; brushing up to 16
+# (Lazada, L). Fake engagement is not listed: treated like misleading traffic.
+def _points() -> dict[str, tuple[float, float]]:
+    return {
+        "counterfeit": (4.0, 48.0),
+        "misleading_claims": (2.0, 24.0),
+        "fake_engagement": (2.0, 24.0),
+        "offplatform_diversion": (2.0, 24.0),
+        "incentive_fraud": (4.0, 16.0),
+        "minor": (1.0, 6.0),
+    }
+
+
+class _Ladder(StrictModel):
+    # Points per confirmed violation, drawn from the range skewed to its low end (Beta(1, 3)):
+    # most cases are mild, a few reach the top of the published range.
+    points: dict[str, PointRange] = Field(default_factory=_points)
+    milestones: list[Milestone]
+
+    @field_validator("points")
+    @classmethod
+    def _all_violations(cls, v: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        unknown = set(v) - set(VIOLATIONS)
+        if unknown:
+            raise ValueError(f"unknown violation type(s) {sorted(unknown)}; allowed: {', '.join(VIOLATIONS)}")
+        full = _points()
+        full.update(v)
+        for name, (lo, hi) in full.items():
+            if lo > hi:
+                raise ValueError(f"points.{name}: range [{lo}, {hi}] has min > max")
+        return full
+
+
+class HealthScoreLadder(_Ladder):
+    """TikTok Shop Creator Health Rating: 0-1000, start 200, milestones 150/100/50/0.
+
+    Deductions (points x score_per_point) are restored after the 180-day window; clean orders
+    earn score back.
+    """
+
+    kind: Literal["health_score"]
+    initial: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)] = 200.0
+    maximum: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)] = 1000.0
+    score_per_point: NonNegative = 4.0
+    recovery_per_clean_order: NonNegative = 0.05
+    window_days: Annotated[int, Strict(), Field(ge=1, le=3650)] = 180
+    milestones: list[Milestone] = Field(
+        default_factory=lambda: [
+            Milestone(at=150, sanction=Sanction(traffic_multiplier=0.7, traffic_days=14, campaign_ban_days=30)),
+            Milestone(at=100, sanction=Sanction(traffic_multiplier=0.5, traffic_days=28, campaign_ban_days=60,
+                                                incentive_ban_days=60, suspension_days=7)),
+            Milestone(at=50, sanction=Sanction(traffic_multiplier=0.3, traffic_days=28, campaign_ban_days=90,
+                                               incentive_ban_days=90, suspension_days=28, commission="freeze")),
+            Milestone(at=0, sanction=Sanction(ban=True, commission="freeze")),
+        ]
+    )
+
+    @model_validator(mode="after")
+    def _descending(self) -> HealthScoreLadder:
+        ats = [m.at for m in self.milestones]
+        if any(b >= a for a, b in itertools.pairwise(ats)):
+            raise ValueError("health_score milestones must be strictly decreasing (e.g. 150, 100, 50, 0)")
+        if self.initial > self.maximum:
+            raise ValueError("health_score initial must not exceed maximum")
+        return self
+
+
+class PointsLadder(_Ladder):
+    """TikTok Shop SEA violation points: milestones 12/24/36/48, points expire after 180 days
+    (90 in the Philippines from June 2025); 48 points close the account."""
+
+    kind: Literal["points"]
+    expiry_days: Annotated[int, Strict(), Field(ge=1, le=3650)] = 180
+    milestones: list[Milestone] = Field(
+        default_factory=lambda: [
+            Milestone(at=12, sanction=Sanction(traffic_multiplier=0.7, traffic_days=14)),
+            Milestone(at=24, sanction=Sanction(traffic_multiplier=0.5, traffic_days=28, campaign_ban_days=30,
+                                               incentive_ban_days=30, suspension_days=7)),
+            Milestone(at=36, sanction=Sanction(traffic_multiplier=0.3, traffic_days=28, campaign_ban_days=60,
+                                               incentive_ban_days=60, suspension_days=14, commission="freeze")),
+            Milestone(at=48, sanction=Sanction(ban=True, commission="forfeit")),
+        ]
+    )
+
+    @model_validator(mode="after")
+    def _ascending(self) -> PointsLadder:
+        ats = [m.at for m in self.milestones]
+        if any(b <= a for a, b in itertools.pairwise(ats)):
+            raise ValueError("points milestones must be strictly increasing (e.g. 12, 24, 36, 48)")
+        return self
+
+
+class TiersLadder(_Ladder):
+    """Shopee penalty tiers 3/6/9/12/15, each removing more privileges for 28 days; points are
+    assessed per violation and reset every quarter."""
+
+    kind: Literal["tiers"]
+    # Shopee tier points are small integers: the per-reason range is scaled down.
+    points_scale: Annotated[float, Strict(), Field(gt=0.0, le=10.0)] = 0.25
+    reset_days: Annotated[int, Strict(), Field(ge=1, le=3650)] = 91
+    milestones: list[Milestone] = Field(
+        default_factory=lambda: [
+            Milestone(at=3, sanction=Sanction(campaign_ban_days=28)),
+            Milestone(at=6, sanction=Sanction(campaign_ban_days=28, incentive_ban_days=28)),
+            Milestone(at=9, sanction=Sanction(campaign_ban_days=28, incentive_ban_days=28,
+                                              traffic_multiplier=0.6, traffic_days=28)),
+            Milestone(at=12, sanction=Sanction(campaign_ban_days=28, incentive_ban_days=28,
+                                               traffic_multiplier=0.3, traffic_days=28, suspension_days=7)),
+            Milestone(at=15, sanction=Sanction(campaign_ban_days=28, incentive_ban_days=28,
+                                               suspension_days=28, commission="freeze")),
+        ]
+    )
+
+    @model_validator(mode="after")
+    def _ascending(self) -> TiersLadder:
+        ats = [m.at for m in self.milestones]
+        if any(b <= a for a, b in itertools.pairwise(ats)):
+            raise ValueError("tiers milestones must be strictly increasing (e.g. 3, 6, 9, 12, 15)")
+        return self
+
+
+Enforcement = Annotated[HealthScoreLadder | PointsLadder | TiersLadder, Field(discriminator="kind")]
+
+
+class Appeals(StrictModel):
+    """Creators contest sanctions within a window; appeals use review capacity."""
+
+    # 30 calendar days for creators (TikTok Shop creator policy); >= 180 under the EU DSA.
+    window_days: Annotated[int, Strict(), Field(ge=0, le=3650)] = 30
+    rate_if_wrong: Share = 0.6
+    rate_if_right: Share = 0.15
+    decision_days: Annotated[int, Strict(), Field(ge=0, le=365)] = 3
+    overturn_if_wrong: Share = 0.8
+    overturn_if_right: Share = 0.05
+    cost_per_appeal: NonNegative = 5.0
+
+
+class Onboarding(StrictModel):
+    """Gatekeeping for new accounts."""
+
+    # Share of banned ban-evaders' re-registrations that identity checks catch.
+    kyc_strictness: Share = 0.5
+    # Share of honest newcomers deterred by the checks at strictness 1 (friction).
+    kyc_friction: Share = 0.1
+    # A pilot creator graduates only after pilot_days without a confirmed violation.
+    pilot_requires_clean_record: StrictBool = True
+
+
+class Policy(StrictModel):
+    """Everything a platform controls that is not tied to a date, for one market."""
+
+    # US referral fee 6 % from Apr 2024 (seller-us, H); 8 % reported from Jul 2024 (press, M).
+    referral_fee: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.06
+    # Refund admin fee: 20 % of the referral fee, capped at $5 per SKU (seller-us, H).
+    refund_admin_fee_share: Share = 0.2
+    refund_admin_fee_cap: NonNegative = 5.0
+    # Share of buyers' return requests for bad items that the platform makes good.
+    refund_protection: Share = 0.9
+    commission_cap: Annotated[float, Strict(), Field(ge=0.01, le=0.8)] = 0.8
+    commission_cap_by_category: dict[str, Annotated[float, Strict(), Field(ge=0.01, le=0.8)]] = Field(
+        default_factory=dict
+    )
+    # Under 5,000 followers: a 30-day pilot programme (TikTok Shop Creator Eligibility, H).
+    pilot_days: Annotated[int, Strict(), Field(ge=0, le=365)] = 30
+    pilot_followers_max: Annotated[int, Strict(), Field(ge=0)] = 5_000
+    pilot_traffic_multiplier: Multiplier = 0.5
+    # Creator levels L0-L8 refreshed monthly from last month's GMV (seller-vn, H); the
+    # thresholds themselves are not published and are illustrative.
+    level_thresholds: Annotated[list[NonNegative], Field(min_length=8, max_length=8)] = Field(
+        default_factory=lambda: [50.0, 200.0, 500.0, 1_000.0, 2_500.0, 5_000.0, 10_000.0, 25_000.0]
+    )
+    recommender: Recommender = Recommender()
+    detection: Detection = Detection()
+    review: Review = Review()
+    enforcement: Enforcement = Field(default_factory=lambda: PointsLadder(kind="points"))
+    appeals: Appeals = Appeals()
+    onboarding: Onboarding = Onboarding()
+
+    @field_validator("level_thresholds")
+    @classmethod
+    def _increasing(cls, v: list[float]) -> list[float]:
+        if any(b <= a for a, b in itertools.pairwise(v)):
+            raise ValueError("level_thresholds must be strictly increasing (L1..L8)")
+        return v
