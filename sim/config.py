@@ -513,7 +513,7 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in tree.items():
         path = f"{prefix}.{key}" if prefix else key
-        if isinstance(value, dict) and not _is_open_dict(path.split(".") + [""]):
+        if isinstance(value, dict) and not _is_open_dict([*path.split("."), ""]):
             out.update(_flatten(value, path))
         else:
             out[path] = value

@@ -27,6 +27,7 @@ from sim.config import Scenario, load_scenario, with_overrides
 from sim.labels import ADVERSARY_TYPES, CreatorState, Tactic
 from sim.metrics import METRICS, DayCounts, day_metrics
 from sim.platform.commerce import Ledger, OrderBook
+from sim.platform.levers import Levers
 from sim.platform.recommender import assign_sessions
 from sim.platform.timeline import Timeline
 from sim.seeding import run_seed_sequence, spawn_streams
@@ -136,9 +137,8 @@ class LiveShopModel(mesa.Model):
         self.value_mu = np.log([c.order_value_median for c in world.categories])
         self.value_sigma = np.array([c.order_value_sigma for c in world.categories])
         self.return_rate = np.array([c.return_rate for c in world.categories])
-        caps = cfg.policy.commission_cap_by_category
-        self.commission_cap = np.array([caps.get(c.name, cfg.policy.commission_cap) for c in world.categories])
-        self.commission_cap = np.minimum(self.commission_cap, cfg.policy.commission_cap)
+        self.policies = [cfg.market_policy(name) for name in self.market_names]
+        self.levers = Levers(self.policies, self.category_names)
 
         # Per-tactic effects, indexed by Tactic code.
         t = world.tactics
@@ -195,9 +195,9 @@ class LiveShopModel(mesa.Model):
     ) -> slice:
         traits = draw_creators(self.config, markets.size, markets, rng, day)
         if state is None:  # newcomers: small accounts start in the pilot programme
-            pol = self.config.policy
-            small = traits["followers"] < pol.pilot_followers_max
-            states = np.where(small & (pol.pilot_days > 0), CreatorState.pilot, CreatorState.active)
+            lv = self.levers
+            small = traits["followers"] < lv.pilot_followers_max[markets]
+            states = np.where(small & (lv.pilot_days[markets] > 0), CreatorState.pilot, CreatorState.active)
         else:
             states = np.full(markets.size, state)
         traits["state"] = states.astype(np.int8)
@@ -223,7 +223,13 @@ class LiveShopModel(mesa.Model):
         conv = self.base_conversion[market] * c.col("skill") * np.sqrt(c.col("quality"))
         aov = np.exp(self.value_mu + self.value_sigma**2 / 2.0)[c.col("category")] * self.price_level[market]
         monthly = 30.0 * share * sessions[market] * conv * aov
-        c.col("level")[:] = np.searchsorted(self.config.policy.level_thresholds, monthly, side="right")
+        c.col("level")[:] = self._levels(monthly)
+
+    def _levels(self, monthly_gmv: np.ndarray) -> np.ndarray:
+        """Level L0-L8 of each creator for a month's GMV, by its market's thresholds."""
+        market = self.creators.col("market")
+        thresholds = self.levers.level_thresholds[market]  # (creators, 8)
+        return (monthly_gmv[:, None] >= thresholds).sum(axis=1)
 
     def _no_streams(self) -> DayStreams:
         z = np.zeros(0, dtype=np.int64)
@@ -317,23 +323,23 @@ class LiveShopModel(mesa.Model):
     def _scores(self, rows: np.ndarray, tactic: np.ndarray, campaign_boost: np.ndarray) -> np.ndarray:
         """Recommender score of creators ``rows`` streaming with ``tactic`` today."""
         c = self.creators
-        pol = self.config.policy
-        rec = pol.recommender
+        lv = self.levers
+        m = c.col("market")[rows]
         fe = self.config.world.tactics.fake_engagement
         engagement = c.col("quality")[rows] * c.col("skill")[rows]
         engagement = np.where(tactic == Tactic.fake_engagement, engagement * fe.engagement_boost, engagement)
         settled = c.col("settled")[rows]
         bad_signals = c.col("refunded")[rows] + c.col("complaints")[rows]
-        prior = rec.quality_prior_orders
+        prior = lv.quality_prior[m]
         est_quality = np.clip((prior * 0.9 + settled - bad_signals) / (prior + settled), 0.01, 1.0)
         followers = c.col("followers")[rows] / self.config.world.creators.followers_min
-        age = self.day - c.col("joined_day")[rows]
-        explore = np.where((age < rec.exploration_days) & (c.col("joined_day")[rows] > 0), rec.exploration_boost, 1.0)
-        pilot = np.where(c.col("state")[rows] == CreatorState.pilot, pol.pilot_traffic_multiplier, 1.0)
+        joined = c.col("joined_day")[rows]
+        explore = np.where((self.day - joined < lv.exploration_days[m]) & (joined > 0), lv.exploration_boost[m], 1.0)
+        pilot = np.where(c.col("state")[rows] == CreatorState.pilot, lv.pilot_traffic[m], 1.0)
         return (
-            followers**rec.followers_exponent
-            * engagement**rec.engagement_exponent
-            * est_quality**rec.quality_exponent
+            followers ** lv.followers_exponent[m]
+            * engagement ** lv.engagement_exponent[m]
+            * est_quality ** lv.quality_exponent[m]
             * explore
             * pilot
             * c.col("traffic_multiplier")[rows]
@@ -434,9 +440,9 @@ class LiveShopModel(mesa.Model):
         creator = orders["creator"]
         market = orders["market"].astype(np.int64)
         on = ~orders["offplatform"]
-        rate = np.minimum(c.col("commission_rate")[creator], self.commission_cap[orders["category"]])
+        rate = np.minimum(c.col("commission_rate")[creator], self.levers.commission_cap[market, orders["category"]])
         orders["commission"] = np.where(on, value * rate, 0.0)
-        orders["fee"] = np.where(on, value * cfg.policy.referral_fee, 0.0)
+        orders["fee"] = np.where(on, value * self.levers.referral_fee[market], 0.0)
         orders["placed_day"] = np.full(value.size, self.day, dtype=np.int32)
 
         onv = np.where(on, value, 0.0)
@@ -505,7 +511,6 @@ class LiveShopModel(mesa.Model):
         rng = self.rngs["settle"]
         cfg = self.config
         bc = cfg.world.buyers
-        pol = cfg.policy
         c = self.creators
         b = self.buyers
         n_m, n_c = self.n_markets, c.n
@@ -519,9 +524,12 @@ class LiveShopModel(mesa.Model):
         u1, u2, u3 = rng.random(k), rng.random(k), rng.random(k)
         rp = np.where(real, b.col("return_propensity")[np.maximum(o["buyer"], 0)], 0.0)
         want = np.where(bad, bc.return_if_bad * rp, self.return_rate[o["category"]] * rp)
-        refunded = real & on & (u1 < want) & (~bad | (u2 < pol.refund_protection))
+        lv = self.levers
+        refunded = real & on & (u1 < want) & (~bad | (u2 < lv.refund_protection[market]))
         refunded |= o["fake"] & (u1 < cfg.world.tactics.incentive_fraud.cancel_rate)
-        admin = np.where(refunded, np.minimum(pol.refund_admin_fee_share * o["fee"], pol.refund_admin_fee_cap), 0.0)
+        admin = np.where(
+            refunded, np.minimum(lv.admin_fee_share[market] * o["fee"], lv.admin_fee_cap[market]), 0.0
+        )
         rv = np.where(refunded, value, 0.0)
         rc = np.where(refunded, o["commission"], 0.0)
         rf = np.where(refunded, o["fee"] - admin, 0.0)
@@ -592,11 +600,10 @@ class LiveShopModel(mesa.Model):
         """Pilots graduate; creators and buyers churn; new creators and buyers arrive."""
         c = self.creators
         day = self.day
-        pol = self.config.policy
         pop = self.config.world.creators
         rng = self.rngs["adapt"]
         state = c.col("state")
-        graduate = (state == CreatorState.pilot) & (day - c.col("joined_day") >= pol.pilot_days)
+        graduate = (state == CreatorState.pilot) & (day - c.col("joined_day") >= self.levers.pilot_days[c.col("market")])
         state[graduate] = CreatorState.active
 
         live = c.live_mask()
@@ -624,7 +631,7 @@ class LiveShopModel(mesa.Model):
     def refresh_levels(self) -> None:
         """Monthly: levels L0-L8 from last month's GMV (scheduled every 30 days)."""
         c = self.creators
-        c.col("level")[:] = np.searchsorted(self.config.policy.level_thresholds, c.col("gmv_month"), side="right")
+        c.col("level")[:] = self._levels(c.col("gmv_month"))
         c.col("gmv_month")[:] = 0.0
 
     def collect(self) -> None:

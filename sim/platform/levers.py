@@ -1,0 +1,82 @@
+"""Per-market policy levers as arrays, so array code can index them by each item's market.
+
+Rebuilt whenever a market's policy changes (a policy launch or a ramp on the timeline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from sim.labels import Tactic
+from sim.policy import VIOLATIONS, Policy
+
+__all__ = ["Levers"]
+
+
+class Levers:
+    """Numeric levers of each market's Policy, indexed ``[market]`` (or ``[market, x]``)."""
+
+    def __init__(self, policies: Sequence[Policy], categories: Sequence[str]) -> None:
+        self.policies = list(policies)
+
+        def arr(get) -> np.ndarray:
+            return np.array([get(p) for p in self.policies], dtype=float)
+
+        self.referral_fee = arr(lambda p: p.referral_fee)
+        self.refund_protection = arr(lambda p: p.refund_protection)
+        self.admin_fee_share = arr(lambda p: p.refund_admin_fee_share)
+        self.admin_fee_cap = arr(lambda p: p.refund_admin_fee_cap)
+        self.commission_cap = np.array(
+            [[min(p.commission_cap_by_category.get(c, p.commission_cap), p.commission_cap) for c in categories]
+             for p in self.policies]
+        )
+        self.pilot_days = arr(lambda p: p.pilot_days)
+        self.pilot_followers_max = arr(lambda p: p.pilot_followers_max)
+        self.pilot_traffic = arr(lambda p: p.pilot_traffic_multiplier)
+        self.level_thresholds = np.array([p.level_thresholds for p in self.policies], dtype=float)
+        rec = [p.recommender for p in self.policies]
+        self.followers_exponent = np.array([r.followers_exponent for r in rec])
+        self.engagement_exponent = np.array([r.engagement_exponent for r in rec])
+        self.quality_exponent = np.array([r.quality_exponent for r in rec])
+        self.exploration_days = np.array([r.exploration_days for r in rec], dtype=float)
+        self.exploration_boost = np.array([r.exploration_boost for r in rec])
+        self.quality_prior = np.array([r.quality_prior_orders for r in rec])
+
+        # Detection: separability per (market, Tactic code); clean streams have none.
+        det = [p.detection for p in self.policies]
+        self.detection_on = np.array([d.enabled for d in det])
+        self.threshold = np.array([d.threshold for d in det])
+        self.dprime = np.zeros((len(det), len(Tactic)))
+        for m, d in enumerate(det):
+            for name in VIOLATIONS:
+                self.dprime[m, Tactic[name]] = getattr(d.dprime, name) * d.dprime_scale
+        self.interrupt_live = np.array([d.interrupt_live for d in det])
+        self.interrupt_threshold = np.array([d.interrupt_threshold for d in det])
+        self.report_threshold = np.array([d.report_threshold for d in det])
+        self.complaint_threshold = np.array([d.complaint_threshold for d in det])
+
+        rev = [p.review for p in self.policies]
+        self.capacity = np.array([r.capacity_per_day for r in rev], dtype=np.int64)
+        self.sensitivity = np.array([r.sensitivity for r in rev])
+        self.specificity = np.array([r.specificity for r in rev])
+        self.sla_days = np.array([r.sla_days for r in rev])
+        self.auto_threshold = np.array([np.inf if r.auto_action_threshold is None else r.auto_action_threshold
+                                        for r in rev])
+        self.cost_per_review = np.array([r.cost_per_review for r in rev])
+        self.cost_per_auto = np.array([r.cost_per_auto_action for r in rev])
+
+        app = [p.appeals for p in self.policies]
+        self.appeal_window = np.array([a.window_days for a in app])
+        self.appeal_rate_wrong = np.array([a.rate_if_wrong for a in app])
+        self.appeal_rate_right = np.array([a.rate_if_right for a in app])
+        self.appeal_decision_days = np.array([a.decision_days for a in app])
+        self.overturn_wrong = np.array([a.overturn_if_wrong for a in app])
+        self.overturn_right = np.array([a.overturn_if_right for a in app])
+        self.cost_per_appeal = np.array([a.cost_per_appeal for a in app])
+
+        onb = [p.onboarding for p in self.policies]
+        self.kyc_strictness = np.array([o.kyc_strictness for o in onb])
+        self.kyc_friction = np.array([o.kyc_friction for o in onb])
+        self.pilot_clean = np.array([o.pilot_requires_clean_record for o in onb])
