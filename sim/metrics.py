@@ -64,6 +64,23 @@ METRICS: dict[str, Metric] = {
         _m("incentive_roi", "ratio",
            "net GMV of streams incentives induced, per unit of bonus paid (cumulative; crowding-out of "
            "other creators is not subtracted: compare paired runs for the exact effect)", True, "ratio of totals"),
+        _m("actions", "decisions", "enforcement decisions (confirmed violations sanctioned)", None, "total"),
+        _m("enforcement_precision", "share", "share of enforcement decisions on streams that really violated",
+           True, "ratio of totals"),
+        _m("enforcement_recall", "share", "share of violating streams that drew an enforcement decision", True,
+           "ratio of totals"),
+        _m("wrongful_bans", "bans", "bans triggered by a decision on a stream that did not violate", False, "total"),
+        _m("proactive_rate", "share", "share of actioned violations found by classifiers before any user report",
+           True, "ratio of totals"),
+        _m("time_to_action", "days", "median days from violation to enforcement decision", False,
+           "median over all decisions"),
+        _m("queue_backlog", "items", "flagged items waiting for review at the end of the day", False, "mean"),
+        _m("appeals", "appeals", "appeals filed by sanctioned creators", None, "total"),
+        _m("appeal_overturn_rate", "share", "share of decided appeals that overturned the decision", None,
+           "ratio of totals"),
+        _m("ban_evasions", "accounts", "banned evaders who re-entered through onboarding checks", False, "total"),
+        _m("moderation_cost", "currency", "cost of reviews, auto-actions and appeals", False, "total"),
+        _m("bans", "bans", "accounts banned", None, "total"),
         _m("streams", "streams", "live streams held", None, "total"),
         _m("views", "views", "stream views (buyer sessions that reached a stream)", None, "total"),
         _m("offplatform_gmv", "currency", "sales diverted off the platform", False, "total"),
@@ -83,6 +100,9 @@ class DayCounts:
         "gmv", "violating_gmv", "orders", "settled", "refunded", "refund_value",
         "buyer_harm", "offplatform_gmv", "complaints", "reports", "false_reports",
         "incentive_spend", "induced_net_gmv", "adversary_profit",
+        "actions", "actions_real", "auto_actions", "bans", "wrongful_bans", "proactive_actions",
+        "time_to_action_sum", "reviews", "expired_items", "appeals", "appeal_decisions", "overturns",
+        "moderation_cost", "ban_evasions", "ban_evasions_caught", "interrupted_views",
     )
 
     def __init__(self, n_markets: int) -> None:
@@ -152,6 +172,11 @@ def day_metrics(model: LiveShopModel) -> dict[str, dict[str, float]]:
     gmv30 = model.gmv_30d.values
     roi_num = model.totals["induced_net_gmv"]
     roi_den = model.totals["incentive_spend"]
+    log = model.governance.enforcer.log
+    today = np.flatnonzero(log.col("day") == model.day) if model.day > 0 else np.zeros(0, dtype=np.int64)
+    delay_today = (log.col("day")[today] - log.col("violation_day")[today]).astype(float)
+    log_market_today = log.col("market")[today]
+    backlog = model.governance.backlog()
 
     out: dict[str, dict[str, float]] = {}
     for key in ["all", *names]:
@@ -185,6 +210,18 @@ def day_metrics(model: LiveShopModel) -> dict[str, dict[str, float]]:
             "adversary_profit": s("adversary_profit"),
             "incentive_spend": s("incentive_spend"),
             "incentive_roi": _ratio(float(roi_num[sel_m].sum()), float(roi_den[sel_m].sum())),
+            "actions": s("actions"),
+            "enforcement_precision": _ratio(s("actions_real"), s("actions")),
+            "enforcement_recall": _ratio(s("actions_real"), s("violating_streams")),
+            "wrongful_bans": s("wrongful_bans"),
+            "proactive_rate": _ratio(s("proactive_actions"), s("actions_real")),
+            "time_to_action": _median(delay_today if key == "all" else delay_today[log_market_today == m]),
+            "queue_backlog": float(backlog[sel_m].sum()),
+            "appeals": s("appeals"),
+            "appeal_overturn_rate": _ratio(s("overturns"), s("appeal_decisions")),
+            "ban_evasions": s("ban_evasions"),
+            "moderation_cost": s("moderation_cost"),
+            "bans": s("bans"),
             "streams": s("streams"),
             "views": s("views"),
             "offplatform_gmv": s("offplatform_gmv"),
@@ -204,6 +241,7 @@ def run_summary(model: LiveShopModel, daily: dict[str, dict[str, list[float]]]) 
     t = model.totals
     days_present = np.where(c.col("left_day") >= 0, c.col("left_day"), model.day) - c.col("joined_day")
     honest = c.col("ctype") == CreatorType.honest
+    log = model.governance.enforcer.log
     out: dict[str, dict[str, float]] = {}
     for key in ["all", *names]:
         series = daily[key]
@@ -219,11 +257,19 @@ def run_summary(model: LiveShopModel, daily: dict[str, dict[str, list[float]]]) 
                 row[name] = float(np.nansum(series[name]))
             elif meta.summary == "last day":
                 row[name] = float(series[name][-1]) if series[name] else float("nan")
+            elif meta.summary == "mean":
+                row[name] = float(np.nanmean(series[name])) if series[name] else float("nan")
         row["net_gmv"] = tot("gmv") - tot("refund_value")
         row["refund_rate"] = _ratio(tot("refunded"), tot("settled"))
         row["prevalence"] = _ratio(tot("violating_views"), tot("views"))
         row["harmful_gmv_share"] = _ratio(tot("violating_gmv"), tot("gmv"))
         row["incentive_roi"] = _ratio(tot("induced_net_gmv"), tot("incentive_spend"))
+        row["enforcement_precision"] = _ratio(tot("actions_real"), tot("actions"))
+        row["enforcement_recall"] = _ratio(tot("actions_real"), tot("violating_streams"))
+        row["proactive_rate"] = _ratio(tot("proactive_actions"), tot("actions_real"))
+        row["appeal_overturn_rate"] = _ratio(tot("overturns"), tot("appeal_decisions"))
+        in_market = np.ones(log.n, dtype=bool) if key == "all" else log.col("market") == names.index(key)
+        row["time_to_action"] = _median((log.col("day") - log.col("violation_day"))[in_market].astype(float))
         eligible = honest & cm & (days_present >= 1)
         monthly = c.col("earnings")[eligible] * 30.0 / days_present[eligible]
         row["honest_creator_income"] = _median(monthly)

@@ -4,15 +4,15 @@ The step reads like the rules (design §3). Creators are Mesa agents whose state
 ``self.creators`` (column arrays); buyers are the array population ``self.buyers``; every
 phase is array code over all creators, streams, sessions or orders at once.
 
-Governance (detection, review, enforcement, appeals) acts between ``settle`` and ``reward``
-on ``self.today`` (the day's streams with ground-truth labels, views, reports and complaints)
-and writes back through the creator columns ``state``, ``traffic_multiplier``,
-``campaign_eligible`` and ``incentive_eligible``.
+Governance (``self.governance``: detection, review, enforcement, appeals) acts between
+``settle`` and ``reward`` on ``self.today`` (the day's streams with ground-truth labels, views,
+reports) and writes back through sanction timers on the creator columns, which become
+``state``, ``traffic_multiplier``, ``campaign_eligible`` and ``incentive_eligible`` each day.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,12 +21,15 @@ import mesa
 import numpy as np
 from mesa.time import Schedule
 
+from sim.agents.adaptation import Learner
 from sim.agents.buyers import BuyerPopulation
 from sim.agents.creators import Creator, CreatorTable, draw_creators
 from sim.config import Scenario, load_scenario, with_overrides
-from sim.labels import ADVERSARY_TYPES, CreatorState, Tactic
+from sim.labels import ADVERSARY_TYPES, CreatorState, CreatorType, Tactic
 from sim.metrics import METRICS, DayCounts, day_metrics
 from sim.platform.commerce import Ledger, OrderBook
+from sim.platform.enforcement import NEVER
+from sim.platform.governance import Governance
 from sim.platform.levers import Levers
 from sim.platform.recommender import assign_sessions
 from sim.platform.timeline import Timeline
@@ -74,6 +77,11 @@ class DayStreams:
     views: np.ndarray  # filled by recommend
     reports: np.ndarray  # buyer reports today (true and false), filled by settle
     false_reports: np.ndarray
+    # Filled by the classifiers' live scan (governance):
+    score: np.ndarray = field(default_factory=lambda: np.zeros(0))  # highest classifier score
+    reason: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))  # its violation type
+    flagged: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    keep_share: np.ndarray = field(default_factory=lambda: np.zeros(0))  # views kept if cut live
 
 
 def _today(name: str, model: LiveShopModel) -> float:
@@ -159,6 +167,9 @@ class LiveShopModel(mesa.Model):
             self.visibility[tac] = p.report_visibility
             self.lift[tac] = p.conversion_lift
 
+        self.governance = Governance(self)
+        self.learner = Learner(self)
+
         # Creators.
         self.creators = CreatorTable(capacity=int(world.n_creators * 1.5) + 16)
         self.n_initial_creators = world.n_creators
@@ -187,13 +198,20 @@ class LiveShopModel(mesa.Model):
         self.income_30d = RollingSum(30, c.n)
         self.gmv_30d = RollingSum(30, c.n)
         self.profit_30d = RollingSum(30, c.n)
+        self.complaints_7d = RollingSum(7, c.n)
+        self._clean_orders = np.zeros(c.n)
         self.today = self._no_streams()
-        self._start_of_day = {"earnings": np.zeros(c.n), "profit": np.zeros(c.n), "gmv": np.zeros(c.n)}
+        self._start_of_day = {k: np.zeros(c.n) for k in ("earnings", "profit", "gmv", "complaints")}
 
     def _add_creators(
-        self, markets: np.ndarray, rng: np.random.Generator, day: int, state: CreatorState | None = None
+        self,
+        markets: np.ndarray,
+        rng: np.random.Generator,
+        day: int,
+        state: CreatorState | None = None,
+        ctypes: np.ndarray | None = None,
     ) -> slice:
-        traits = draw_creators(self.config, markets.size, markets, rng, day)
+        traits = draw_creators(self.config, markets.size, markets, rng, day, ctypes=ctypes)
         if state is None:  # newcomers: small accounts start in the pilot programme
             lv = self.levers
             small = traits["followers"] < lv.pilot_followers_max[markets]
@@ -203,10 +221,25 @@ class LiveShopModel(mesa.Model):
         traits["state"] = states.astype(np.int8)
         traits["campaign_eligible"] = np.ones(markets.size, dtype=bool)
         traits["incentive_eligible"] = np.ones(markets.size, dtype=bool)
+        for col in ("last_stream_day", "last_violation_day", "last_complaint_flag"):
+            traits[col] = np.full(markets.size, NEVER, dtype=np.int32)
         rows = self.creators.append(traits, markets.size)
         self.creators.col("actor")[rows] = np.arange(rows.start, rows.stop)
+        self.governance.enforcer.init_rows(rows)
+        self.learner.add_rows(rows)
         Creator.create_agents(self, markets.size, row=np.arange(rows.start, rows.stop))
         return rows
+
+    def add_reentry(self, market: int, actor: int, tactic: int, rng: np.random.Generator) -> int:
+        """A banned evader's new account (same person, same tactic), as onboarding admits it."""
+        rows = self._add_creators(np.array([market]), rng, self.day,
+                                  ctypes=np.array([CreatorType.ban_evader], dtype=np.int8))
+        c = self.creators
+        c.col("actor")[rows] = actor
+        c.col("tactic")[rows] = tactic
+        c.col("intensity")[rows] = getattr(self.config.world.tactics, Tactic(tactic).name).intensity
+        self.learner.add_rows(rows)
+        return rows.start
 
     def _init_levels(self) -> None:
         """Day-0 levels from each creator's expected monthly GMV under the recommender."""
@@ -249,6 +282,9 @@ class LiveShopModel(mesa.Model):
         self.recommend()
         self.shop()
         self.settle()
+        self.detect()
+        self.review()
+        self.enforce()
         self.reward()
         self.adapt()
         self.collect()
@@ -256,10 +292,12 @@ class LiveShopModel(mesa.Model):
             self.running = False
 
     def begin_day(self) -> None:
-        """Reset the day's counts and remember where running totals started."""
+        """Reset the day's counts, remember where running totals started, and put today's
+        sanctions (suspensions, traffic penalties, lost eligibility) in force."""
         self.counts.reset()
         c = self.creators
-        self._start_of_day = {k: c.col(k).copy() for k in ("earnings", "profit", "gmv")}
+        self._start_of_day = {k: c.col(k).copy() for k in ("earnings", "profit", "gmv", "complaints")}
+        self.governance.enforcer.refresh(self.day)
 
     def plan(self) -> None:
         """Each creator who may stream decides whether to go live today, and whether to violate."""
@@ -311,6 +349,7 @@ class LiveShopModel(mesa.Model):
         c.col("streams")[rows] += 1
         c.col("violating_streams")[rows] += violate
         s = self.today
+        self.governance.scan(s)
         self.counts.add("streams", s.market)
         self.counts.add("violating_streams", s.market, violate)
         # Fake engagement is bought per stream.
@@ -366,6 +405,12 @@ class LiveShopModel(mesa.Model):
         )
         self.counts.add("sessions", b_market)
         seen = stream >= 0
+        # Streams cut live by the classifiers lose the views after the cut.
+        kept = self.governance.interrupt(stream[seen], rng)
+        cut = np.flatnonzero(seen)[~kept]
+        if cut.size:
+            self.counts.add("interrupted_views", b_market[cut])
+            seen[cut] = False
         self._view_buyer = buyer[seen]
         self._view_stream = stream[seen]
         s.views = np.bincount(self._view_stream, minlength=s.creator.size)
@@ -568,6 +613,8 @@ class LiveShopModel(mesa.Model):
                 run.record_refunds(creator[refunded], value[refunded], o["placed_day"][refunded])
 
         b.update_trust(o["buyer"][real], bad[real], refunded[real])
+        self._clean_orders = np.bincount(creator, weights=real & on & ~bad & ~refunded, minlength=n_c)
+        self.complaints_7d.push(np.bincount(creator, weights=complaint, minlength=n_c))
 
         # Viewers report streams: true reports scale with how visible the breach is; a few
         # viewers report clean streams too. Each viewer reports with a small probability, so a
@@ -583,6 +630,18 @@ class LiveShopModel(mesa.Model):
         c.col("reports")[s.creator] += s.reports
         self.counts.add("reports", s.market, s.reports)
         self.counts.add("false_reports", s.market, s.false_reports)
+
+    def detect(self) -> None:
+        """Classifier flags, user reports and complaint spikes become actions or review items."""
+        self.governance.detect()
+
+    def review(self) -> None:
+        """Reviewers spend the day's capacity on due appeals, then on flags by priority."""
+        self.governance.review()
+
+    def enforce(self) -> None:
+        """Ladders move with time: points expire, health recovers, tiers reset, freezes resolve."""
+        self.governance.daily(self._clean_orders)
 
     def reward(self) -> None:
         """Incentive programmes close periods and pay bonuses within their budgets."""
@@ -602,8 +661,14 @@ class LiveShopModel(mesa.Model):
         day = self.day
         pop = self.config.world.creators
         rng = self.rngs["adapt"]
+        self.learner.decide(self.rngs["learn"])
         state = c.col("state")
-        graduate = (state == CreatorState.pilot) & (day - c.col("joined_day") >= self.levers.pilot_days[c.col("market")])
+        market = c.col("market")
+        lv = self.levers
+        # Pilots graduate after pilot_days (with a clean record where the policy asks for one).
+        since = np.where(lv.pilot_clean[market], np.maximum(c.col("joined_day"), c.col("last_confirmed_day")),
+                         c.col("joined_day"))
+        graduate = (state == CreatorState.pilot) & (day - since >= lv.pilot_days[market])
         state[graduate] = CreatorState.active
 
         live = c.live_mask()
@@ -611,7 +676,10 @@ class LiveShopModel(mesa.Model):
         profit = np.zeros(c.n)
         profit[: self.profit_30d.values.size] = self.profit_30d.values[: c.n]
         poor = (profit < pop.low_income_monthly) & (day - c.col("joined_day") >= 60)
+        # Honest creators also leave after sanctions (deserved or not) make staying less worth it.
+        sanctioned = (day - c.col("last_sanction_day") <= 30) & (c.col("ctype") == CreatorType.honest)
         p_leave = pop.churn_rate + np.where(poor, pop.low_income_churn_rate, 0.0)
+        p_leave += np.where(sanctioned, self.config.world.adaptation.sanction_churn_rate, 0.0)
         leave = live & (rng.random(c.n) < p_leave)
         state[leave] = CreatorState.churned
         c.col("left_day")[leave] = day
@@ -622,7 +690,11 @@ class LiveShopModel(mesa.Model):
         k_c = arr.poisson(pop.arrival_rate * self.n_initial_creators)
         if k_c:
             share = np.array([m.creator_share for m in world.markets], dtype=float)
-            self._add_creators(arr.choice(self.n_markets, size=k_c, p=share / share.sum()), arr, day)
+            markets = arr.choice(self.n_markets, size=k_c, p=share / share.sum())
+            markets = markets[self.governance.onboarding.newcomers_admitted(markets, arr)]
+            if markets.size:
+                self._add_creators(markets, arr, day)
+        self.governance.onboarding.daily()
         k_b = arr.poisson(world.buyers.arrival_rate * self.buyers.n_initial)
         if k_b:
             share = np.array([m.buyer_share for m in world.markets], dtype=float)

@@ -81,6 +81,7 @@ class Separability(StrictModel):
 class Detection(StrictModel):
     """Automated classifiers, user reports and complaint spikes."""
 
+    # false: no detection at all (no classifiers, reports or complaint flags): an unenforced market.
     enabled: StrictBool = True
     # Each classifier scores a clean stream N(0, 1) and a violating one N(d' x scale, 1); a
     # stream is flagged when a score exceeds the threshold (the policy lever).

@@ -28,6 +28,8 @@ STREAMS: tuple[str, ...] = (
     "review",
     "enforce",
     "appeal",
+    "onboard",
+    "learn",
 )
 
 

@@ -12,12 +12,17 @@ ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 
 
-def tiny_dict(**world: object) -> dict:
-    """A two-market world small enough for unit tests; ``world`` updates the [world] table."""
+def tiny_dict(enforced: bool = False, **world: object) -> dict:
+    """A two-market world small enough for unit tests; ``world`` updates the [world] table.
+
+    By default the platform does not enforce and creators do not adapt, so commerce mechanics
+    can be tested on their own; ``enforced=True`` turns governance and adaptation on.
+    """
     data: dict = {
         "name": "tiny",
         "days": 30,
         "seed": 7,
+        "policy": {} if enforced else {"detection": {"enabled": False}},
         "world": {
             "n_buyers": 4_000,
             "n_creators": 150,
@@ -27,6 +32,8 @@ def tiny_dict(**world: object) -> dict:
             ],
         },
     }
+    if not enforced:
+        data["world"]["adaptation"] = {"enabled": False}
     data["world"].update(world)
     return data
 

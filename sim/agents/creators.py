@@ -57,6 +57,26 @@ CREATOR_COLUMNS: dict[str, type] = {
     "complaints": np.int64,
     "reports": np.int64,
     "gmv_month": np.float64,  # GMV since the last level refresh
+    # governance: ladder standing and sanction timers (days until which each applies)
+    "ladder": np.float64,  # points, tier points or health score, by the market's ladder
+    "penalty_multiplier": np.float64,
+    "traffic_until": np.int32,
+    "campaign_until": np.int32,
+    "incentive_until": np.int32,
+    "suspended_until": np.int32,
+    "frozen": np.float64,  # commission held pending the appeal window
+    "sanctions": np.int64,  # confirmed violations against this account
+    "last_sanction_day": np.int32,
+    "last_confirmed_day": np.int32,
+    # ground truth the platform can uncover by looking back at the account
+    "last_stream_day": np.int32,
+    "last_violation_day": np.int32,
+    "last_violation_label": np.int8,
+    "last_complaint_flag": np.int32,
+    # adaptation
+    "action": np.int64,
+    "profit_mark": np.float64,
+    "penalty_accum": np.float64,
 }
 
 

@@ -75,6 +75,7 @@ class Ledger:
         "offplatform_paid",  # diverted payments, outside the platform's books
         "incentive_paid",
         "bot_spend",  # fake-engagement purchases
+        "forfeited",  # commissions forfeited to the platform by sanctions
     )
 
     def __init__(self, n_markets: int) -> None:

@@ -140,7 +140,11 @@ class IncentiveRun(_Run):
 
     def _pay(self, gmv: np.ndarray) -> np.ndarray:
         cfg = self.cfg
-        bonus = np.where(gmv >= max(cfg.gmv_threshold, 1e-9), np.minimum(cfg.bonus_rate * gmv, cfg.bonus_cap), 0.0)
+        c = self.model.creators
+        # Only creators still on the platform and not barred from incentives are paid.
+        payable = c.present_mask()[: gmv.size] & c.col("incentive_eligible")[: gmv.size]
+        bonus = np.where(payable & (gmv >= max(cfg.gmv_threshold, 1e-9)),
+                         np.minimum(cfg.bonus_rate * gmv, cfg.bonus_cap), 0.0)
         total = float(bonus.sum())
         if total > self.remaining:  # budget exhausted: pay pro rata what is left
             bonus *= self.remaining / total if total > 0 else 0.0

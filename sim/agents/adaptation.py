@@ -1,0 +1,133 @@
+"""Adaptation: opportunists and adversaries learn which tactic pays, net of penalties.
+
+Each adaptive creator holds a value estimate per action — clean, or a tactic at low or high
+intensity — learned as a smoothed average of the daily profit it earned while playing that
+action, minus the penalties it perceived (points, valued at ``penalty_per_point``). Every
+``decision_days`` (staggered across creators) it re-picks its action by a softmax over those
+values (temperature relative to its typical profit). Actions never tried are valued at the
+best tried one, so they get explored. A tactic that is punished harder earns less and is
+played less: a policy that is easy to game shows it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.labels import TACTIC_OF_TYPE, CreatorState, CreatorType, Tactic
+
+if TYPE_CHECKING:
+    from sim.model import LiveShopModel
+
+__all__ = ["ACTIONS", "Learner"]
+
+ADVERSARIAL_TACTICS = tuple(TACTIC_OF_TYPE.values())
+# (tactic, level): level 0 clean, 1 low intensity, 2 the tactic's full intensity.
+ACTIONS: tuple[tuple[Tactic, int], ...] = ((Tactic.none, 0), *tuple((t, level) for t in ADVERSARIAL_TACTICS for level in (1, 2)))
+
+
+class Learner:
+    """Per-creator action values and choices (arrays over creators x actions)."""
+
+    def __init__(self, model: LiveShopModel) -> None:
+        self.model = model
+        self.cfg = model.config.world.adaptation
+        self.q = np.zeros((0, len(ACTIONS)))
+        self.seen = np.zeros((0, len(ACTIONS)), dtype=bool)
+        self.allowed = np.zeros((0, len(ACTIONS)), dtype=bool)
+        tactics = model.config.world.tactics
+        self._high = np.array([getattr(tactics, t.name).intensity if t != Tactic.none else 0.0 for t, _ in ACTIONS])
+        self._intensity = np.where(
+            np.array([lv for _, lv in ACTIONS]) == 1, self.cfg.low_intensity, self._high
+        )
+        self._intensity[0] = 0.0
+        self._tactic = np.array([t for t, _ in ACTIONS], dtype=np.int8)
+        opp = [Tactic[k] for k in tactics.opportunist_weights]
+        self._menu: dict[int, np.ndarray] = {}
+        for ctype in CreatorType:
+            if ctype == CreatorType.honest:
+                ok = np.zeros(len(ACTIONS), dtype=bool)
+            elif ctype == CreatorType.opportunist:
+                ok = np.array([t == Tactic.none or t in opp for t, _ in ACTIONS])
+            elif ctype == CreatorType.ban_evader:
+                ok = np.ones(len(ACTIONS), dtype=bool)
+            else:
+                own = TACTIC_OF_TYPE[ctype]
+                ok = np.array([t in (Tactic.none, own) for t, _ in ACTIONS])
+            self._menu[int(ctype)] = ok
+
+    def add_rows(self, rows: slice) -> None:
+        """New creators: their menu, and their current tactic as the starting action."""
+        c = self.model.creators
+        n = rows.stop
+        grow = n - self.q.shape[0]
+        if grow > 0:
+            self.q = np.vstack([self.q, np.zeros((grow, len(ACTIONS)))])
+            self.seen = np.vstack([self.seen, np.zeros((grow, len(ACTIONS)), dtype=bool)])
+            self.allowed = np.vstack([self.allowed, np.zeros((grow, len(ACTIONS)), dtype=bool)])
+        ctype = c.col("ctype")[rows]
+        self.allowed[rows] = np.stack([self._menu[int(t)] for t in ctype]) if ctype.size else self.allowed[rows]
+        tactic = c.col("tactic")[rows]
+        level = np.where(ctype == CreatorType.opportunist, 1, 2)
+        start = np.array([ACTIONS.index((Tactic(int(t)), int(lv))) if t in ADVERSARIAL_TACTICS else 0
+                          for t, lv in zip(tactic, level, strict=True)], dtype=np.int64)
+        c.col("action")[rows] = start
+        c.col("profit_mark")[rows] = c.col("profit")[rows]
+        c.col("penalty_accum")[rows] = 0.0
+
+    def penalise(self, creator: np.ndarray, points: np.ndarray) -> None:
+        """Sanction points weigh on the action that earned them (perceived cost)."""
+        model = self.model
+        c = model.creators
+        cost = points * self.cfg.penalty_per_point * model.price_level[c.col("market")[creator]]
+        np.add.at(c.col("penalty_accum"), creator, cost)
+
+    def decide(self, rng: np.random.Generator) -> None:
+        """Creators due today score their action's period and pick the next one."""
+        if not self.cfg.enabled:
+            return
+        model = self.model
+        c = model.creators
+        day = model.day
+        n = c.n
+        every = self.cfg.decision_days
+        due = np.flatnonzero(
+            self.allowed[:n].any(axis=1)
+            & c.live_mask()
+            & ((day + np.arange(n)) % every == 0)
+            & (day - c.col("joined_day") >= every)
+        )
+        if due.size == 0:
+            return
+        action = c.col("action")[due]
+        reward = (c.col("profit")[due] - c.col("profit_mark")[due] - c.col("penalty_accum")[due]) / every
+        q, seen = self.q, self.seen
+        old = q[due, action]
+        alpha = self.cfg.learning_rate
+        q[due, action] = np.where(seen[due, action], old + alpha * (reward - old), reward)
+        seen[due, action] = True
+        c.col("profit_mark")[due] = c.col("profit")[due]
+        c.col("penalty_accum")[due] = 0.0
+
+        # Softmax over allowed actions; untried ones valued at the best tried one.
+        values = q[due]
+        tried = seen[due]
+        best = np.where(tried, values, -np.inf).max(axis=1)
+        values = np.where(tried, values, best[:, None])
+        scale = np.abs(np.where(tried, values, 0.0)).sum(axis=1) / np.maximum(tried.sum(axis=1), 1)
+        logits = values / (self.cfg.temperature * np.maximum(scale, 1e-6))[:, None]
+        logits = np.where(self.allowed[due], logits, -np.inf)
+        gumbel = -np.log(-np.log(rng.random(logits.shape)))
+        choice = np.argmax(logits + gumbel, axis=1)
+        c.col("action")[due] = choice
+        c.col("tactic")[due] = np.where(self._tactic[choice] == Tactic.none, c.col("tactic")[due],
+                                        self._tactic[choice])
+        c.col("intensity")[due] = self._intensity[choice]
+
+    def action_shares(self, ctype: CreatorType) -> np.ndarray:
+        """Share of present creators of ``ctype`` currently on each action."""
+        c = self.model.creators
+        sel = (c.col("ctype") == ctype) & (c.col("state") != CreatorState.banned) & (c.col("state") != CreatorState.churned)
+        counts = np.bincount(c.col("action")[sel], minlength=len(ACTIONS))
+        return counts / max(1, sel.sum())

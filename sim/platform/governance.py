@@ -1,0 +1,322 @@
+"""The governance pipeline: detect, review, enforce, appeal (design §3 phases 6-8).
+
+- **Detection.** One classifier per violation type scores every stream while it is live:
+  N(0, 1) for a stream that does not commit that violation, N(d' x scale, 1) for one that
+  does (a binormal ROC whose operating point is the threshold). A stream scoring above the
+  threshold is flagged; optionally, a stream scoring above the interruption threshold is cut
+  live and the rest of its views never happen. User reports (>= report_threshold on a stream)
+  and complaint spikes (>= complaint_threshold complaints about a creator in 7 days) are
+  further signals.
+- **Review.** Flags scoring above the auto-action threshold are actioned at once. The rest wait
+  in a per-market queue served by a daily capacity: pending appeals first, then flags by the
+  prioritisation rule (fifo, risk, reach); items older than the SLA expire unreviewed.
+  Reviewers confirm a real violation with probability ``sensitivity`` and a clean stream
+  with probability ``1 - specificity``.
+- **Enforcement.** Confirmed violations go to the market's ladder (``enforcement.py``).
+- **Appeals.** A sanctioned creator appeals within the window with a probability that is
+  higher when the decision was wrong; the appeal waits at least ``decision_days`` and uses
+  review capacity; an overturn reverses the decision.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.labels import CreatorState, Tactic
+from sim.platform.enforcement import Enforcer
+from sim.platform.onboarding import Onboarding
+
+if TYPE_CHECKING:
+    from sim.model import DayStreams, LiveShopModel
+
+__all__ = ["Governance", "ReviewQueue"]
+
+QUEUE_FIELDS: dict[str, type] = {
+    "creator": np.int64,
+    "market": np.int64,
+    "violation_day": np.int32,
+    "label": np.int8,
+    "reason": np.int8,
+    "real": np.bool_,
+    "score": np.float64,
+    "reach": np.float64,
+    "source": np.int8,
+    "proactive": np.bool_,
+    "enqueued": np.int32,
+}
+N_VIOLATIONS = len(Tactic) - 1  # classifiers: one per Tactic code 1..6
+
+
+class ReviewQueue:
+    """Flagged items waiting for a reviewer (struct of arrays)."""
+
+    def __init__(self) -> None:
+        self.items = {k: np.zeros(0, dtype=dt) for k, dt in QUEUE_FIELDS.items()}
+
+    def __len__(self) -> int:
+        return int(self.items["creator"].size)
+
+    def push(self, batch: dict[str, np.ndarray]) -> None:
+        if batch["creator"].size:
+            self.items = {k: np.concatenate([self.items[k], batch[k].astype(dt)]) for k, dt in QUEUE_FIELDS.items()}
+
+    def keep(self, mask: np.ndarray) -> None:
+        self.items = {k: v[mask] for k, v in self.items.items()}
+
+    def backlog(self, n_markets: int) -> np.ndarray:
+        return np.bincount(self.items["market"], minlength=n_markets).astype(float)
+
+
+class Governance:
+    """Detection, review, enforcement and appeals for every market."""
+
+    def __init__(self, model: LiveShopModel) -> None:
+        self.model = model
+        self.queue = ReviewQueue()
+        self.enforcer = Enforcer(model)
+        self.onboarding = Onboarding(model)
+
+    # ---------------------------------------------------------------- detection
+
+    def scan(self, s: DayStreams) -> None:
+        """Classifiers score today's streams as they go live (drawn whatever the policy)."""
+        model = self.model
+        rng = model.rngs["detect"]
+        lv = model.levers
+        n = s.creator.size
+        z = rng.standard_normal((n, N_VIOLATIONS))
+        violating = s.tactic > 0
+        rows = np.flatnonzero(violating)
+        z[rows, s.tactic[rows] - 1] += lv.dprime[s.market[rows], s.tactic[rows]]
+        excess = z - lv.threshold[s.market][:, None]
+        best = np.argmax(excess, axis=1)
+        s.score = z[np.arange(n), best]
+        s.reason = (best + 1).astype(np.int8)
+        on = lv.detection_on[s.market]
+        s.flagged = on & (excess[np.arange(n), best] > 0.0)
+        # Where the live stream is caught (for real-time interruption): share of views kept.
+        cut_at = rng.random(n)
+        cut = on & lv.interrupt_live[s.market] & (s.score > lv.interrupt_threshold[s.market])
+        s.keep_share = np.where(cut, cut_at, 1.0)
+
+    def interrupt(self, stream_of_view: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Which of today's views happen (False: after the stream was cut)."""
+        share = self.model.today.keep_share
+        if stream_of_view.size == 0 or np.all(share >= 1.0):
+            return np.ones(stream_of_view.size, dtype=bool)
+        return rng.random(stream_of_view.size) < share[stream_of_view]
+
+    def detect(self) -> None:
+        """Turn today's classifier flags, reports and complaint spikes into actions or queue items."""
+        model = self.model
+        s = model.today
+        c = model.creators
+        lv = model.levers
+        day = model.day
+        counts = model.counts
+        if s.creator.size:
+            # Ground truth the reviewer will uncover, remembered per creator (complaint spikes).
+            v = s.tactic > 0
+            c.col("last_violation_day")[s.creator[v]] = day
+            c.col("last_violation_label")[s.creator[v]] = s.tactic[v]
+            c.col("last_stream_day")[s.creator] = day
+        on = lv.detection_on[s.market]
+        reported = on & (s.reports >= lv.report_threshold[s.market])
+        flag = s.flagged | reported
+        idx = np.flatnonzero(flag)
+        real = s.tactic[idx] > 0
+        reason = np.where(s.flagged[idx], s.reason[idx], np.where(real, s.tactic[idx], Tactic.minor))
+        items = {
+            "creator": s.creator[idx],
+            "market": s.market[idx],
+            "violation_day": np.full(idx.size, day),
+            "label": s.tactic[idx],
+            "reason": reason,
+            "real": real,
+            "score": np.where(s.flagged[idx], s.score[idx], -10.0) + 0.01 * s.reports[idx],
+            "reach": s.views[idx].astype(float),
+            "source": np.where(s.flagged[idx], 0, 1),
+            "proactive": s.flagged[idx],
+            "enqueued": np.full(idx.size, day),
+        }
+        # Complaint spikes: creators whose buyers complained repeatedly this week.
+        comp = model.complaints_7d.values
+        n = c.n
+        spike = np.zeros(n, dtype=bool)
+        spike[: comp.size] = comp[:n] >= lv.complaint_threshold[c.col("market")[: comp.size]]
+        spike &= (day - c.col("last_complaint_flag") >= 7) & c.present_mask() & lv.detection_on[c.col("market")]
+        cr = np.flatnonzero(spike)
+        if cr.size:
+            c.col("last_complaint_flag")[cr] = day
+            recent = c.col("last_violation_day")[cr] >= day - 7
+            label = np.where(recent, c.col("last_violation_label")[cr], Tactic.none).astype(np.int8)
+            items = {
+                k: np.concatenate([items[k], v])
+                for k, v in {
+                    "creator": cr,
+                    "market": c.col("market")[cr].astype(np.int64),
+                    "violation_day": np.where(recent, c.col("last_violation_day")[cr], c.col("last_stream_day")[cr]),
+                    "label": label,
+                    "reason": np.where(recent, label, Tactic.minor),
+                    "real": recent,
+                    "score": comp[cr].astype(float) * 0.1,
+                    "reach": np.zeros(cr.size),
+                    "source": np.full(cr.size, 2),
+                    "proactive": np.zeros(cr.size, dtype=bool),
+                    "enqueued": np.full(cr.size, day),
+                }.items()
+            }
+        # High-confidence classifier flags are actioned without review.
+        auto = items["proactive"] & (items["score"] >= lv.auto_threshold[items["market"]] + 0.0)
+        auto &= items["source"] == 0
+        if auto.any():
+            a = {k: v[auto] for k, v in items.items()}
+            self._decide(a, auto=True)
+            counts.add("auto_actions", a["market"])
+            counts.add("moderation_cost", a["market"], lv.cost_per_auto[a["market"]])
+        self.queue.push({k: v[~auto] for k, v in items.items()})
+
+    # ---------------------------------------------------------------- review and appeals
+
+    def review(self) -> None:
+        """Spend each market's review capacity: due appeals first, then queued flags."""
+        model = self.model
+        rng = model.rngs["review"]
+        lv = model.levers
+        day = model.day
+        counts = model.counts
+        log = self.enforcer.log
+        # Appeals filed today join the appeal queue.
+        filing = np.flatnonzero((log.col("appeal") == 1) & (log.col("appeal_day") <= day))
+        log.col("appeal")[filing] = 2
+        counts.add("appeals", log.col("market")[filing].astype(np.int64))
+
+        # Queue items past their SLA expire unreviewed.
+        q = self.queue.items
+        expired = (day - q["enqueued"]) > lv.sla_days[q["market"]]
+        counts.add("expired_items", q["market"][expired])
+        self.queue.keep(~expired)
+        q = self.queue.items
+
+        capacity = lv.capacity.copy()
+        # Appeals: due once decision_days have passed since filing; oldest first.
+        ready = np.flatnonzero((log.col("appeal") == 2)
+                               & (day - log.col("appeal_day") >= lv.appeal_decision_days[log.col("market")]))
+        if ready.size:
+            ready = ready[np.lexsort((ready, log.col("appeal_day")[ready]))]
+            m_of = log.col("market")[ready].astype(np.int64)
+            take = _take_per_market(m_of, capacity)
+            chosen = ready[take]
+            capacity -= np.bincount(m_of[take], minlength=capacity.size)
+            real = log.col("real")[chosen]
+            m = m_of[take]
+            p = np.where(real, lv.overturn_right[m], lv.overturn_wrong[m])
+            won = rng.random(chosen.size) < p
+            log.col("appeal")[chosen] = 3
+            log.col("appeal_decided_day")[chosen] = day
+            counts.add("appeal_decisions", m)
+            counts.add("overturns", m[won])
+            counts.add("moderation_cost", m, lv.cost_per_appeal[m])
+            self.enforcer.overturn(chosen[won], day)
+
+        # Flags, by the market's prioritisation rule.
+        if len(self.queue):
+            order = self._priority(q)
+            take = _take_per_market(q["market"][order], capacity)
+            chosen = order[take]
+            m = q["market"][chosen]
+            real = q["real"][chosen]
+            p = np.where(real, lv.sensitivity[m], 1.0 - lv.specificity[m])
+            confirm = rng.random(chosen.size) < p
+            counts.add("reviews", m)
+            counts.add("moderation_cost", m, lv.cost_per_review[m])
+            done = np.zeros(len(self.queue), dtype=bool)
+            done[chosen] = True
+            decided = {k: v[chosen[confirm]] for k, v in q.items()}
+            self.queue.keep(~done)
+            self._decide(decided, auto=False)
+
+    def _priority(self, q: dict[str, np.ndarray]) -> np.ndarray:
+        """Queue order: per item, its market's rule (fifo / risk / reach), ties oldest first."""
+        rules = [p.review.priority for p in self.model.policies]
+        key = np.zeros(q["creator"].size)
+        for m, rule in enumerate(rules):
+            sel = q["market"] == m
+            if rule == "risk":
+                key[sel] = -q["score"][sel]
+            elif rule == "reach":
+                key[sel] = -q["reach"][sel]
+            else:
+                key[sel] = q["enqueued"][sel]
+        return np.lexsort((np.arange(key.size), q["enqueued"], key))
+
+    def _decide(self, items: dict[str, np.ndarray], auto: bool) -> None:
+        """Confirmed violations: enforce, then decide who will appeal and when."""
+        model = self.model
+        k = items["creator"].size
+        if k == 0:
+            return
+        c = model.creators
+        # A creator already banned cannot be sanctioned again.
+        live = c.col("state")[items["creator"]] != CreatorState.banned
+        items = {key: v[live] for key, v in items.items()}
+        k = items["creator"].size
+        if k == 0:
+            return
+        rows = self.enforcer.decide(
+            creator=items["creator"],
+            violation_day=items["violation_day"],
+            reason=np.where(items["real"], items["label"], items["reason"]).astype(np.int8),
+            label=items["label"],
+            real=items["real"],
+            source=items["source"],
+            auto=np.full(k, auto),
+            proactive=items["proactive"],
+            rng=model.rngs["enforce"],
+        )
+        log = self.enforcer.log
+        r = np.arange(rows.start, rows.stop)
+        m = log.col("market")[r].astype(np.int64)
+        real = log.col("real")[r]
+        counts = model.counts
+        counts.add("actions", m)
+        counts.add("actions_real", m, real)
+        counts.add("proactive_actions", m, real & log.col("proactive")[r])
+        counts.add("time_to_action_sum", m, (log.col("day")[r] - log.col("violation_day")[r]).astype(float))
+        bans = log.col("ban")[r]
+        counts.add("bans", m, bans)
+        counts.add("wrongful_bans", m, bans & ~real)
+        model.learner.penalise(log.col("creator")[r], log.col("points")[r])
+        # Appeals: more likely when the decision was wrong; filed within the window.
+        lv = model.levers
+        rng = model.rngs["appeal"]
+        window = lv.appeal_window[m]
+        p = np.where(real, lv.appeal_rate_right[m], lv.appeal_rate_wrong[m])
+        will = (rng.random(r.size) < p) & (window > 0)
+        delay = np.minimum(rng.geometric(0.3, size=r.size) - 1, np.maximum(window - 1, 0))
+        log.col("appeal")[r[will]] = 1
+        log.col("appeal_day")[r[will]] = model.day + delay[will]
+
+    # ---------------------------------------------------------------- daily upkeep
+
+    def daily(self, clean_orders: np.ndarray) -> None:
+        """Ladders move with time; banned evaders try to re-enter."""
+        self.enforcer.daily(self.model.day, clean_orders)
+
+    def backlog(self) -> np.ndarray:
+        return self.queue.backlog(self.model.n_markets)
+
+
+def _take_per_market(market: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Mask of the first ``capacity[m]`` entries of each market, in the given order."""
+    if market.size == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.argsort(market, kind="stable")
+    sorted_m = market[order]
+    first = np.searchsorted(sorted_m, np.arange(capacity.size))
+    rank = np.empty(market.size, dtype=np.int64)
+    rank[order] = np.arange(market.size) - first[sorted_m]
+    return rank < capacity[market]
+
