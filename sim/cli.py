@@ -116,7 +116,8 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{args.replication}, {scenario.world.n_buyers:,} buyers, {scenario.world.n_creators:,} creators "
           f"({result.runtime_s:.1f}s)")
     print(summary_table(result.summary, result.summary_by_market))
-    print(f"\nwrote {out}/daily.parquet, creators.parquet, summary.json" + ("" if args.no_plot else ", daily.png"))
+    print(f"\nwrote {out}/daily.parquet, creators.parquet, sanctions.parquet, summary.json"
+          + ("" if args.no_plot else ", daily.png"))
     return 0
 
 

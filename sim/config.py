@@ -37,6 +37,7 @@ __all__ = [
     "Scenario",
     "Tactics",
     "World",
+    "apply_policy_changes",
     "load_scenario",
     "with_overrides",
 ]
@@ -146,7 +147,7 @@ class BuyerPopulation(_Strict):
     primary_category_weight: Share = 0.7
     price_sensitivity_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.3
     susceptibility_beta: tuple[Positive, Positive] = (2.0, 5.0)
-    trust_initial: Share = 0.75
+    trust_initial: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] = 0.75
     trust_initial_sd: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.08
     trust_loss_bad: Share = 0.25
     trust_loss_refunded_factor: Share = 0.4
@@ -459,6 +460,10 @@ class Scenario(_Strict):
     def _cross_checks(self) -> Scenario:
         markets = {m.name for m in self.world.markets}
         categories = {c.name for c in self.world.categories}
+        names = [e.name for e in self.timeline]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ValueError(f"@timeline[{i}].name|{name!r} is used by an earlier event; names must be unique")
         for i, event in enumerate(self.timeline):
             for m in event.markets:
                 if m not in markets:
@@ -491,6 +496,11 @@ class Scenario(_Strict):
         if not overrides:
             return self.policy
         return _policy_with(self.policy, _flatten(overrides), f"policy_overrides.{market}")
+
+
+def apply_policy_changes(policy: Policy, changes: dict[str, Any]) -> Policy:
+    """``policy`` with dotted-path changes applied and re-validated (changes already checked)."""
+    return _policy_with(policy, changes, "policy")
 
 
 def _policy_with(policy: Policy, changes: dict[str, Any], where: str) -> Policy:

@@ -33,7 +33,8 @@ from sim.platform.governance import Governance
 from sim.platform.levers import Levers
 from sim.platform.recommender import assign_sessions
 from sim.platform.timeline import Timeline
-from sim.seeding import run_seed_sequence, spawn_streams
+from sim.policy import Policy
+from sim.seeding import day_streams, run_seed_sequence, spawn_streams
 
 __all__ = ["DEFAULT_SCENARIO", "LiveShopModel"]
 
@@ -142,6 +143,7 @@ class LiveShopModel(mesa.Model):
         self.activity_level = np.array([m.activity_level for m in world.markets])
         self.delivery_min = np.array([m.delivery_days[0] for m in world.markets])
         self.delivery_max = np.array([m.delivery_days[1] for m in world.markets])
+        self.return_window = np.array([m.return_window_days for m in world.markets])
         self.value_mu = np.log([c.order_value_median for c in world.categories])
         self.value_sigma = np.array([c.order_value_sigma for c in world.categories])
         self.return_rate = np.array([c.return_rate for c in world.categories])
@@ -186,9 +188,8 @@ class LiveShopModel(mesa.Model):
 
         # Usual live supply per market: the reference for the supply elasticity of sessions.
         c = self.creators
-        self.reference_streams = np.maximum(
-            np.bincount(c.col("market"), weights=c.col("streams_per_week") / 7.0, minlength=n_m), 1e-9
-        )
+        # (A market expecting under one stream a day has no meaningful reference: no elasticity.)
+        self.reference_streams = np.bincount(c.col("market"), weights=c.col("streams_per_week") / 7.0, minlength=n_m)
         self._init_levels()
 
         self.orders = OrderBook()
@@ -295,6 +296,7 @@ class LiveShopModel(mesa.Model):
         """Reset the day's counts, remember where running totals started, and put today's
         sanctions (suspensions, traffic penalties, lost eligibility) in force."""
         self.counts.reset()
+        self.rngs.update(day_streams(self.seed_sequence, self.day))
         c = self.creators
         self._start_of_day = {k: c.col(k).copy() for k in ("earnings", "profit", "gmv", "complaints")}
         self.governance.enforcer.refresh(self.day)
@@ -304,11 +306,11 @@ class LiveShopModel(mesa.Model):
         c = self.creators
         rng = self.rngs["plan"]
         day_rate = c.col("streams_per_week") / 7.0
-        factors = self.timeline.campaign_factors()
-        self._campaign_factors = factors
-        in_campaign = self.timeline.campaign_eligible()
+        camp = self.timeline.campaign_effects()
+        self._campaign = camp
+        in_campaign = camp["admitted"]
         market = c.col("market")
-        p_base = np.minimum(day_rate * np.where(in_campaign, factors["go_live"][market], 1.0), 1.0)
+        p_base = np.minimum(day_rate * camp["go_live"], 1.0)
         boost = np.ones(c.n)
         self._enrolled = {}
         enrolled_any = np.zeros(c.n, dtype=bool)
@@ -330,7 +332,7 @@ class LiveShopModel(mesa.Model):
         rows = np.flatnonzero(live)
 
         tactic = c.col("tactic")[rows]
-        violate = rng.random(rows.size) < c.col("intensity")[rows]
+        violate = rng.random(c.n)[rows] < c.col("intensity")[rows]  # a draw per creator: paired runs
         # Incentive fraud only pays while a programme the creator is enrolled in runs.
         violate &= (tactic != Tactic.incentive_fraud) | enrolled_any[rows]
         s_tactic = np.where(violate, tactic, Tactic.none).astype(np.int8)
@@ -373,7 +375,8 @@ class LiveShopModel(mesa.Model):
         est_quality = np.clip((prior * 0.9 + settled - bad_signals) / (prior + settled), 0.01, 1.0)
         followers = c.col("followers")[rows] / self.config.world.creators.followers_min
         joined = c.col("joined_day")[rows]
-        explore = np.where((self.day - joined < lv.exploration_days[m]) & (joined > 0), lv.exploration_boost[m], 1.0)
+        # Newcomers join at the end of a day: their first exploration_days days are boosted.
+        explore = np.where((self.day - joined <= lv.exploration_days[m]) & (joined > 0), lv.exploration_boost[m], 1.0)
         pilot = np.where(c.col("state")[rows] == CreatorState.pilot, lv.pilot_traffic[m], 1.0)
         return (
             followers ** lv.followers_exponent[m]
@@ -389,12 +392,12 @@ class LiveShopModel(mesa.Model):
         """Buyers open sessions; each session lands on a live stream of its market by score."""
         s = self.today
         rng = self.rngs["recommend"]
-        f = self._campaign_factors
-        boost = np.where(s.campaign, f["boost"][s.market], 1.0)
-        score = self._scores(s.creator, s.tactic, boost)
+        score = self._scores(s.creator, s.tactic, self._campaign["boost"][s.creator])
         live_by_market = np.bincount(s.market, minlength=self.n_markets)
-        supply = (live_by_market / self.reference_streams) ** self.config.world.buyers.supply_elasticity
-        rate = self.activity_level * f["traffic"] * supply
+        ref = self.reference_streams
+        ratio = np.divide(live_by_market, ref, out=np.ones(self.n_markets), where=ref >= 1.0)
+        supply = ratio ** self.config.world.buyers.supply_elasticity
+        rate = self.activity_level * self.timeline.traffic() * supply
         b = self.buyers
         buyer = b.draw_sessions(rate, rng)
         b_market = b.col("market")[buyer].astype(np.int64)
@@ -439,7 +442,7 @@ class LiveShopModel(mesa.Model):
         # Campaign prices move price-sensitive buyers more; so do cheap counterfeits.
         camp = np.flatnonzero(s.campaign[vs])
         if camp.size:
-            conv_f = self._campaign_factors["conversion"][s.market[vs[camp]]]
+            conv_f = self._campaign["conversion"][s.creator[vs[camp]]]
             p[camp] *= 1.0 + (conv_f - 1.0) * b.col("price_sensitivity")[vb[camp]]
         cf = np.flatnonzero(t == Tactic.counterfeit)
         p[cf] *= 1.0 + (self.lift[Tactic.counterfeit] - 1.0) * b.col("price_sensitivity")[vb[cf]]
@@ -504,8 +507,11 @@ class LiveShopModel(mesa.Model):
         n_c = c.n
         c.col("earnings")[:] += np.bincount(creator, weights=orders["commission"], minlength=n_c)
         c.col("profit")[:] += np.bincount(creator, weights=orders["commission"], minlength=n_c)
-        brushing = np.where(orders["fake"], value * tac_cfg.incentive_fraud.brushing_cost, 0.0)
-        c.col("profit")[:] -= np.bincount(creator, weights=brushing, minlength=n_c)
+        # A fake order is self-dealing: the commission goes round in a circle and the fraudster
+        # is out of pocket by the platform fee plus the cost of running the fake accounts.
+        fake_cost = np.where(orders["fake"], orders["commission"] + orders["fee"]
+                             + value * tac_cfg.incentive_fraud.brushing_cost, 0.0)
+        c.col("profit")[:] -= np.bincount(creator, weights=fake_cost, minlength=n_c)
         creator_gmv = np.bincount(creator, weights=onv, minlength=n_c)
         c.col("gmv")[:] += creator_gmv
         c.col("gmv_month")[:] += creator_gmv
@@ -517,9 +523,12 @@ class LiveShopModel(mesa.Model):
         self.counts.add("offplatform_gmv", market, value - onv)
         real_induced = orders["induced"] & on & ~orders["fake"]
         self.counts.add("induced_net_gmv", market, np.where(real_induced, value, 0.0))
+        orders["bonus"] = np.zeros(value.size, dtype=bool)
         for run in self.timeline.incentives:
             if run.active:
-                run.record_orders(creator[on], value[on], self._enrolled[id(run)])
+                enrolled = self._enrolled[id(run)]
+                run.record_orders(creator[on], value[on], enrolled)
+                orders["bonus"] |= on & enrolled[creator]
 
         lag = rng.integers(self.delivery_min[market], self.delivery_max[market] + 1)
         self.orders.add(orders, self.day + lag)
@@ -569,8 +578,12 @@ class LiveShopModel(mesa.Model):
         u1, u2, u3 = rng.random(k), rng.random(k), rng.random(k)
         rp = np.where(real, b.col("return_propensity")[np.maximum(o["buyer"], 0)], 0.0)
         want = np.where(bad, bc.return_if_bad * rp, self.return_rate[o["category"]] * rp)
+        # Buyers take a few days to ask (geometric, mean ~3); requests after the market's return
+        # window are refused, so a short window leaves more bad items unremedied.
+        asked_after = rng.geometric(1.0 / 3.0, size=k) - 1
+        in_window = asked_after <= self.return_window[market]
         lv = self.levers
-        refunded = real & on & (u1 < want) & (~bad | (u2 < lv.refund_protection[market]))
+        refunded = real & on & (u1 < want) & in_window & (~bad | (u2 < lv.refund_protection[market]))
         refunded |= o["fake"] & (u1 < cfg.world.tactics.incentive_fraud.cancel_rate)
         admin = np.where(
             refunded, np.minimum(lv.admin_fee_share[market] * o["fee"], lv.admin_fee_cap[market]), 0.0
@@ -592,6 +605,9 @@ class LiveShopModel(mesa.Model):
         gain = np.where(cf & on & ~refunded, value * tac.counterfeit.illicit_margin, 0.0)
         gain -= np.where(cf & refunded, value * tac.counterfeit.cost_of_goods, 0.0)
         gain += np.where(~on, value * tac.offplatform_diversion.illicit_margin, 0.0)
+        # A cancelled fake order hands the fee back (less the admin fee); the claw-back of the
+        # circular commission is no loss either.
+        gain += np.where(o["fake"] & refunded, o["commission"] + o["fee"] - admin, 0.0)
         c.col("profit")[:] += np.bincount(creator, weights=gain, minlength=n_c) - clawback
 
         harmed = real & bad & ~refunded
@@ -608,9 +624,10 @@ class LiveShopModel(mesa.Model):
         c.col("refunded")[:] += np.bincount(creator, weights=refunded, minlength=n_c).astype(np.int64)
         c.col("bad_outcomes")[:] += np.bincount(creator, weights=real & bad, minlength=n_c).astype(np.int64)
         c.col("complaints")[:] += np.bincount(creator, weights=complaint, minlength=n_c).astype(np.int64)
+        counted = refunded & o["bonus"]
         for run in self.timeline.incentives:
             if run.active or run.awaiting:
-                run.record_refunds(creator[refunded], value[refunded], o["placed_day"][refunded])
+                run.record_refunds(creator[counted], value[counted], o["placed_day"][counted])
 
         b.update_trust(o["buyer"][real], bad[real], refunded[real])
         self._clean_orders = np.bincount(creator, weights=real & on & ~bad & ~refunded, minlength=n_c)
@@ -630,6 +647,12 @@ class LiveShopModel(mesa.Model):
         c.col("reports")[s.creator] += s.reports
         self.counts.add("reports", s.market, s.reports)
         self.counts.add("false_reports", s.market, s.false_reports)
+
+    def set_market_policy(self, market: int, policy: Policy) -> None:
+        """Market ``market`` runs ``policy`` from now on (a launch or a ramp step)."""
+        self.policies[market] = policy
+        self.levers = Levers(self.policies, self.category_names)
+        self.governance.enforcer.policy_changed(market)
 
     def detect(self) -> None:
         """Classifier flags, user reports and complaint spikes become actions or review items."""

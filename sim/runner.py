@@ -39,14 +39,17 @@ class RunResult:
     """Everything one run produced.
 
     ``daily`` has one row per (day, market), ``market == "all"`` being the whole platform;
-    ``creators`` one row per creator account ever created; ``summary`` the platform-wide run
-    values keyed by metric name (``summary_by_market`` the same per market).
+    ``creators`` one row per creator account ever created; ``sanctions`` one row per
+    enforcement decision (with its ground truth, detection source, sanction and appeal);
+    ``summary`` the platform-wide run values keyed by metric name (``summary_by_market`` the
+    same per market).
     """
 
     scenario: Scenario
     replication: int
     daily: pd.DataFrame
     creators: pd.DataFrame
+    sanctions: pd.DataFrame
     summary: dict[str, float]
     summary_by_market: dict[str, dict[str, float]]
     ledger: dict[str, float]
@@ -101,6 +104,7 @@ def _result(model: LiveShopModel, runtime: float) -> RunResult:
         replication=model.replication,
         daily=daily,
         creators=creators_frame(model),
+        sanctions=sanctions_frame(model),
         summary=summary["all"],
         summary_by_market={m: summary[m] for m in model.market_names},
         ledger=model.ledger.as_dict(),
@@ -128,10 +132,53 @@ def creators_frame(model: LiveShopModel) -> pd.DataFrame:
     for name in (
         "followers", "quality", "skill", "streams_per_week", "commission_rate", "intensity", "level",
         "joined_day", "left_day", "earnings", "profit", "gmv", "orders", "streams", "violating_streams",
-        "views", "settled", "refunded", "bad_outcomes", "complaints", "reports",
+        "views", "settled", "refunded", "bad_outcomes", "complaints", "reports", "ladder", "sanctions",
+        "frozen",
     ):
         frame[name] = c.col(name).copy()
     return frame
+
+
+APPEAL_STATES = ("none", "will_appeal", "pending", "upheld", "overturned")
+
+
+def sanctions_frame(model: LiveShopModel) -> pd.DataFrame:
+    """One row per enforcement decision: who, when, why, whether it was right, what followed."""
+    from sim.platform.enforcement import SANCTION_NAMES, SOURCES
+
+    log = model.governance.enforcer.log
+    agents = {a.row: a.unique_id for a in model.agents}
+    creator = log.col("creator")
+    appeal = log.col("appeal").astype(np.int64)
+    # An appeal still to be filed after the run ended was never filed.
+    appeal = np.where(appeal == 1, 0, appeal)
+    tactics = [t.name for t in Tactic]
+    return pd.DataFrame(
+        {
+            "creator_id": np.array([agents[int(r)] for r in creator], dtype=np.int64),
+            "actor": log.col("actor").copy(),
+            "market": pd.Categorical.from_codes(log.col("market"), model.market_names),
+            "creator_type": pd.Categorical.from_codes(model.creators.col("ctype")[creator],
+                                                      [t.name for t in CreatorType]),
+            "day": log.col("day").copy(),
+            "violation_day": log.col("violation_day").copy(),
+            "reason": pd.Categorical.from_codes(log.col("reason"), tactics),
+            "true_label": pd.Categorical.from_codes(log.col("label"), tactics),
+            "real": log.col("real").copy(),
+            "source": pd.Categorical.from_codes(log.col("source"), list(SOURCES)),
+            "auto": log.col("auto").copy(),
+            "proactive": log.col("proactive").copy(),
+            "points": log.col("points").copy(),
+            "milestone": log.col("milestone").astype(np.int64),
+            "sanction": pd.Categorical.from_codes(log.col("sanction"), list(SANCTION_NAMES)),
+            "ban": log.col("ban").copy(),
+            "commission_held": log.col("frozen").copy(),
+            "appeal": pd.Categorical.from_codes(appeal, list(APPEAL_STATES)),
+            "appeal_day": np.where(appeal > 0, log.col("appeal_day"), -1),
+            "appeal_decided_day": log.col("appeal_decided_day").copy(),
+            "overturned": appeal == 4,
+        }
+    )
 
 
 def _clean(x: Any) -> Any:
@@ -167,7 +214,7 @@ def summary_document(result: RunResult) -> dict[str, Any]:
 
 
 def write_outputs(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> Path:
-    """Write daily.parquet, creators.parquet, summary.json and daily.png to ``out_dir``.
+    """Write daily.parquet, creators.parquet, sanctions.parquet, summary.json and daily.png.
 
     Files are written to a temporary folder beside ``out_dir`` and moved into place only when
     all of them succeeded, so a failure never leaves half-written output.
@@ -181,6 +228,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, plot: bool = True) 
     try:
         result.daily.to_parquet(tmp / "daily.parquet", index=False)
         result.creators.to_parquet(tmp / "creators.parquet", index=False)
+        result.sanctions.to_parquet(tmp / "sanctions.parquet", index=False)
         (tmp / "summary.json").write_text(json.dumps(summary_document(result), indent=2) + "\n")
         if plot:
             from analysis.plots import daily_overview

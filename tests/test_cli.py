@@ -50,7 +50,7 @@ TINY_TOML = textwrap.dedent(
     """
 )
 TINY_MARKETS = ["sg", "id"]
-OUTPUT_FILES = {"daily.parquet", "creators.parquet", "summary.json", "daily.png"}
+OUTPUT_FILES = {"daily.parquet", "creators.parquet", "sanctions.parquet", "summary.json", "daily.png"}
 
 
 def _call(argv: list[str]) -> tuple[int, str, str]:

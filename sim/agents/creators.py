@@ -199,7 +199,8 @@ def draw_creators(
     key = np.where(adversarial, tactics, 0)
     for t in np.unique(key):  # loop over tactics (at most 7), not creators
         rows = np.flatnonzero(key == t)
-        w = weights[t] / weights[t].sum()
+        w = weights[t] if weights[t].sum() > 0 else share  # no category exposed: base shares
+        w = w / w.sum()
         category[rows] = rng.choice(n_cat, size=rows.size, p=w)
 
     followers = pop.followers_min * (1.0 + rng.pareto(pop.followers_alpha, size=n))

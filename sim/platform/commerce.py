@@ -27,6 +27,7 @@ ORDER_FIELDS: dict[str, type] = {
     "offplatform": np.bool_,  # paid off the platform: no GMV, no protection
     "fake": np.bool_,  # placed by a colluding account to game an incentive
     "induced": np.bool_,  # came from a stream an incentive programme induced
+    "bonus": np.bool_,  # counted towards an incentive programme's period GMV
     "placed_day": np.int32,
 }
 

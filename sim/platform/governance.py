@@ -86,7 +86,9 @@ class Governance:
         rng = model.rngs["detect"]
         lv = model.levers
         n = s.creator.size
-        z = rng.standard_normal((n, N_VIOLATIONS))
+        # Draws per creator (not per stream) keep runs paired across policies that change who streams.
+        n_c = model.creators.n
+        z = rng.standard_normal((n_c, N_VIOLATIONS))[s.creator]
         violating = s.tactic > 0
         rows = np.flatnonzero(violating)
         z[rows, s.tactic[rows] - 1] += lv.dprime[s.market[rows], s.tactic[rows]]
@@ -97,7 +99,7 @@ class Governance:
         on = lv.detection_on[s.market]
         s.flagged = on & (excess[np.arange(n), best] > 0.0)
         # Where the live stream is caught (for real-time interruption): share of views kept.
-        cut_at = rng.random(n)
+        cut_at = rng.random(n_c)[s.creator]
         cut = on & lv.interrupt_live[s.market] & (s.score > lv.interrupt_threshold[s.market])
         s.keep_share = np.where(cut, cut_at, 1.0)
 

@@ -1,8 +1,9 @@
 """The timeline: dated campaigns and incentive programmes, fired by Mesa's event scheduler.
 
-Each scenario event becomes a runtime object whose bound ``start``/``end`` methods are scheduled
-with ``model.schedule_event`` half a day before the step they affect, so they take effect at the
-start of that day (phase 1 of the step). Concurrent campaigns in one market multiply.
+Each scenario event becomes a runtime object whose bound methods are scheduled with
+``model.schedule_event`` (or ``schedule_recurring`` for ramps) half a day before the step they
+affect, so they take effect at the start of that day (phase 1 of the step). Concurrent
+campaigns multiply, each only for the creators it admits.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from mesa.time import Schedule
 
-from sim.config import Campaign, Eligibility, Incentive
+from sim.config import Campaign, Eligibility, Incentive, PolicyLaunch, Ramp, apply_policy_changes
 from sim.labels import CreatorState
 
 if TYPE_CHECKING:
@@ -29,7 +31,7 @@ def eligible_creators(model: LiveShopModel, rule: Eligibility, markets: np.ndarr
     if rule.exclude_pilot:
         ok &= c.col("state") != CreatorState.pilot
     if rule.max_age_days is not None:
-        ok &= (model.day - c.col("joined_day")) < rule.max_age_days
+        ok &= (model.day - c.col("joined_day")) <= rule.max_age_days  # joined at the end of a day
     return ok
 
 
@@ -154,36 +156,78 @@ class IncentiveRun(_Run):
         return bonus
 
 
+class PolicyRun:
+    """A policy launch: from its day, the markets run their policy with the changes applied."""
+
+    def __init__(self, model: LiveShopModel, cfg: PolicyLaunch) -> None:
+        self.model = model
+        self.cfg = cfg
+        names = model.market_names
+        self.markets = [names.index(m) for m in (cfg.markets or names)]
+
+    def schedule(self) -> None:
+        self.model.schedule_event(self.launch, at=self.cfg.start_day - 0.5)
+
+    def launch(self) -> None:
+        for m in self.markets:
+            self.model.set_market_policy(m, apply_policy_changes(self.model.policies[m], self.cfg.set))
+
+
+class RampRun:
+    """A lever moving linearly between two values, set afresh before each day of the ramp."""
+
+    def __init__(self, model: LiveShopModel, cfg: Ramp) -> None:
+        self.model = model
+        self.cfg = cfg
+        names = model.market_names
+        self.markets = [names.index(m) for m in (cfg.markets or names)]
+
+    def schedule(self) -> None:
+        cfg = self.cfg
+        self.model.schedule_recurring(self.step, Schedule(interval=1, start=cfg.start_day - 0.5, count=cfg.days + 1))
+
+    def step(self) -> None:
+        day = round(self.model.time + 0.5)
+        value = self.cfg.value_on(day)
+        for m in self.markets:
+            self.model.set_market_policy(m, apply_policy_changes(self.model.policies[m], {self.cfg.path: value}))
+
+
 class Timeline:
     """All dated events of a scenario, scheduled on the model's event list."""
 
     def __init__(self, model: LiveShopModel) -> None:
         self.model = model
-        self.campaigns = [CampaignRun(model, e) for e in model.config.timeline if e.kind == "campaign"]
-        self.incentives = [IncentiveRun(model, e) for e in model.config.timeline if e.kind == "incentive"]
-        for run in (*self.campaigns, *self.incentives):
+        events = model.config.timeline
+        self.campaigns = [CampaignRun(model, e) for e in events if e.kind == "campaign"]
+        self.incentives = [IncentiveRun(model, e) for e in events if e.kind == "incentive"]
+        self.launches = [PolicyRun(model, e) for e in events if e.kind == "policy"]
+        self.ramps = [RampRun(model, e) for e in events if e.kind == "ramp"]
+        for run in (*self.campaigns, *self.incentives, *self.launches, *self.ramps):
             run.schedule()
 
-    def campaign_factors(self) -> dict[str, np.ndarray]:
-        """Per-market multipliers of the campaigns in force today (1 where none)."""
-        n_m = len(self.model.config.world.markets)
-        out = {k: np.ones(n_m) for k in ("traffic", "conversion", "go_live", "boost")}
+    def traffic(self) -> np.ndarray:
+        """Per-market demand multiplier of the campaigns in force today (1 where none)."""
+        out = np.ones(self.model.n_markets)
         for run in self.campaigns:
             if run.active:
-                m = run.market_mask
-                out["traffic"][m] *= run.cfg.traffic_multiplier
-                out["conversion"][m] *= run.cfg.conversion_multiplier
-                out["go_live"][m] *= run.cfg.go_live_multiplier
-                out["boost"][m] *= run.cfg.boost
+                out[run.market_mask] *= run.cfg.traffic_multiplier
         return out
 
-    def campaign_eligible(self) -> np.ndarray:
-        """Per creator: True where a campaign in force today admits the creator."""
-        elig = np.zeros(self.model.creators.n, dtype=bool)
+    def campaign_effects(self) -> dict[str, np.ndarray]:
+        """Per creator: whether a campaign in force admits them, and the product of the
+        go-live, boost and conversion multipliers of the campaigns that do."""
+        n = self.model.creators.n
+        out = {"admitted": np.zeros(n, dtype=bool), "go_live": np.ones(n), "boost": np.ones(n),
+               "conversion": np.ones(n)}
         for run in self.campaigns:
             if run.active:
-                elig |= eligible_creators(self.model, run.cfg.eligibility, run.market_mask, "campaign_eligible")
-        return elig
+                elig = eligible_creators(self.model, run.cfg.eligibility, run.market_mask, "campaign_eligible")
+                out["admitted"] |= elig
+                out["go_live"][elig] *= run.cfg.go_live_multiplier
+                out["boost"][elig] *= run.cfg.boost
+                out["conversion"][elig] *= run.cfg.conversion_multiplier
+        return out
 
     def campaign_days(self) -> list[tuple[str, int, int, list[str]]]:
         """(name, first day, last day, markets) of every campaign, for plots."""
