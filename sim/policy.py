@@ -110,8 +110,9 @@ class Review(StrictModel):
     specificity: Share = 0.97
     # Items not reviewed within the SLA expire unactioned.
     sla_days: Annotated[int, Strict(), Field(ge=1, le=365)] = 7
-    # Flags scoring above this are actioned automatically, without review (None: never).
-    auto_action_threshold: ZScore | None = 4.5
+    # Flags scoring above the threshold are actioned automatically, without review.
+    auto_action: StrictBool = True
+    auto_action_threshold: ZScore = 4.5
     cost_per_review: NonNegative = 3.0
     cost_per_auto_action: NonNegative = 0.05
 

@@ -62,8 +62,7 @@ class Levers:
         self.sensitivity = np.array([r.sensitivity for r in rev])
         self.specificity = np.array([r.specificity for r in rev])
         self.sla_days = np.array([r.sla_days for r in rev])
-        self.auto_threshold = np.array([np.inf if r.auto_action_threshold is None else r.auto_action_threshold
-                                        for r in rev])
+        self.auto_threshold = np.array([r.auto_action_threshold if r.auto_action else np.inf for r in rev])
         self.cost_per_review = np.array([r.cost_per_review for r in rev])
         self.cost_per_auto = np.array([r.cost_per_auto_action for r in rev])
 
