@@ -24,6 +24,8 @@ OVERVIEW_PANELS: list[tuple[str, list[tuple[str, str]], bool]] = [
     ("Honest creators", [("honest_creator_income", "median income / 30 d")], False),
     ("Returns", [("refund_rate", "refund rate")], True),
     ("Adversaries", [("adversary_share", "share of creators")], True),
+    ("Enforcement", [("enforcement_precision", "precision"), ("enforcement_recall", "recall")], True),
+    ("Review queue", [("queue_backlog", "backlog (items)")], False),
 ]
 
 
@@ -34,13 +36,13 @@ def daily_overview(
     campaigns: Sequence[dict[str, Any]] = (),
     title: str = "",
 ) -> Figure:
-    """A 2x3 grid of the main daily metrics for one market (default: the whole platform).
+    """A 2x4 grid of the main daily metrics for one market (default: the whole platform).
 
     Campaign periods are shaded so their spikes are not mistaken for policy effects.
     """
     df = daily[daily["market"] == market] if "market" in daily.columns else daily
-    fig, axes = plt.subplots(2, 3, figsize=(13, 6.5), sharex=True)
-    fig.subplots_adjust(left=0.06, right=0.98, top=0.9, bottom=0.08, hspace=0.28, wspace=0.22)
+    fig, axes = plt.subplots(2, 4, figsize=(17, 6.5), sharex=True)
+    fig.subplots_adjust(left=0.05, right=0.985, top=0.9, bottom=0.08, hspace=0.28, wspace=0.25)
     for ax, (panel, series, pct) in zip(axes.flat, OVERVIEW_PANELS, strict=False):
         for metric, label in series:
             if metric in df.columns:
