@@ -184,6 +184,9 @@ class Adaptation(_Strict):
     # Perceived cost of one violation point (at price level 1): deterrence beyond lost income.
     penalty_per_point: NonNegative = 2.0
     low_intensity: Share = 0.3
+    # Word gets around: each decision also nudges a creator's values toward what peers of its
+    # type just earned with each action (0: learn only from one's own experience).
+    social_learning: Share = 0.2
     # Extra daily churn of honest creators for 30 days after a sanction.
     sanction_churn_rate: Share = 0.01
     # Banned ban-evaders re-register after this many days (uniform range) and retry when caught.

@@ -36,13 +36,12 @@ class Tactic(IntEnum):
 
 
 class CreatorState(IntEnum):
-    """Account lifecycle. Governance adds restricted/banned transitions."""
+    """Account lifecycle. A live-selling suspension is a timer on top of it (``suspended``)."""
 
     pilot = 0  # small new creator in the pilot programme
     active = 1
     churned = 2  # left of their own accord
-    suspended = 3  # live selling suspended for a while (governance)
-    banned = 4  # removed by the platform (governance)
+    banned = 3  # removed by the platform (governance)
 
 
 ADVERSARY_TYPES: tuple[CreatorType, ...] = tuple(

@@ -67,7 +67,7 @@ METRICS: dict[str, Metric] = {
         _m("actions", "decisions", "enforcement decisions (confirmed violations sanctioned)", None, "total"),
         _m("enforcement_precision", "share", "share of enforcement decisions on streams that really violated",
            True, "ratio of totals"),
-        _m("enforcement_recall", "share", "share of violating streams that drew an enforcement decision", True,
+        _m("enforcement_recall", "share", "share of violating streams that drew at least one enforcement decision", True,
            "ratio of totals"),
         _m("wrongful_bans", "bans", "bans triggered by a decision on a stream that did not violate", False, "total"),
         _m("proactive_rate", "share", "share of actioned violations found by classifiers before any user report",
@@ -102,7 +102,7 @@ class DayCounts:
         "incentive_spend", "induced_net_gmv", "adversary_profit",
         "actions", "actions_real", "auto_actions", "bans", "wrongful_bans", "proactive_actions",
         "time_to_action_sum", "reviews", "expired_items", "appeals", "appeal_decisions", "overturns",
-        "moderation_cost", "ban_evasions", "ban_evasions_caught", "interrupted_views",
+        "moderation_cost", "ban_evasions", "ban_evasions_caught", "interrupted_views", "violations_actioned",
     )
 
     def __init__(self, n_markets: int) -> None:
@@ -212,7 +212,7 @@ def day_metrics(model: LiveShopModel) -> dict[str, dict[str, float]]:
             "incentive_roi": _ratio(float(roi_num[sel_m].sum()), float(roi_den[sel_m].sum())),
             "actions": s("actions"),
             "enforcement_precision": _ratio(s("actions_real"), s("actions")),
-            "enforcement_recall": _ratio(s("actions_real"), s("violating_streams")),
+            "enforcement_recall": _ratio(s("violations_actioned"), s("violating_streams")),
             "wrongful_bans": s("wrongful_bans"),
             "proactive_rate": _ratio(s("proactive_actions"), s("actions_real")),
             "time_to_action": _median(delay_today if key == "all" else delay_today[log_market_today == m]),
@@ -265,7 +265,7 @@ def run_summary(model: LiveShopModel, daily: dict[str, dict[str, list[float]]]) 
         row["harmful_gmv_share"] = _ratio(tot("violating_gmv"), tot("gmv"))
         row["incentive_roi"] = _ratio(tot("induced_net_gmv"), tot("incentive_spend"))
         row["enforcement_precision"] = _ratio(tot("actions_real"), tot("actions"))
-        row["enforcement_recall"] = _ratio(tot("actions_real"), tot("violating_streams"))
+        row["enforcement_recall"] = _ratio(tot("violations_actioned"), tot("violating_streams"))
         row["proactive_rate"] = _ratio(tot("proactive_actions"), tot("actions_real"))
         row["appeal_overturn_rate"] = _ratio(tot("overturns"), tot("appeal_decisions"))
         in_market = np.ones(log.n, dtype=bool) if key == "all" else log.col("market") == names.index(key)

@@ -222,7 +222,7 @@ class LiveShopModel(mesa.Model):
         traits["state"] = states.astype(np.int8)
         traits["campaign_eligible"] = np.ones(markets.size, dtype=bool)
         traits["incentive_eligible"] = np.ones(markets.size, dtype=bool)
-        for col in ("last_stream_day", "last_violation_day", "last_complaint_flag"):
+        for col in ("last_stream_day", "last_violation_day", "last_complaint_flag", "last_actioned_violation"):
             traits[col] = np.full(markets.size, NEVER, dtype=np.int32)
         rows = self.creators.append(traits, markets.size)
         self.creators.col("actor")[rows] = np.arange(rows.start, rows.stop)
@@ -578,7 +578,7 @@ class LiveShopModel(mesa.Model):
         u1, u2, u3 = rng.random(k), rng.random(k), rng.random(k)
         rp = np.where(real, b.col("return_propensity")[np.maximum(o["buyer"], 0)], 0.0)
         want = np.where(bad, bc.return_if_bad * rp, self.return_rate[o["category"]] * rp)
-        # Buyers take a few days to ask (geometric, mean ~3); requests after the market's return
+        # Buyers take a few days to ask (geometric from 0, mean 2); requests after the market's return
         # window are refused, so a short window leaves more bad items unremedied.
         asked_after = rng.geometric(1.0 / 3.0, size=k) - 1
         in_window = asked_after <= self.return_window[market]
@@ -698,7 +698,8 @@ class LiveShopModel(mesa.Model):
         # Creators weigh what staying brings them: profit (for honest creators, their earnings).
         profit = np.zeros(c.n)
         profit[: self.profit_30d.values.size] = self.profit_30d.values[: c.n]
-        poor = (profit < pop.low_income_monthly) & (day - c.col("joined_day") >= 60)
+        # (the threshold is in price-level-1 currency, scaled to each market's prices)
+        poor = (profit < pop.low_income_monthly * self.price_level[market]) & (day - c.col("joined_day") >= 60)
         # Honest creators also leave after sanctions (deserved or not) make staying less worth it.
         sanctioned = (day - c.col("last_sanction_day") <= 30) & (c.col("ctype") == CreatorType.honest)
         p_leave = pop.churn_rate + np.where(poor, pop.low_income_churn_rate, 0.0)

@@ -2,8 +2,8 @@
 
 A ``Policy`` is a frozen value. A scenario sets one under ``[policy]`` (optionally starting from
 a named preset in ``scenarios/policies/``), may override it per market under
-``[policy.markets.<name>]``, and may change any lever from a given day with a ``policy``
-timeline event. Each market always runs one complete, validated Policy.
+``[policy_overrides.<market>]``, and may change any lever from a given day with a ``policy``
+timeline event (or move a numeric one gradually with a ``ramp``). Each market always runs one complete, validated Policy.
 
 Governance levers follow real platforms (shared domain facts):
 - detection: a binormal-ROC classifier per violation type (separability d', threshold);

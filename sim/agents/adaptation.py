@@ -43,6 +43,8 @@ class Learner:
         )
         self._intensity[0] = 0.0
         self._tactic = np.array([t for t, _ in ACTIONS], dtype=np.int8)
+        self._level = np.array([lv for _, lv in ACTIONS])
+        self._opportunist_low = model.config.world.creators.opportunist_intensity
         opp = [Tactic[k] for k in tactics.opportunist_weights]
         self._menu: dict[int, np.ndarray] = {}
         for ctype in CreatorType:
@@ -75,6 +77,7 @@ class Learner:
         c.col("action")[rows] = start
         c.col("profit_mark")[rows] = c.col("profit")[rows]
         c.col("penalty_accum")[rows] = 0.0
+        c.col("mark_day")[rows] = c.col("joined_day")[rows]
 
     def penalise(self, creator: np.ndarray, points: np.ndarray) -> None:
         """Sanction points weigh on the action that earned them (perceived cost)."""
@@ -101,7 +104,8 @@ class Learner:
         if due.size == 0:
             return
         action = c.col("action")[due]
-        reward = (c.col("profit")[due] - c.col("profit_mark")[due] - c.col("penalty_accum")[due]) / every
+        held = np.maximum(day - c.col("mark_day")[due], 1)
+        reward = (c.col("profit")[due] - c.col("profit_mark")[due] - c.col("penalty_accum")[due]) / held
         q, seen = self.q, self.seen
         old = q[due, action]
         alpha = self.cfg.learning_rate
@@ -109,6 +113,23 @@ class Learner:
         seen[due, action] = True
         c.col("profit_mark")[due] = c.col("profit")[due]
         c.col("penalty_accum")[due] = 0.0
+        c.col("mark_day")[due] = day
+
+        # Social learning: peers of the same type report what each action just earned them.
+        beta = self.cfg.social_learning
+        if beta > 0:
+            n_a = len(ACTIONS)
+            ctype = c.col("ctype")[due].astype(np.int64)
+            key = ctype * n_a + action
+            size = (int(ctype.max()) + 1) * n_a
+            total = np.bincount(key, weights=reward, minlength=size)
+            count = np.bincount(key, minlength=size)
+            peer = np.divide(total, count, out=np.zeros(size), where=count > 0).reshape(-1, n_a)
+            known = (count > 0).reshape(-1, n_a)[ctype]
+            pv = peer[ctype]
+            q[due] = np.where(known & seen[due], q[due] + beta * (pv - q[due]), q[due])
+            q[due] = np.where(known & ~seen[due], pv, q[due])
+            seen[due] |= known
 
         # Softmax over allowed actions; untried ones valued at the best tried one.
         values = q[due]
@@ -123,7 +144,9 @@ class Learner:
         c.col("action")[due] = choice
         c.col("tactic")[due] = np.where(self._tactic[choice] == Tactic.none, c.col("tactic")[due],
                                         self._tactic[choice])
-        c.col("intensity")[due] = self._intensity[choice]
+        # Opportunists' low intensity is their own (world.creators.opportunist_intensity).
+        low_opp = (self._level[choice] == 1) & (c.col("ctype")[due] == CreatorType.opportunist)
+        c.col("intensity")[due] = np.where(low_opp, self._opportunist_low, self._intensity[choice])
 
     def action_shares(self, ctype: CreatorType) -> np.ndarray:
         """Share of present creators of ``ctype`` currently on each action."""

@@ -64,6 +64,7 @@ CREATOR_COLUMNS: dict[str, type] = {
     "campaign_until": np.int32,
     "incentive_until": np.int32,
     "suspended_until": np.int32,
+    "suspended": np.bool_,  # live selling suspended today (from suspended_until)
     "frozen": np.float64,  # commission held pending the appeal window
     "sanctions": np.int64,  # confirmed violations against this account
     "last_sanction_day": np.int32,
@@ -73,10 +74,12 @@ CREATOR_COLUMNS: dict[str, type] = {
     "last_violation_day": np.int32,
     "last_violation_label": np.int8,
     "last_complaint_flag": np.int32,
+    "last_actioned_violation": np.int32,  # violation day of the latest real decision
     # adaptation
     "action": np.int64,
     "profit_mark": np.float64,
     "penalty_accum": np.float64,
+    "mark_day": np.int32,  # day the current action's profit started counting
 }
 
 
@@ -87,9 +90,9 @@ class CreatorTable(ColumnTable):
         super().__init__(CREATOR_COLUMNS, capacity)
 
     def live_mask(self) -> np.ndarray:
-        """Accounts that can stream today: in the pilot or active."""
+        """Accounts that can stream today: in the pilot or active, and not suspended."""
         s = self.col("state")
-        return (s == CreatorState.pilot) | (s == CreatorState.active)
+        return ((s == CreatorState.pilot) | (s == CreatorState.active)) & ~self.col("suspended")
 
     def present_mask(self) -> np.ndarray:
         """Accounts still on the platform (not churned, not banned)."""

@@ -2,8 +2,9 @@
 
 Every order is split when placed: the buyer pays ``value``; the creator earns ``commission``;
 the platform takes ``fee``; the seller keeps the rest. A refund reverses the split, except the
-refund admin fee the platform keeps from the seller. So at any time
-``buyer spend - refunds == commissions + platform fees + seller revenue`` exactly.
+refund admin fee the platform keeps from the seller; a forfeited commission moves from the
+creator to the platform. So at any time
+``buyer spend - refunds == commissions + platform fees + forfeited + seller revenue`` exactly.
 """
 
 from __future__ import annotations

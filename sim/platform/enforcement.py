@@ -71,6 +71,7 @@ DECISION_COLUMNS: dict[str, type] = {
     "expired": np.bool_,
     "resolve_day": np.int32,  # when frozen commission is forfeited unless overturned
     "resolved": np.bool_,
+    "forfeited": np.bool_,  # the held commission went to the platform
     "appeal": np.int8,  # 0 none, 1 will appeal, 2 filed, 3 upheld, 4 overturned
     "appeal_day": np.int32,  # day the appeal is (to be) filed
     "appeal_decided_day": np.int32,
@@ -146,10 +147,7 @@ class Enforcer:
         c.col("traffic_multiplier")[:] = np.where(day <= c.col("traffic_until"), c.col("penalty_multiplier"), 1.0)
         c.col("campaign_eligible")[:] = day > c.col("campaign_until")
         c.col("incentive_eligible")[:] = day > c.col("incentive_until")
-        state = c.col("state")
-        suspended = day <= c.col("suspended_until")
-        state[(state == CreatorState.active) & suspended] = CreatorState.suspended
-        state[(state == CreatorState.suspended) & ~suspended] = CreatorState.active
+        c.col("suspended")[:] = day <= c.col("suspended_until")
 
     # ---------------------------------------------------------------- decisions
 
@@ -217,7 +215,9 @@ class Enforcer:
             sel = market == m
             e = policy.enforcement
             if e.kind == "health_score":
-                after[sel] = np.clip(after[sel], 0.0, e.maximum)
+                # Deductions only: clipping each running total at 0 is the sequential floor.
+                before[sel] = np.maximum(before[sel], 0.0)
+                after[sel] = np.maximum(after[sel], 0.0)
             for i, ms in enumerate(e.milestones):
                 if e.kind == "health_score":
                     hit = sel & (after <= ms.at) & (before > ms.at)
@@ -285,8 +285,8 @@ class Enforcer:
                 still_penalised = day <= log.col("prev_traffic")[r]
                 current = float(c.col("penalty_multiplier")[cr]) if still_penalised else 1.0
                 c.col("penalty_multiplier")[cr] = min(current, s.traffic_multiplier)
-            if s.suspension_days > 0 and c.col("state")[cr] == CreatorState.active:
-                c.col("state")[cr] = CreatorState.suspended
+            if s.suspension_days > 0:
+                c.col("suspended")[cr] = True
             if s.commission != "none":
                 self._take_commission(r, cr, m, s.commission, day)
             if s.ban:
@@ -304,6 +304,7 @@ class Enforcer:
         if how == "forfeit":
             self._forfeit(m, amount)
             self.log.col("resolved")[r] = True
+            self.log.col("forfeited")[r] = True
         else:
             c.col("frozen")[cr] += amount
             self.log.col("resolve_day")[r] = day + int(model.levers.appeal_window[m])
@@ -338,6 +339,7 @@ class Enforcer:
             e = policy.enforcement
             if e.kind == "tiers" and day % e.reset_days == 0:
                 value[market == m] = 0.0
+                log.col("expired")[(log.col("market") == m) & (log.col("day") < day)] = True
             elif e.kind == "health_score":
                 sel = market == m
                 n = np.zeros(c.n)
@@ -354,6 +356,7 @@ class Enforcer:
             c.col("frozen")[cr] -= amount
             self._forfeit(int(log.col("market")[r]), amount)
             log.col("resolved")[r] = True
+            log.col("forfeited")[r] = True
 
     def overturn(self, rows: np.ndarray, day: int) -> None:
         """Reverse decisions won on appeal: restore ladder values, lift sanctions, release money."""
@@ -377,9 +380,23 @@ class Enforcer:
                 c.col("left_day")[cr] = -1
                 model.governance.onboarding.reinstated(cr)
             amount = float(log.col("frozen")[r])
-            if amount > 0 and not log.col("resolved")[r]:
+            if amount > 0 and log.col("forfeited")[r]:
+                # A forfeit decided wrongly is paid back by the platform.
+                m = int(log.col("market")[r])
+                model.ledger.forfeited[m] -= amount
+                model.ledger.commissions[m] += amount
+                c.col("earnings")[cr] += amount
+                c.col("profit")[cr] += amount
+                log.col("forfeited")[r] = False
+            elif amount > 0 and not log.col("resolved")[r]:
                 c.col("frozen")[cr] -= amount
                 c.col("earnings")[cr] += amount
                 c.col("profit")[cr] += amount
                 log.col("resolved")[r] = True
+            # The overturned decision no longer counts against the creator.
+            c.col("sanctions")[cr] -= 1
+            if c.col("last_sanction_day")[cr] == log.col("day")[r]:
+                c.col("last_sanction_day")[cr] = NEVER
+            if c.col("last_confirmed_day")[cr] == log.col("day")[r]:
+                c.col("last_confirmed_day")[cr] = NEVER
         self.refresh(day)

@@ -285,6 +285,13 @@ class Governance:
         counts = model.counts
         counts.add("actions", m)
         counts.add("actions_real", m, real)
+        # A violating stream is one creator-day; a second decision on it (a complaint spike
+        # after a flag) is not a second violation caught.
+        cr = log.col("creator")[r]
+        vday = log.col("violation_day")[r]
+        new = real & (c.col("last_actioned_violation")[cr] != vday)
+        c.col("last_actioned_violation")[cr[real]] = vday[real]
+        counts.add("violations_actioned", m, new)
         counts.add("proactive_actions", m, real & log.col("proactive")[r])
         counts.add("time_to_action_sum", m, (log.col("day")[r] - log.col("violation_day")[r]).astype(float))
         bans = log.col("ban")[r]
@@ -304,7 +311,7 @@ class Governance:
     # ---------------------------------------------------------------- daily upkeep
 
     def daily(self, clean_orders: np.ndarray) -> None:
-        """Ladders move with time; banned evaders try to re-enter."""
+        """Ladders move with time (re-entry of banned evaders is handled in the adapt phase)."""
         self.enforcer.daily(self.model.day, clean_orders)
 
     def backlog(self) -> np.ndarray:
