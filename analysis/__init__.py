@@ -1,5 +1,6 @@
 """Analysis of livesim results: it reads result tables and files, never model internals."""
 
+from analysis.load import Results, connect, load, query
 from analysis.plots import daily_overview
 
-__all__ = ["daily_overview"]
+__all__ = ["Results", "connect", "daily_overview", "load", "query"]

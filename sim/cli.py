@@ -1,4 +1,4 @@
-"""The ``livesim`` command: run and validate scenarios.
+"""The ``livesim`` command: run, sweep, query and validate.
 
 Errors a user can fix (a missing file, bad TOML, an unknown key, a wrong value) print one line
 naming the file, the field, the value and what is allowed, and exit with status 2.
@@ -129,6 +129,85 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+class _SweepProgress:
+    """Runs done and failed, and the time left, on one stderr line."""
+
+    def __init__(self, label: str, enabled: bool = True) -> None:
+        self.label = label
+        self.enabled = enabled
+        self.shown = False
+        self._already = 0  # runs done before this call (resume)
+
+    def __call__(self, done: int, failed: int, total: int, left: int, elapsed: float) -> None:
+        if not self.enabled:
+            return
+        if not self.shown:
+            self._already = done
+        finished = done + failed
+        ran = finished - self._already
+        width = 30
+        filled = int(width * finished / total) if total else width
+        eta = f"~{elapsed / ran * left:5.0f}s left" if ran else ""
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'-' * (width - filled)}] {done}/{total} done, "
+                         f"{failed} failed, {elapsed:5.0f}s elapsed {eta} ")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.experiment import default_workers, execute
+    from sim.sweep import load_sweep
+
+    sweep = load_sweep(args.sweep)
+    out = Path(args.out) if args.out else Path("results") / sweep.file.name
+    workers = args.workers if args.workers else default_workers()
+    n_runs = len(sweep.variants) * len(sweep.points) * sweep.replications
+    print(f"livesim sweep {sweep.file.name}: {len(sweep.variants)} variants x {len(sweep.points)} points x "
+          f"{sweep.replications} replications = {n_runs} runs, {workers} workers ({args.backend})")
+    progress = _SweepProgress(sweep.file.name, enabled=not args.quiet)
+    try:
+        outcome = execute(sweep, out, workers=workers, backend=args.backend, scheduler=args.scheduler,
+                          resume=args.resume, overwrite=args.overwrite, with_creators=args.creators,
+                          progress=progress)
+    except (FileExistsError, ValueError) as exc:
+        progress.close()
+        print(f"livesim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    progress.close()
+    print(f"{outcome.done} runs done, {outcome.failed} failed, {outcome.skipped} already done; "
+          f"{outcome.seconds:.1f}s; results in {out}/")
+    if outcome.failed:
+        print(f"failed runs are listed in {out}/manifest.json (status \"failed\", with their errors); "
+              "rerun with --resume to retry them", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from analysis.load import query
+
+    try:
+        frame = query(args.results, args.sql)
+    except FileNotFoundError as exc:
+        print(f"livesim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # DuckDB's errors name the problem in the SQL
+        print(f"livesim: error: {args.results}: SQL failed: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.csv:
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", None, "display.width", 200):
+            print(frame.to_string(index=False, max_rows=args.max_rows))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="livesim",
@@ -148,6 +227,26 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
     p_run.set_defaults(func=cmd_run)
 
+    p_sw = sub.add_parser("sweep", help="run a sweep: variants x grid/sample points x replications")
+    p_sw.add_argument("sweep", help="sweep TOML file")
+    p_sw.add_argument("--workers", type=int, help="parallel runs (default: the number of cores)")
+    p_sw.add_argument("--backend", choices=("local", "dask"), default="local",
+                      help="local process pool, or dask.distributed (a LocalCluster unless --scheduler)")
+    p_sw.add_argument("--scheduler", help="address of a running dask scheduler (with --backend dask)")
+    p_sw.add_argument("--out", help="results folder (default: results/<sweep name>/)")
+    p_sw.add_argument("--resume", action="store_true", help="finish an interrupted sweep: skip runs already done")
+    p_sw.add_argument("--overwrite", action="store_true", help="delete earlier results in the folder and start over")
+    p_sw.add_argument("--creators", action="store_true", help="also store one creators shard per run")
+    p_sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_sw.set_defaults(func=cmd_sweep)
+
+    p_q = sub.add_parser("query", help="SQL over a sweep's results (views: summary, daily, sanctions, runs)")
+    p_q.add_argument("results", help="a sweep results folder")
+    p_q.add_argument("sql", help='e.g. "SELECT variant, avg(prevalence) FROM summary WHERE market = \'all\' GROUP BY 1"')
+    p_q.add_argument("--csv", action="store_true", help="CSV on stdout instead of a table")
+    p_q.add_argument("--max-rows", type=int, default=200, help="rows shown in the table (default 200)")
+    p_q.set_defaults(func=cmd_query)
+
     p_val = sub.add_parser("validate", help="check a scenario file and print it fully resolved")
     p_val.add_argument("scenario", help="scenario TOML file")
     p_val.add_argument("--days", type=int, help=argparse.SUPPRESS)
@@ -163,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "replication", 0) < 0:
         parser.error("--replication must be >= 0")
+    if getattr(args, "workers", None) is not None and args.workers < 1:
+        parser.error("--workers must be >= 1")
+    if getattr(args, "resume", False) and getattr(args, "overwrite", False):
+        parser.error("--resume and --overwrite exclude each other")
     try:
         return int(args.func(args))
     except ScenarioError as exc:

@@ -1,0 +1,242 @@
+"""Sweep files: a base scenario, named policy variants, a grid or a sample, and replications.
+
+```toml
+name = "threshold_capacity"
+scenario = "../baseline.toml"      # a path (relative to this file), or an inline [scenario] table
+replications = 10
+
+[variants.baseline]                # always present (added empty when not given)
+[variants.strict]
+policy_preset = "strict"           # start the policy from a preset...
+"policy.review.capacity_per_day" = 300   # ...and/or override any dotted path
+
+[grid]                             # cartesian product (or [sample] instead)
+"policy.detection.threshold" = [2.0, 2.5, 3.0]
+
+[sample]                           # Latin hypercube or Sobol over ranges (scipy.stats.qmc)
+method = "lhs"
+n = 16
+seed = 7
+ranges = { "timeline.weekly_bonus.budget" = [10_000, 100_000] }
+```
+
+Every run is (variant, point, replication); replication ``r`` of every variant and point uses
+the same world seed, so differences between variants are paired (common random numbers).
+Every override is applied to the base scenario and re-validated when the sweep is loaded, so
+a bad path or value is reported before anything runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import Field, Strict, ValidationError, field_validator, model_validator
+
+from sim.config import Scenario, load_preset, load_scenario, scenario_from_dict, with_overrides
+from sim.errors import ScenarioError, format_validation_error
+from sim.schema import Name, StrictModel
+
+__all__ = ["RunSpec", "Sweep", "SweepFile", "load_sweep"]
+
+
+class Sample(StrictModel):
+    """A quasi-random sample of points over numeric ranges."""
+
+    method: Literal["lhs", "sobol"] = "lhs"
+    n: Annotated[int, Strict(), Field(ge=1, le=100_000)]
+    seed: Annotated[int, Strict(), Field(ge=0)] = 0
+    ranges: dict[str, tuple[float | int, float | int]] = Field(min_length=1)
+
+    @field_validator("ranges")
+    @classmethod
+    def _ordered(cls, v: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for path, (lo, hi) in v.items():
+            if lo > hi:
+                raise ValueError(f"ranges.{path}: [{lo}, {hi}] has min > max")
+        return v
+
+
+class SweepFile(StrictModel):
+    """The validated contents of a sweep TOML file."""
+
+    name: Name
+    description: str = ""
+    scenario: str | dict[str, Any]
+    replications: Annotated[int, Strict(), Field(ge=1, le=100_000)] | None = None
+    days: Annotated[int, Strict(), Field(ge=1, le=3650)] | None = None
+    variants: dict[Name, dict[str, Any]] = Field(default_factory=dict)
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    sample: Sample | None = None
+
+    @model_validator(mode="after")
+    def _grid_or_sample(self) -> SweepFile:
+        if self.grid and self.sample is not None:
+            raise ValueError("@grid|use either [grid] or [sample], not both")
+        for path, values in self.grid.items():
+            if not values:
+                raise ValueError(f"@grid.{path}|needs at least one value")
+        return self
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: which variant, which grid/sample point, which replication."""
+
+    run_id: str
+    variant: str
+    point: int
+    replication: int
+    params: dict[str, Any]  # the point's parameter values (dotted paths)
+    scenario: Scenario  # fully resolved and validated
+
+
+@dataclass
+class Sweep:
+    """A loaded sweep: its file, the base scenario, and every run it asks for."""
+
+    file: SweepFile
+    source: str
+    base: Scenario
+    points: list[dict[str, Any]]
+    variants: dict[str, Scenario]  # the base scenario with each variant applied
+    replications: int
+
+    def runs(self) -> list[RunSpec]:
+        """Every run, in a fixed order (variant, point, replication)."""
+        out = []
+        for vname, vscen in self.variants.items():
+            for p, params in enumerate(self.points):
+                scen = with_overrides(vscen, params, source=f"{self.source} (grid/sample point {p})") if params else vscen
+                for r in range(self.replications):
+                    out.append(RunSpec(f"{vname}__p{p:04d}__r{r:03d}", vname, p, r, params, scen))
+        return out
+
+    def config_document(self) -> dict[str, Any]:
+        """The resolved configuration, as stored in the manifest."""
+        return {
+            "name": self.file.name,
+            "description": self.file.description,
+            "source": self.source,
+            "replications": self.replications,
+            "variants": {k: v for k, v in self.file.variants.items()},
+            "points": self.points,
+            "base_scenario": self.base.model_dump(mode="json"),
+        }
+
+    def config_hash(self) -> str:
+        """A hash of the resolved configuration (resuming needs the same one)."""
+        doc = json.dumps(self.config_document(), sort_keys=True, default=str)
+        return hashlib.sha256(doc.encode()).hexdigest()[:16]
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read, validate and expand a sweep file; every override is re-validated."""
+    path = Path(path)
+    src = str(path)
+    if not path.is_file():
+        raise ScenarioError(src, None, None, "no such sweep file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(src, None, None, f"not valid TOML: {exc}") from None
+    try:
+        sweep = SweepFile.model_validate(data)
+    except ValidationError as exc:
+        raise format_validation_error(exc, src, SweepFile) from None
+
+    if isinstance(sweep.scenario, str):
+        scen_path = (path.parent / sweep.scenario).resolve()
+        if not scen_path.is_file():
+            raise ScenarioError(src, "scenario", sweep.scenario, f"no such scenario file ({scen_path})")
+        base = load_scenario(scen_path)
+        base_dir = scen_path.parent
+    else:
+        base = scenario_from_dict(sweep.scenario, source=f"{src} [scenario]", base_dir=path.parent)
+        base_dir = path.parent
+    top: dict[str, Any] = {}
+    if sweep.days is not None:
+        top["days"] = sweep.days
+    base = with_overrides(base, top, source=src)
+    replications = sweep.replications if sweep.replications is not None else base.replications
+
+    variants = {"baseline": {}} | dict(sweep.variants)
+    resolved: dict[str, Scenario] = {}
+    for vname, overrides in variants.items():
+        resolved[vname] = _apply_variant(base, overrides, f"{src}: variants.{vname}", base_dir)
+
+    points = _points(sweep, src)
+    # Validate every point against every variant now, not in the middle of a sweep.
+    for vname, vscen in resolved.items():
+        for p, params in enumerate(points):
+            with_overrides(vscen, params, source=f"{src}: variants.{vname} at point {p}")
+    return Sweep(sweep, src, base, points, resolved, replications)
+
+
+def _apply_variant(base: Scenario, overrides: dict[str, Any], where: str, base_dir: Path) -> Scenario:
+    overrides = dict(overrides)
+    preset = overrides.pop("policy_preset", None)
+    scen = base
+    if preset is not None:
+        try:
+            policy = load_preset(str(preset), base_dir)
+        except ValueError as exc:
+            raise ScenarioError(where, "policy_preset", preset, str(exc).split("|", 1)[-1]) from None
+        scen = with_overrides(base, {"policy": policy, "policy_preset": str(preset)}, source=where)
+    return with_overrides(scen, _flatten_variant(overrides), source=where)
+
+
+def _flatten_variant(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Variant tables may nest ([variants.x.policy.review]) or use dotted keys; a table whose
+    path ends at a whole config block (``policy.enforcement``) is kept as one value."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict) and not _is_block_value(path, value):
+            out.update(_flatten_variant(value, path))
+        else:
+            out[path] = value
+    return out
+
+
+def _is_block_value(path: str, value: dict[str, Any]) -> bool:
+    # A table that says which kind it is replaces the whole block (e.g. a different ladder).
+    return "kind" in value or path.endswith(("commission_cap_by_category", "opportunist_weights", "points", "set"))
+
+
+def _points(sweep: SweepFile, src: str) -> list[dict[str, Any]]:
+    if sweep.grid:
+        keys = list(sweep.grid)
+        return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(sweep.grid[k] for k in keys))]
+    if sweep.sample is not None:
+        return _sample_points(sweep.sample)
+    return [{}]
+
+
+def _sample_points(sample: Sample) -> list[dict[str, Any]]:
+    """Latin hypercube or Sobol points scaled to the ranges; integer ranges give integers."""
+    from scipy.stats import qmc
+
+    keys = list(sample.ranges)
+    d = len(keys)
+    if sample.method == "lhs":
+        unit = qmc.LatinHypercube(d=d, rng=np.random.default_rng(sample.seed)).random(sample.n)
+    else:
+        unit = qmc.Sobol(d=d, scramble=True, rng=np.random.default_rng(sample.seed)).random(sample.n)
+    lo = np.array([float(sample.ranges[k][0]) for k in keys])
+    hi = np.array([float(sample.ranges[k][1]) for k in keys])
+    values = qmc.scale(unit, lo, hi) if np.all(hi > lo) else lo + unit * (hi - lo)
+    points = []
+    for row in values:
+        point: dict[str, Any] = {}
+        for k, v in zip(keys, row, strict=True):
+            a, b = sample.ranges[k]
+            point[k] = int(round(v)) if isinstance(a, int) and isinstance(b, int) else float(v)
+        points.append(point)
+    return points
