@@ -237,6 +237,6 @@ def _sample_points(sample: Sample) -> list[dict[str, Any]]:
         point: dict[str, Any] = {}
         for k, v in zip(keys, row, strict=True):
             a, b = sample.ranges[k]
-            point[k] = int(round(v)) if isinstance(a, int) and isinstance(b, int) else float(v)
+            point[k] = round(float(v)) if isinstance(a, int) and isinstance(b, int) else float(v)
         points.append(point)
     return points
