@@ -58,7 +58,8 @@ METRICS: dict[str, Metric] = {
            "over whole-run GMV of all creators"),
         _m("top1pct_gmv_share", "share", "share of GMV made by the top 1 % of creators (trailing 30 days)",
            None, "over whole-run GMV"),
-        _m("adversary_share", "share", "adversarial share of active creators (pilot or active)", False, "last day"),
+        _m("adversary_share", "share", "adversarial share of live creators (pilot or active, not suspended)", False,
+           "last day"),
         _m("adversary_profit", "currency", "profit of adversarial creators net of their costs", False, "total"),
         _m("incentive_spend", "currency", "incentive bonuses paid", None, "total"),
         _m("incentive_roi", "ratio",
@@ -87,7 +88,7 @@ METRICS: dict[str, Metric] = {
         _m("complaints", "complaints", "buyer complaints about settled orders", False, "total"),
         _m("reports", "reports", "buyer reports of streams (true and false)", None, "total"),
         _m("active_buyers", "buyers", "buyers still shopping", True, "last day"),
-        _m("active_creators", "creators", "creators able to go live (pilot or active)", None, "last day"),
+        _m("active_creators", "creators", "creators able to go live (pilot or active, not suspended)", None, "last day"),
     )
 }
 

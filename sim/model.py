@@ -7,7 +7,8 @@ phase is array code over all creators, streams, sessions or orders at once.
 Governance (``self.governance``: detection, review, enforcement, appeals) acts between
 ``settle`` and ``reward`` on ``self.today`` (the day's streams with ground-truth labels, views,
 reports) and writes back through sanction timers on the creator columns, which become
-``state``, ``traffic_multiplier``, ``campaign_eligible`` and ``incentive_eligible`` each day.
+``suspended``, ``traffic_multiplier``, ``campaign_eligible`` and ``incentive_eligible`` each
+day; a ban sets ``state``.
 """
 
 from __future__ import annotations

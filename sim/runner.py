@@ -133,7 +133,7 @@ def creators_frame(model: LiveShopModel) -> pd.DataFrame:
         "followers", "quality", "skill", "streams_per_week", "commission_rate", "intensity", "level",
         "joined_day", "left_day", "earnings", "profit", "gmv", "orders", "streams", "violating_streams",
         "views", "settled", "refunded", "bad_outcomes", "complaints", "reports", "ladder", "sanctions",
-        "frozen",
+        "frozen", "suspended", "suspended_until",
     ):
         frame[name] = c.col(name).copy()
     return frame

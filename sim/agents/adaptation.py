@@ -119,7 +119,8 @@ class Learner:
         beta = self.cfg.social_learning
         if beta > 0:
             n_a = len(ACTIONS)
-            ctype = c.col("ctype")[due].astype(np.int64)
+            # Peers: same type, same market (profits are in the market's own prices).
+            ctype = c.col("ctype")[due].astype(np.int64) * model.n_markets + c.col("market")[due]
             key = ctype * n_a + action
             size = (int(ctype.max()) + 1) * n_a
             total = np.bincount(key, weights=reward, minlength=size)

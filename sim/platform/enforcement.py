@@ -67,6 +67,7 @@ DECISION_COLUMNS: dict[str, type] = {
     "prev_incentive": np.int32,
     "prev_suspended": np.int32,
     "prev_penalty": np.float64,
+    "prev_state": np.int8,  # account state before a ban (to restore on appeal)
     "expiry_day": np.int32,  # when the points lapse (points, health window); -1 never
     "expired": np.bool_,
     "resolve_day": np.int32,  # when frozen commission is forfeited unless overturned
@@ -317,6 +318,7 @@ class Enforcer:
     def _ban(self, r: int, cr: int, day: int) -> None:
         c = self.model.creators
         self.log.col("ban")[r] = True
+        self.log.col("prev_state")[r] = c.col("state")[cr]
         if c.col("state")[cr] != CreatorState.banned:
             c.col("state")[cr] = CreatorState.banned
             c.col("left_day")[cr] = day
@@ -339,7 +341,7 @@ class Enforcer:
             e = policy.enforcement
             if e.kind == "tiers" and day % e.reset_days == 0:
                 value[market == m] = 0.0
-                log.col("expired")[(log.col("market") == m) & (log.col("day") < day)] = True
+                log.col("expired")[(log.col("market") == m) & (log.col("day") <= day)] = True
             elif e.kind == "health_score":
                 sel = market == m
                 n = np.zeros(c.n)
@@ -373,10 +375,10 @@ class Enforcer:
                              ("incentive_until", "incentive"), ("suspended_until", "suspended")):
                 if log.col(f"set_{key}")[r] != NEVER and c.col(col)[cr] == log.col(f"set_{key}")[r]:
                     c.col(col)[cr] = min(int(log.col(f"prev_{key}")[r]), day - 1)
-            if log.col("set_traffic")[r] != NEVER:
+            if log.col("set_traffic")[r] != NEVER and c.col("traffic_until")[cr] < day:
                 c.col("penalty_multiplier")[cr] = log.col("prev_penalty")[r]
             if log.col("ban")[r] and c.col("state")[cr] == CreatorState.banned:
-                c.col("state")[cr] = CreatorState.active
+                c.col("state")[cr] = log.col("prev_state")[r]
                 c.col("left_day")[cr] = -1
                 model.governance.onboarding.reinstated(cr)
             amount = float(log.col("frozen")[r])
@@ -393,10 +395,11 @@ class Enforcer:
                 c.col("earnings")[cr] += amount
                 c.col("profit")[cr] += amount
                 log.col("resolved")[r] = True
-            # The overturned decision no longer counts against the creator.
+            # The overturned decision no longer counts against the creator: its marks fall back
+            # to the latest decision against them that still stands.
             c.col("sanctions")[cr] -= 1
-            if c.col("last_sanction_day")[cr] == log.col("day")[r]:
-                c.col("last_sanction_day")[cr] = NEVER
-            if c.col("last_confirmed_day")[cr] == log.col("day")[r]:
-                c.col("last_confirmed_day")[cr] = NEVER
+            mine = (log.col("creator") == cr) & (log.col("appeal") != 4)
+            latest = int(log.col("day")[mine].max()) if mine.any() else NEVER
+            c.col("last_sanction_day")[cr] = latest
+            c.col("last_confirmed_day")[cr] = latest
         self.refresh(day)

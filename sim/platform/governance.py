@@ -288,9 +288,16 @@ class Governance:
         # A violating stream is one creator-day; a second decision on it (a complaint spike
         # after a flag) is not a second violation caught.
         cr = log.col("creator")[r]
-        vday = log.col("violation_day")[r]
+        vday = log.col("violation_day")[r].astype(np.int64)
         new = real & (c.col("last_actioned_violation")[cr] != vday)
-        c.col("last_actioned_violation")[cr[real]] = vday[real]
+        # ...nor two decisions on it in the same batch.
+        pair = cr * 100_000 + vday
+        _, first = np.unique(np.where(new, pair, -1 - np.arange(r.size)), return_index=True)
+        once = np.zeros(r.size, dtype=bool)
+        once[first] = True
+        new &= once
+        c.col("last_actioned_violation")[cr[real]] = np.maximum(c.col("last_actioned_violation")[cr[real]],
+                                                                vday[real])
         counts.add("violations_actioned", m, new)
         counts.add("proactive_actions", m, real & log.col("proactive")[r])
         counts.add("time_to_action_sum", m, (log.col("day")[r] - log.col("violation_day")[r]).astype(float))
