@@ -82,6 +82,10 @@ METRICS: dict[str, Metric] = {
         _m("ban_evasions", "accounts", "banned evaders who re-entered through onboarding checks", False, "total"),
         _m("moderation_cost", "currency", "cost of reviews, auto-actions and appeals", False, "total"),
         _m("bans", "bans", "accounts banned", None, "total"),
+        _m("violations", "streams", "violating streams held (ground truth)", False, "total"),
+        _m("flags", "items", "streams or creators flagged by classifiers, reports or complaint spikes", None, "total"),
+        _m("reviews", "items", "flags decided: reviewed by people or auto-actioned", None, "total"),
+        _m("overturns", "decisions", "decisions overturned on appeal", None, "total"),
         _m("streams", "streams", "live streams held", None, "total"),
         _m("views", "views", "stream views (buyer sessions that reached a stream)", None, "total"),
         _m("offplatform_gmv", "currency", "sales diverted off the platform", False, "total"),
@@ -104,6 +108,7 @@ class DayCounts:
         "actions", "actions_real", "auto_actions", "bans", "wrongful_bans", "proactive_actions",
         "time_to_action_sum", "reviews", "expired_items", "appeals", "appeal_decisions", "overturns",
         "moderation_cost", "ban_evasions", "ban_evasions_caught", "interrupted_views", "violations_actioned",
+        "flags",
     )
 
     def __init__(self, n_markets: int) -> None:
@@ -223,6 +228,10 @@ def day_metrics(model: LiveShopModel) -> dict[str, dict[str, float]]:
             "ban_evasions": s("ban_evasions"),
             "moderation_cost": s("moderation_cost"),
             "bans": s("bans"),
+            "violations": s("violating_streams"),
+            "flags": s("flags"),
+            "reviews": s("reviews") + s("auto_actions"),
+            "overturns": s("overturns"),
             "streams": s("streams"),
             "views": s("views"),
             "offplatform_gmv": s("offplatform_gmv"),

@@ -48,3 +48,42 @@ def baseline() -> Scenario:
 def tiny() -> Scenario:
     """A tiny two-market scenario with the default adversary mix."""
     return scenario_from_dict(tiny_dict())
+
+
+SWEEP_FIXTURE = """
+name = "fixture"
+description = "Two variants x a 2x2 grid x 3 replications on a tiny world, for analysis tests."
+replications = 3
+[variants.baseline]
+[variants.strict]
+policy_preset = "strict"
+[grid]
+"policy.detection.threshold" = [2.0, 3.0]
+"policy.review.capacity_per_day" = [20, 200]
+[scenario]
+name = "tiny"
+days = 20
+seed = 11
+[scenario.world]
+n_buyers = 3000
+n_creators = 120
+[[scenario.timeline]]
+kind = "campaign"
+name = "sale"
+start_day = 8
+days = 3
+"""
+
+
+@pytest.fixture(scope="session")
+def sweep_results(tmp_path_factory) -> Path:
+    """A small stored sweep (24 runs, creators kept) that analysis and report tests read."""
+    from sim.experiment import execute
+    from sim.sweep import load_sweep
+
+    base = tmp_path_factory.mktemp("sweep_fixture")
+    path = base / "fixture.toml"
+    path.write_text(SWEEP_FIXTURE)
+    out = base / "results"
+    execute(load_sweep(path), out, workers=2, with_creators=True)
+    return out

@@ -170,6 +170,7 @@ class Governance:
                     "enqueued": np.full(cr.size, day),
                 }.items()
             }
+        counts.add("flags", items["market"])
         # High-confidence classifier flags are actioned without review.
         auto = items["proactive"] & (items["score"] >= lv.auto_threshold[items["market"]] + 0.0)
         auto &= items["source"] == 0
