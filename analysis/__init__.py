@@ -4,3 +4,5 @@ from analysis.load import Results, connect, load, query
 from analysis.plots import daily_overview
 
 __all__ = ["Results", "connect", "daily_overview", "load", "query"]
+# Statistics (analysis.stats), plots (analysis.plots) and the report (analysis.report) are
+# imported from their modules: scipy and the report builder load only when used.

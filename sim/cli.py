@@ -208,6 +208,47 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from analysis.report import build_report, load_targets
+
+    targets = load_targets(args.targets) if args.targets else None
+    try:
+        report = build_report(args.results, args.out, baseline=args.baseline, targets=targets, method=args.method)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"livesim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"wrote {report.html} ({len(report.pngs)} figures beside it) and {report.markdown}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """A small sweep (the scenario vs policy presets) and its report, in one command."""
+    from analysis.report import build_report
+    from sim.experiment import default_workers, execute
+    from sim.sweep import sweep_from_presets
+
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    sweep = sweep_from_presets(args.scenario, variants, replications=args.replications, days=args.days)
+    out = Path(args.out) if args.out else Path("results") / sweep.file.name
+    workers = args.workers if args.workers else default_workers()
+    n = len(sweep.variants) * sweep.replications
+    print(f"livesim compare: {', '.join(sweep.variants)} on {args.scenario}, {sweep.replications} replications "
+          f"({n} runs, {workers} workers)")
+    progress = _SweepProgress(sweep.file.name, enabled=not args.quiet)
+    try:
+        outcome = execute(sweep, out, workers=workers, overwrite=True, progress=progress)
+    finally:
+        progress.close()
+    if outcome.done == 0:
+        print("livesim: error: every run failed; see the manifest", file=sys.stderr)
+        return 1
+    report = build_report(out, out / "report.html", baseline="baseline")
+    print(f"wrote {report.html} and {report.markdown}")
+    return 0 if outcome.failed == 0 else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="livesim",
@@ -246,6 +287,25 @@ def build_parser() -> argparse.ArgumentParser:
     p_q.add_argument("--csv", action="store_true", help="CSV on stdout instead of a table")
     p_q.add_argument("--max-rows", type=int, default=200, help="rows shown in the table (default 200)")
     p_q.set_defaults(func=cmd_query)
+
+    p_rep = sub.add_parser("report", help="an HTML comparison report (with PNGs and a Markdown summary) of a sweep")
+    p_rep.add_argument("results", help="a sweep results folder")
+    p_rep.add_argument("--baseline", default="baseline", help="the variant others are compared with")
+    p_rep.add_argument("--out", help="the HTML file (default: RESULTS/report.html); PNGs go beside it")
+    p_rep.add_argument("--targets", help="a TOML file with [[targets]] (added to the scenario's own)")
+    p_rep.add_argument("--method", choices=("t", "bootstrap"), default="t",
+                       help="paired intervals: t (default) or bootstrap")
+    p_rep.set_defaults(func=cmd_report)
+
+    p_cmp = sub.add_parser("compare", help="run a scenario against policy presets and report, in one command")
+    p_cmp.add_argument("scenario", help="scenario TOML file (the baseline)")
+    p_cmp.add_argument("--variants", required=True, help="comma-separated policy presets, e.g. strict,lenient")
+    p_cmp.add_argument("--replications", type=int, default=5, help="replications per variant (default 5)")
+    p_cmp.add_argument("--days", type=int, help="override the number of days")
+    p_cmp.add_argument("--workers", type=int, help="parallel runs (default: the number of cores)")
+    p_cmp.add_argument("--out", help="results folder (default: results/compare_<scenario>/)")
+    p_cmp.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_cmp.set_defaults(func=cmd_compare)
 
     p_val = sub.add_parser("validate", help="check a scenario file and print it fully resolved")
     p_val.add_argument("scenario", help="scenario TOML file")

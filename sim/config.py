@@ -36,6 +36,7 @@ __all__ = [
     "Ramp",
     "Scenario",
     "Tactics",
+    "Target",
     "World",
     "apply_policy_changes",
     "load_scenario",
@@ -429,6 +430,46 @@ class Ramp(_Strict):
 TimelineEvent = Annotated[Campaign | Incentive | PolicyLaunch | Ramp, Field(discriminator="kind")]
 
 
+class Target(_Strict):
+    """A goal a policy review checks, e.g. prevalence <= 0.5 % or wrongful bans <= 10 per 10k creators."""
+
+    metric: str
+    max: Annotated[float, Strict()] | None = None
+    min: Annotated[float, Strict()] | None = None
+    # Scale the metric per 10,000 creators (of the scenario's initial population) first.
+    per_10k_creators: StrictBool = False
+    market: str = "all"
+    label: str = ""
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, v: str) -> str:
+        from sim.metrics import METRICS
+
+        if v not in METRICS:
+            raise ValueError(unknown_name_message(v, list(METRICS), "metric"))
+        return v
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Target:
+        if (self.max is None) == (self.min is None):
+            raise ValueError("a target needs exactly one of max or min")
+        return self
+
+    def describe(self) -> str:
+        """Human-readable form, e.g. ``prevalence <= 0.005``."""
+        op, bound = ("<=", self.max) if self.max is not None else (">=", self.min)
+        scale = " per 10k creators" if self.per_10k_creators else ""
+        where = "" if self.market == "all" else f" in {self.market}"
+        return self.label or f"{self.metric}{scale}{where} {op} {bound:g}"
+
+    def met(self, value: float) -> bool:
+        """Whether ``value`` (already scaled) meets the target (NaN never does)."""
+        if value != value:
+            return False
+        return value <= self.max if self.max is not None else value >= self.min
+
+
 class Scenario(_Strict):
     """One simulated world under one policy, with its dated events.
 
@@ -448,6 +489,8 @@ class Scenario(_Strict):
     policy: Policy = Policy()
     policy_overrides: dict[Name, dict[str, Any]] = Field(default_factory=dict)
     timeline: list[TimelineEvent] = Field(default_factory=list)
+    # Goals the comparison report checks each variant against.
+    targets: list[Target] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod

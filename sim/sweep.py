@@ -43,7 +43,7 @@ from sim.config import Scenario, load_preset, load_scenario, scenario_from_dict,
 from sim.errors import ScenarioError, format_validation_error
 from sim.schema import Name, StrictModel
 
-__all__ = ["RunSpec", "Sweep", "SweepFile", "load_sweep"]
+__all__ = ["RunSpec", "Sweep", "SweepFile", "load_sweep", "sweep_from_presets"]
 
 
 class Sample(StrictModel):
@@ -240,3 +240,24 @@ def _sample_points(sample: Sample) -> list[dict[str, Any]]:
             point[k] = round(float(v)) if isinstance(a, int) and isinstance(b, int) else float(v)
         points.append(point)
     return points
+
+
+def sweep_from_presets(scenario: str | Path, presets: list[str], replications: int = 5,
+                       days: int | None = None) -> Sweep:
+    """The sweep behind ``livesim compare``: the scenario as it is vs each named policy preset."""
+    path = Path(scenario)
+    base = load_scenario(path)
+    src = f"{path} (compare)"
+    if days is not None:
+        base = with_overrides(base, {"days": days}, source=src)
+    if replications < 1:
+        raise ScenarioError(src, "--replications", replications, "must be at least 1")
+    variants: dict[str, Scenario] = {"baseline": base}
+    for name in presets:
+        if name == "baseline":
+            continue
+        variants[name] = _apply_variant(base, {"policy_preset": name}, f"{src}: --variants {name}", path.parent)
+    file = SweepFile(name=f"compare_{base.name}"[:40], description=f"{base.name} vs {', '.join(presets)}",
+                     scenario=str(path.resolve()), replications=replications,
+                     variants={p: {"policy_preset": p} for p in presets if p != "baseline"})
+    return Sweep(file, src, base, [{}], variants, replications)

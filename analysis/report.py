@@ -1,0 +1,403 @@
+"""The comparison report a policy review decides from: one self-contained HTML file.
+
+For each variant (and grid or sample point): the mean of every scorecard metric with its 95 %
+interval over replications; the paired difference to the baseline (common random numbers)
+with its interval and a Holm-corrected p-value, coloured good or bad by the metric's
+direction; targets met (and the share of replications meeting each); time series with
+interval bands and campaign periods shaded; trade-offs with the Pareto front; heatmaps for
+2-D grids; the Lorenz curve of creator GMV; the enforcement funnel.
+
+Everything read from files is escaped before it reaches the HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.load import Results, load
+from sim.config import Target
+from sim.metrics import METRICS
+
+__all__ = ["SCORECARD_METRICS", "Report", "build_report", "load_targets", "target_table"]
+
+SCORECARD_METRICS: tuple[str, ...] = (
+    "gmv", "net_gmv", "prevalence", "harmful_gmv_share", "buyer_harm", "buyer_trust", "buyer_retention",
+    "honest_creator_income", "honest_creator_retention", "adversary_share", "adversary_profit",
+    "enforcement_precision", "enforcement_recall", "wrongful_bans", "proactive_rate", "time_to_action",
+    "queue_backlog", "appeal_overturn_rate", "ban_evasions", "moderation_cost", "incentive_spend", "incentive_roi",
+)
+SERIES_METRICS = ("prevalence", "gmv", "buyer_trust", "honest_creator_income", "queue_backlog", "adversary_share")
+GOOD, BAD, PLAIN = "#d9f2d9", "#f8d7d7", "#ffffff"
+
+
+@dataclass
+class Report:
+    """Where the report went, and the tables it was made from."""
+
+    html: Path
+    markdown: Path
+    pngs: list[Path]
+    means: pd.DataFrame
+    differences: pd.DataFrame
+    targets: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------
+# Targets
+# ---------------------------------------------------------------------------------------
+
+
+def load_targets(path: str | Path) -> list[Target]:
+    """``[[targets]]`` from a TOML file (a report file, or any scenario)."""
+    from pydantic import ValidationError
+
+    from sim.errors import ScenarioError, format_validation_error
+
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(str(path), None, None, "no such targets file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(str(path), None, None, f"not valid TOML: {exc}") from None
+    out = []
+    for i, t in enumerate(data.get("targets", [])):
+        try:
+            out.append(Target.model_validate(t))
+        except ValidationError as exc:
+            err = format_validation_error(exc, str(path), Target)
+            raise ScenarioError(str(path), f"targets[{i}].{err.field}", err.value, err.allowed) from None
+    return out
+
+
+def target_table(summary: pd.DataFrame, targets: Sequence[Target], n_creators: int,
+                 groups: Sequence[str] = ("label",)) -> pd.DataFrame:
+    """Per group and target: the mean (scaled), whether the mean meets it, and the share of
+    replications that meet it (as a quarterly target review would count them)."""
+    rows = []
+    for t in targets:
+        sub = summary[summary["market"] == t.market]
+        if sub.empty or t.metric not in sub.columns:
+            continue
+        scale = 10_000.0 / n_creators if t.per_10k_creators and n_creators else 1.0
+        for key, g in sub.groupby(list(groups), sort=False):
+            values = g[t.metric].to_numpy(dtype=float) * scale
+            mean = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+            rows.append({
+                **dict(zip(groups, key if isinstance(key, tuple) else (key,), strict=True)),
+                "target": t.describe(),
+                "mean": mean,
+                "met": t.met(mean),
+                "share_met": float(np.mean([t.met(v) for v in values])) if len(values) else float("nan"),
+                "n": len(values),
+            })
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------
+# Building the report
+# ---------------------------------------------------------------------------------------
+
+
+def _labels(summary: pd.DataFrame, params: list[str]) -> pd.Series:
+    """``variant`` alone, or ``variant | threshold=2, capacity_per_day=20`` on a grid or sample."""
+    if not params or summary["point"].nunique() <= 1:
+        return summary["variant"].astype(str)
+    short = {p: p.split(".")[-1] for p in params}
+
+    def fmt(v: Any) -> str:
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    return summary.apply(
+        lambda r: f"{r['variant']} | " + ", ".join(f"{short[p]}={fmt(r[p])}" for p in params), axis=1
+    )
+
+
+def _fmt(metric: str, value: float) -> str:
+    if value is None or value != value:
+        return "n/a"
+    unit = METRICS[metric].unit if metric in METRICS else ""
+    if unit == "share":
+        return f"{value:.2%}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _fig_png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def build_report(
+    results: str | Path,
+    out: str | Path | None = None,
+    *,
+    baseline: str = "baseline",
+    targets: Sequence[Target] | None = None,
+    method: str = "t",
+    metrics: Sequence[str] | None = None,
+) -> Report:
+    """Write ``report.html`` (self-contained), its PNGs and ``report.md`` for a sweep's results."""
+    from analysis import plots
+    from analysis.stats import paired_differences, variant_table
+
+    res: Results = load(results)
+    summary = res.summary
+    if summary.empty:
+        raise ValueError(f"{results}: no finished runs to report on")
+    variants = list(dict.fromkeys(summary["variant"]))
+    if baseline not in variants:
+        raise ValueError(f"baseline variant {baseline!r} is not in the results; variants: {', '.join(variants)}")
+    out_html = Path(out) if out else Path(results) / "report.html"
+    out_dir = out_html.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_html.stem
+
+    config = res.manifest.get("config", {})
+    base_scen = config.get("base_scenario", {})
+    params = list((config.get("points") or [{}])[0].keys())
+    shown = [m for m in (metrics or SCORECARD_METRICS) if m in summary.columns]
+    summary = summary.copy()
+    summary["label"] = _labels(summary, params)
+    all_rows = summary[summary["market"] == "all"]
+    warnings: list[str] = []
+    n_runs = len(res.runs)
+    failed = int((res.runs["status"] == "failed").sum()) if n_runs else 0
+    if failed:
+        warnings.append(f"{failed} of {n_runs} runs failed and are left out (see manifest.json)")
+
+    means = variant_table(summary, shown, by=("variant", "point"))
+    labels = all_rows.drop_duplicates(["variant", "point"]).set_index(["variant", "point"])["label"]
+    means["label"] = [labels.get((v, p), v) for v, p in zip(means["variant"], means["point"], strict=True)]
+    diffs = paired_differences(summary, shown, baseline=baseline, method=method)
+    diffs = diffs[diffs["n"] > 0].reset_index(drop=True)  # metrics undefined in every run (e.g. no programme)
+    diffs["label"] = [labels.get((v, p), v) for v, p in zip(diffs["variant"], diffs["point"], strict=True)]
+
+    all_targets = list(targets or [])
+    for t in base_scen.get("targets", []) or []:
+        all_targets.append(Target.model_validate(t))
+    n_creators = int(base_scen.get("world", {}).get("n_creators", 0) or 0)
+    target_rows = target_table(summary, all_targets, n_creators) if all_targets else pd.DataFrame()
+
+    # ---- figures
+    pngs: list[Path] = []
+    figures: list[tuple[str, str, bytes]] = []  # (title, caption, png)
+
+    def add(name: str, title: str, caption: str, fig) -> None:
+        data = _fig_png(fig)
+        path = out_dir / f"{stem}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"  # names come from files
+        path.write_bytes(data)
+        pngs.append(path)
+        figures.append((title, caption, data))
+
+    order = list(dict.fromkeys(all_rows["label"]))
+    score, colours = _scorecard_frames(means, diffs, shown, order, baseline)
+    add("scorecard", "Scorecard", "Mean over replications; green/red: a significant paired difference to the "
+        "baseline that is good/bad for that metric (Holm-corrected).",
+        plots.scorecard(score, title="Scorecard (mean over replications)", colors=colours))
+    campaigns = [
+        {"name": e.get("name", ""), "first_day": e["start_day"], "last_day": e["start_day"] + e["days"] - 1,
+         "markets": e.get("markets", [])}
+        for e in base_scen.get("timeline", []) if e.get("kind") == "campaign"
+    ]
+    for metric in SERIES_METRICS:
+        if metric in res.daily.columns:
+            add(f"series_{metric}", f"Daily {metric}",
+                "Mean over replications with a 95 % interval band; campaign days shaded.",
+                plots.variant_series(res.daily, metric, campaigns=campaigns, title=metric))
+    point_means = _point_means(means, shown)
+    for x, y in (("prevalence", "gmv"), ("adversary_profit", "honest_creator_income"),
+                 ("wrongful_bans", "enforcement_recall")):
+        if x in shown and y in shown:
+            add(f"tradeoff_{x}_{y}", f"Trade-off: {y} vs {x}",
+                "One point per variant (and point); error bars: 95 % intervals; the line marks the Pareto front.",
+                plots.tradeoff(point_means, x, y, label="label", title=f"{y} vs {x}"))
+    if len(params) == 2:
+        for metric in ("prevalence", "enforcement_precision", "moderation_cost", "honest_creator_income"):
+            if metric in shown:
+                for v in variants:
+                    add(f"heatmap_{metric}_{v}", f"{metric} over the grid ({v})",
+                        "Mean over replications per grid cell.",
+                        plots.grid_heatmap(summary, metric, params[0], params[1], variant=v,
+                                           title=f"{metric} — {v}"))
+    if not res.creators.empty and "gmv" in res.creators.columns:
+        add("lorenz", "Lorenz curve of creator GMV", "Pooled over runs; the legend gives each variant's Gini.",
+            plots.lorenz(res.creators, value="gmv", by="variant", title="Creator GMV"))
+    if {"violations", "flags", "reviews", "actions", "appeals", "overturns"} <= set(summary.columns):
+        add("funnel", "Enforcement funnel", "Mean per run: violations, flags, reviews, decisions, appeals, overturns.",
+            plots.enforcement_funnel(summary, title="Enforcement funnel"))
+
+    title = f"livesim report — {config.get('name', Path(results).name)}"
+    page = _html(title, config, res, baseline, method, score, colours, diffs, target_rows, figures, warnings,
+                 n_runs)
+    out_html.write_text(page, encoding="utf-8")
+    md = out_dir / f"{stem}.md"
+    md.write_text(_markdown(title, baseline, method, score, diffs, target_rows, warnings), encoding="utf-8")
+    return Report(out_html, md, pngs, means, diffs, target_rows, warnings)
+
+
+def _point_means(means: pd.DataFrame, shown: Sequence[str]) -> pd.DataFrame:
+    """One row per variant/point with each metric's mean and interval as columns."""
+    rows: dict[Any, dict[str, Any]] = {}
+    for r in means.itertuples(index=False):
+        row = rows.setdefault((r.variant, r.point), {"variant": r.variant, "point": r.point, "label": r.label})
+        row[r.metric] = r.mean
+        row[f"{r.metric}_ci_low"] = r.ci_low
+        row[f"{r.metric}_ci_high"] = r.ci_high
+    return pd.DataFrame(list(rows.values()))
+
+
+def _scorecard_frames(means: pd.DataFrame, diffs: pd.DataFrame, shown: Sequence[str], order: Sequence[str],
+                      baseline: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cells ``mean [low, high]`` per label x metric, and their colours from the paired differences."""
+    cells = pd.DataFrame(index=list(order), columns=list(shown), dtype=object)
+    colours = pd.DataFrame(PLAIN, index=list(order), columns=list(shown))
+    for r in means.itertuples(index=False):
+        if r.label in cells.index:
+            ci = "" if r.ci_low != r.ci_low else f" [{_fmt(r.metric, r.ci_low)}, {_fmt(r.metric, r.ci_high)}]"
+            cells.loc[r.label, r.metric] = _fmt(r.metric, r.mean) + ci
+    from analysis.stats import effect_direction
+
+    for r in diffs.itertuples(index=False):
+        if r.significant and r.label in colours.index:
+            direction = effect_direction(r.metric, r.diff)
+            colours.loc[r.label, r.metric] = GOOD if direction == "good" else BAD if direction == "bad" else PLAIN
+    return cells.fillna("n/a"), colours
+
+
+# ---------------------------------------------------------------------------------------
+# HTML and Markdown
+# ---------------------------------------------------------------------------------------
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1500px}
+h1{font-size:22px;margin-bottom:4px} h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd}
+.meta{color:#555;font-size:13px} table{border-collapse:collapse;font-size:12px;margin:8px 0}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:right;white-space:nowrap}
+th{background:#f3f3f3} td.name,th.name{text-align:left} .good{background:#d9f2d9} .bad{background:#f8d7d7}
+.warn{background:#fff4d6;border:1px solid #e5c96b;padding:8px;margin:8px 0}
+figure{margin:12px 0} figure img{max-width:100%;border:1px solid #eee} figcaption{font-size:12px;color:#555}
+.scroll{overflow-x:auto}
+"""
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _html(title: str, config: dict, res: Results, baseline: str, method: str, score: pd.DataFrame,
+          colours: pd.DataFrame, diffs: pd.DataFrame, targets: pd.DataFrame,
+          figures: list[tuple[str, str, bytes]], warnings: list[str], n_runs: int) -> str:
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
+             f"<style>{CSS}</style></head><body>"]
+    parts.append(f"<h1>{_e(title)}</h1>")
+    desc = config.get("description", "")
+    versions = res.manifest.get("versions", {})
+    parts.append(
+        f"<p class='meta'>{_e(desc)}<br>{n_runs} runs · {_e(config.get('replications', '?'))} replications per "
+        f"variant and point · baseline <b>{_e(baseline)}</b> · paired differences by "
+        f"{'paired t-interval and t-test' if method == 't' else 'bootstrap (percentile interval, sign-flip p)'}, "
+        f"p-values Holm-corrected across all comparisons shown · config hash {_e(res.manifest.get('config_hash', ''))}"
+        f" · livesim {_e(versions.get('livesim', '?'))}</p>"
+    )
+    for w in warnings:
+        parts.append(f"<div class='warn'>{_e(w)}</div>")
+
+    # Scorecard (first thing on the page).
+    parts.append("<h2 id='scorecard-title'>Scorecard</h2><div class='scroll'><table id='scorecard'><tr>"
+                 "<th class='name'>variant</th>")
+    for m in score.columns:
+        arrow = {True: " ↑", False: " ↓", None: ""}[METRICS[m].higher_is_better] if m in METRICS else ""
+        unit = METRICS[m].unit if m in METRICS else ""
+        parts.append(f"<th title='{_e(METRICS[m].description if m in METRICS else '')}'>{_e(m)}{arrow}"
+                     f"<br><small>{_e(unit)}</small></th>")
+    parts.append("</tr>")
+    for label, row in score.iterrows():
+        parts.append(f"<tr><td class='name'>{_e(label)}</td>")
+        for m in score.columns:
+            cls = {GOOD: "good", BAD: "bad"}.get(colours.loc[label, m], "")
+            parts.append(f"<td class='{cls}'>{_e(row[m])}</td>")
+        parts.append("</tr>")
+    parts.append("</table></div><p class='meta'>Mean [95 % interval] over replications. ↑/↓: higher/lower is "
+                 "better. Green/red: significantly better/worse than the baseline (paired, Holm-corrected).</p>")
+
+    if not targets.empty:
+        parts.append("<h2>Targets</h2><table id='targets'><tr><th class='name'>variant</th><th class='name'>target"
+                     "</th><th>mean</th><th>met</th><th>share of replications meeting it</th></tr>")
+        for r in targets.itertuples(index=False):
+            cls = "good" if r.met else "bad"
+            parts.append(f"<tr><td class='name'>{_e(r.label)}</td><td class='name'>{_e(r.target)}</td>"
+                         f"<td>{r.mean:.4g}</td><td class='{cls}'>{'yes' if r.met else 'no'}</td>"
+                         f"<td>{r.share_met:.0%}</td></tr>")
+        parts.append("</table>")
+
+    parts.append("<h2>Differences to the baseline</h2><div class='scroll'><table id='differences'><tr>"
+                 "<th class='name'>variant</th><th class='name'>metric</th><th>baseline</th><th>variant</th>"
+                 "<th>difference [95 % interval]</th><th>p</th><th>p (Holm)</th><th>pairs</th></tr>")
+    from analysis.stats import effect_direction
+
+    for r in diffs.itertuples(index=False):
+        direction = effect_direction(r.metric, r.diff) if r.significant else "neutral"
+        cls = {"good": "good", "bad": "bad"}.get(direction, "")
+        ci = f"[{_fmt(r.metric, r.ci_low)}, {_fmt(r.metric, r.ci_high)}]"
+        parts.append(
+            f"<tr><td class='name'>{_e(r.label)}</td><td class='name'>{_e(r.metric)}</td>"
+            f"<td>{_e(_fmt(r.metric, r.baseline_mean))}</td><td>{_e(_fmt(r.metric, r.variant_mean))}</td>"
+            f"<td class='{cls}'>{_e(_fmt(r.metric, r.diff))} {_e(ci)}</td><td>{r.p_value:.3g}</td>"
+            f"<td>{r.p_holm:.3g}</td><td>{r.n}</td></tr>"
+        )
+    parts.append("</table></div>")
+
+    parts.append("<h2>Figures</h2>")
+    for fig_title, caption, data in figures:
+        b64 = base64.b64encode(data).decode("ascii")
+        parts.append(f"<figure><img alt='{_e(fig_title)}' src='data:image/png;base64,{b64}'>"
+                     f"<figcaption>{_e(fig_title)}: {_e(caption)}</figcaption></figure>")
+    parts.append("<h2>Configuration</h2><pre style='font-size:11px;white-space:pre-wrap'>"
+                 f"{_e(json.dumps({k: v for k, v in config.items() if k != 'base_scenario'}, indent=1))}</pre>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def _markdown(title: str, baseline: str, method: str, score: pd.DataFrame, diffs: pd.DataFrame,
+              targets: pd.DataFrame, warnings: list[str]) -> str:
+    lines = [f"# {title}", "", f"Baseline: `{baseline}`. Paired differences ({method}), Holm-corrected.", ""]
+    lines += [f"> {w}" for w in warnings]
+    lines += ["## Scorecard", "", "| variant | " + " | ".join(score.columns) + " |",
+              "|---|" + "---|" * len(score.columns)]
+    for label, row in score.iterrows():
+        lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
+    if not targets.empty:
+        lines += ["", "## Targets", "", "| variant | target | mean | met | share met |", "|---|---|---|---|---|"]
+        for r in targets.itertuples(index=False):
+            lines.append(f"| {r.label} | {r.target} | {r.mean:.4g} | {'yes' if r.met else 'no'} | {r.share_met:.0%} |")
+    sig = diffs[diffs["significant"]]
+    lines += ["", "## Significant differences to the baseline", ""]
+    if sig.empty:
+        lines.append("None at the 95 % level after Holm correction.")
+    else:
+        from analysis.stats import effect_direction
+
+        lines += ["| variant | metric | difference [95 % interval] | p (Holm) | effect |", "|---|---|---|---|---|"]
+        for r in sig.itertuples(index=False):
+            lines.append(f"| {r.label} | {r.metric} | {_fmt(r.metric, r.diff)} [{_fmt(r.metric, r.ci_low)}, "
+                         f"{_fmt(r.metric, r.ci_high)}] | {r.p_holm:.3g} | {effect_direction(r.metric, r.diff)} |")
+    return "\n".join(lines) + "\n"
