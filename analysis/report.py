@@ -17,7 +17,6 @@ import html
 import io
 import json
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,15 +63,10 @@ def load_targets(path: str | Path) -> list[Target]:
     """``[[targets]]`` from a TOML file (a report file, or any scenario)."""
     from pydantic import ValidationError
 
+    from sim.config import read_toml
     from sim.errors import ScenarioError, format_validation_error
 
-    path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(str(path), None, None, "no such targets file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(str(path), None, None, f"not valid TOML: {exc}") from None
+    data = read_toml(path, "targets")
     out = []
     for i, t in enumerate(data.get("targets", [])):
         try:

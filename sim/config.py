@@ -40,6 +40,7 @@ __all__ = [
     "World",
     "apply_policy_changes",
     "load_scenario",
+    "read_toml",
     "with_overrides",
 ]
 
@@ -628,18 +629,23 @@ OVERRIDE_ALIASES: dict[str, str] = {
 }
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario TOML file; raise ScenarioError naming file, field and value."""
+def read_toml(path: str | Path, what: str = "scenario") -> dict[str, Any]:
+    """A TOML file as a dict; a missing file or bad TOML is a ScenarioError naming the file."""
     path = Path(path)
     if not path.is_file():
-        raise ScenarioError(str(path), None, None, "no such scenario file")
+        raise ScenarioError(str(path), None, None, f"no such {what} file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(str(path), None, None, f"not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ScenarioError(str(path), None, None, "not a UTF-8 text file") from None
-    return scenario_from_dict(data, source=str(path), base_dir=path.parent)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file; raise ScenarioError naming file, field and value."""
+    path = Path(path)
+    return scenario_from_dict(read_toml(path), source=str(path), base_dir=path.parent)
 
 
 def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>", base_dir: str | Path | None = None) -> Scenario:

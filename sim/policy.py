@@ -151,6 +151,14 @@ def _points() -> dict[str, tuple[float, float]]:
     }
 
 
+def _monotone(milestones: list[Milestone], increasing: bool, kind: str, example: str) -> None:
+    ats = [m.at for m in milestones]
+    bad = any((b <= a) if increasing else (b >= a) for a, b in itertools.pairwise(ats))
+    if bad:
+        order = "increasing" if increasing else "decreasing"
+        raise ValueError(f"{kind} milestones must be strictly {order} (e.g. {example})")
+
+
 class _Ladder(StrictModel):
     # Points per confirmed violation, drawn from the range skewed to its low end (Beta(1, 3)):
     # most cases are mild, a few reach the top of the published range.
@@ -197,9 +205,7 @@ class HealthScoreLadder(_Ladder):
 
     @model_validator(mode="after")
     def _descending(self) -> HealthScoreLadder:
-        ats = [m.at for m in self.milestones]
-        if any(b >= a for a, b in itertools.pairwise(ats)):
-            raise ValueError("health_score milestones must be strictly decreasing (e.g. 150, 100, 50, 0)")
+        _monotone(self.milestones, False, "health_score", "150, 100, 50, 0")
         if self.initial > self.maximum:
             raise ValueError("health_score initial must not exceed maximum")
         return self
@@ -224,9 +230,7 @@ class PointsLadder(_Ladder):
 
     @model_validator(mode="after")
     def _ascending(self) -> PointsLadder:
-        ats = [m.at for m in self.milestones]
-        if any(b <= a for a, b in itertools.pairwise(ats)):
-            raise ValueError("points milestones must be strictly increasing (e.g. 12, 24, 36, 48)")
+        _monotone(self.milestones, True, "points", "12, 24, 36, 48")
         return self
 
 
@@ -253,9 +257,7 @@ class TiersLadder(_Ladder):
 
     @model_validator(mode="after")
     def _ascending(self) -> TiersLadder:
-        ats = [m.at for m in self.milestones]
-        if any(b <= a for a, b in itertools.pairwise(ats)):
-            raise ValueError("tiers milestones must be strictly increasing (e.g. 3, 6, 9, 12, 15)")
+        _monotone(self.milestones, True, "tiers", "3, 6, 9, 12, 15")
         return self
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -39,7 +38,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, Strict, ValidationError, field_validator, model_validator
 
-from sim.config import Scenario, load_preset, load_scenario, scenario_from_dict, with_overrides
+from sim.config import Scenario, load_preset, load_scenario, read_toml, scenario_from_dict, with_overrides
 from sim.errors import ScenarioError, format_validation_error
 from sim.schema import Name, StrictModel
 
@@ -140,12 +139,7 @@ def load_sweep(path: str | Path) -> Sweep:
     """Read, validate and expand a sweep file; every override is re-validated."""
     path = Path(path)
     src = str(path)
-    if not path.is_file():
-        raise ScenarioError(src, None, None, "no such sweep file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(src, None, None, f"not valid TOML: {exc}") from None
+    data = read_toml(path, "sweep")
     try:
         sweep = SweepFile.model_validate(data)
     except ValidationError as exc:

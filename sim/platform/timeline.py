@@ -156,31 +156,36 @@ class IncentiveRun(_Run):
         return bonus
 
 
-class PolicyRun:
-    """A policy launch: from its day, the markets run their policy with the changes applied."""
+class _PolicyChange:
+    """A dated change to some markets' policies."""
 
-    def __init__(self, model: LiveShopModel, cfg: PolicyLaunch) -> None:
+    def __init__(self, model: LiveShopModel, cfg: PolicyLaunch | Ramp) -> None:
         self.model = model
         self.cfg = cfg
         names = model.market_names
         self.markets = [names.index(m) for m in (cfg.markets or names)]
+
+    def apply(self, changes: dict) -> None:
+        for m in self.markets:
+            self.model.set_market_policy(m, apply_policy_changes(self.model.policies[m], changes))
+
+
+class PolicyRun(_PolicyChange):
+    """A policy launch: from its day, the markets run their policy with the changes applied."""
+
+    cfg: PolicyLaunch
 
     def schedule(self) -> None:
         self.model.schedule_event(self.launch, at=self.cfg.start_day - 0.5)
 
     def launch(self) -> None:
-        for m in self.markets:
-            self.model.set_market_policy(m, apply_policy_changes(self.model.policies[m], self.cfg.set))
+        self.apply(self.cfg.set)
 
 
-class RampRun:
+class RampRun(_PolicyChange):
     """A lever moving linearly between two values, set afresh before each day of the ramp."""
 
-    def __init__(self, model: LiveShopModel, cfg: Ramp) -> None:
-        self.model = model
-        self.cfg = cfg
-        names = model.market_names
-        self.markets = [names.index(m) for m in (cfg.markets or names)]
+    cfg: Ramp
 
     def schedule(self) -> None:
         cfg = self.cfg
@@ -188,9 +193,7 @@ class RampRun:
 
     def step(self) -> None:
         day = round(self.model.time + 0.5)
-        value = self.cfg.value_on(day)
-        for m in self.markets:
-            self.model.set_market_policy(m, apply_policy_changes(self.model.policies[m], {self.cfg.path: value}))
+        self.apply({self.cfg.path: self.cfg.value_on(day)})
 
 
 class Timeline:
