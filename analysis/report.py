@@ -78,15 +78,20 @@ def load_targets(path: str | Path) -> list[Target]:
 
 
 def target_table(summary: pd.DataFrame, targets: Sequence[Target], n_creators: int,
-                 groups: Sequence[str] = ("label",)) -> pd.DataFrame:
+                 groups: Sequence[str] = ("label",), creator_share: dict[str, float] | None = None) -> pd.DataFrame:
     """Per group and target: the mean (scaled), whether the mean meets it, and the share of
-    replications that meet it (as a quarterly target review would count them)."""
+    replications that meet it (as a quarterly target review would count them).
+
+    ``per_10k_creators`` divides by the scenario's initial creators, or by that market's share
+    of them for a market target (``creator_share``: market -> share of creators)."""
     rows = []
     for t in targets:
         sub = summary[summary["market"] == t.market]
         if sub.empty or t.metric not in sub.columns:
             continue
-        scale = 10_000.0 / n_creators if t.per_10k_creators and n_creators else 1.0
+        share = 1.0 if t.market == "all" else (creator_share or {}).get(t.market, 1.0)
+        base = n_creators * share
+        scale = 10_000.0 / base if t.per_10k_creators and base else 1.0
         for key, g in sub.groupby(list(groups), sort=False):
             values = g[t.metric].to_numpy(dtype=float) * scale
             mean = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
@@ -107,7 +112,8 @@ def target_table(summary: pd.DataFrame, targets: Sequence[Target], n_creators: i
 
 
 def _labels(summary: pd.DataFrame, params: list[str]) -> pd.Series:
-    """``variant`` alone, or ``variant | threshold=2, capacity_per_day=20`` on a grid or sample."""
+    """``variant`` alone, or ``variant | threshold=2, capacity_per_day=20`` on a grid or sample;
+    made unique per (variant, point) so rows never merge."""
     if not params or summary["point"].nunique() <= 1:
         return summary["variant"].astype(str)
     short = {p: p.split(".")[-1] for p in params}
@@ -115,9 +121,16 @@ def _labels(summary: pd.DataFrame, params: list[str]) -> pd.Series:
     def fmt(v: Any) -> str:
         return f"{v:.4g}" if isinstance(v, float) else str(v)
 
-    return summary.apply(
-        lambda r: f"{r['variant']} | " + ", ".join(f"{short[p]}={fmt(r[p])}" for p in params), axis=1
+    labels = summary.apply(
+        lambda r: f"{r['variant']} | " + ", ".join(f"{short[p]}={fmt(r[p])}" for p in params if p in r), axis=1
     )
+    keys = summary["variant"].astype(str) + "\x00" + summary["point"].astype(str)
+    per_label = pd.DataFrame({"label": labels, "key": keys}).drop_duplicates()
+    clash = per_label["label"].duplicated(keep=False)
+    if clash.any():
+        labels = labels.where(~labels.isin(per_label.loc[clash, "label"]),
+                              labels + " #p" + summary["point"].astype(str))
+    return labels
 
 
 def _fmt(metric: str, value: float) -> str:
@@ -188,14 +201,25 @@ def build_report(
     all_targets = list(targets or [])
     for t in base_scen.get("targets", []) or []:
         all_targets.append(Target.model_validate(t))
-    n_creators = int(base_scen.get("world", {}).get("n_creators", 0) or 0)
-    target_rows = target_table(summary, all_targets, n_creators) if all_targets else pd.DataFrame()
+    world = base_scen.get("world", {})
+    n_creators = int(world.get("n_creators", 0) or 0)
+    markets = world.get("markets", [])
+    total_share = sum(m.get("creator_share", 0.0) for m in markets) or 1.0
+    shares = {m["name"]: m.get("creator_share", 0.0) / total_share for m in markets if "name" in m}
+    target_rows = (target_table(summary, all_targets, n_creators, creator_share=shares)
+                   if all_targets else pd.DataFrame())
 
     # ---- figures
     pngs: list[Path] = []
     figures: list[tuple[str, str, bytes]] = []  # (title, caption, png)
 
-    def add(name: str, title: str, caption: str, fig) -> None:
+    def add(name: str, title: str, caption: str, make) -> None:
+        """Draw one figure; a figure that cannot be drawn becomes a warning, not a failed report."""
+        try:
+            fig = make()
+        except Exception as exc:
+            warnings.append(f"figure '{title}' was left out: {type(exc).__name__}: {exc}")
+            return
         data = _fig_png(fig)
         path = out_dir / f"{stem}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"  # names come from files
         path.write_bytes(data)
@@ -206,7 +230,7 @@ def build_report(
     score, colours = _scorecard_frames(means, diffs, shown, order, baseline)
     add("scorecard", "Scorecard", "Mean over replications; green/red: a significant paired difference to the "
         "baseline that is good/bad for that metric (Holm-corrected).",
-        plots.scorecard(score, title="Scorecard (mean over replications)", colors=colours))
+        lambda: plots.scorecard(score, title="Scorecard (mean over replications)", colors=colours))
     campaigns = [
         {"name": e.get("name", ""), "first_day": e["start_day"], "last_day": e["start_day"] + e["days"] - 1,
          "markets": e.get("markets", [])}
@@ -216,28 +240,29 @@ def build_report(
         if metric in res.daily.columns:
             add(f"series_{metric}", f"Daily {metric}",
                 "Mean over replications with a 95 % interval band; campaign days shaded.",
-                plots.variant_series(res.daily, metric, campaigns=campaigns, title=metric))
+                lambda metric=metric: plots.variant_series(res.daily, metric, campaigns=campaigns, title=metric))
     point_means = _point_means(means, shown)
     for x, y in (("prevalence", "gmv"), ("adversary_profit", "honest_creator_income"),
                  ("wrongful_bans", "enforcement_recall")):
         if x in shown and y in shown:
             add(f"tradeoff_{x}_{y}", f"Trade-off: {y} vs {x}",
                 "One point per variant (and point); error bars: 95 % intervals; the line marks the Pareto front.",
-                plots.tradeoff(point_means, x, y, label="label", title=f"{y} vs {x}"))
-    if len(params) == 2:
+                lambda x=x, y=y: plots.tradeoff(point_means, x, y, label="label", title=f"{y} vs {x}"))
+    scalar = all(summary[p].map(lambda v: isinstance(v, int | float | str)).all() for p in params if p in summary)
+    if len(params) == 2 and config.get("design", "grid") == "grid" and scalar:
         for metric in ("prevalence", "enforcement_precision", "moderation_cost", "honest_creator_income"):
             if metric in shown:
                 for v in variants:
                     add(f"heatmap_{metric}_{v}", f"{metric} over the grid ({v})",
                         "Mean over replications per grid cell.",
-                        plots.grid_heatmap(summary, metric, params[0], params[1], variant=v,
-                                           title=f"{metric} — {v}"))
+                        lambda metric=metric, v=v: plots.grid_heatmap(summary, metric, params[0], params[1],
+                                                                      variant=v, title=f"{metric} — {v}"))
     if not res.creators.empty and "gmv" in res.creators.columns:
         add("lorenz", "Lorenz curve of creator GMV", "Pooled over runs; the legend gives each variant's Gini.",
-            plots.lorenz(res.creators, value="gmv", by="variant", title="Creator GMV"))
+            lambda: plots.lorenz(res.creators, value="gmv", by="variant", title="Creator GMV"))
     if {"violations", "flags", "reviews", "actions", "appeals", "overturns"} <= set(summary.columns):
         add("funnel", "Enforcement funnel", "Mean per run: violations, flags, reviews, decisions, appeals, overturns.",
-            plots.enforcement_funnel(summary, title="Enforcement funnel"))
+            lambda: plots.enforcement_funnel(summary, title="Enforcement funnel"))
 
     title = f"livesim report — {config.get('name', Path(results).name)}"
     page = _html(title, config, res, baseline, method, score, colours, diffs, target_rows, figures, warnings,
@@ -371,6 +396,11 @@ def _html(title: str, config: dict, res: Results, baseline: str, method: str, sc
     return "".join(parts)
 
 
+def _md(x: Any) -> str:
+    """A Markdown table cell: pipes escaped, one line."""
+    return str(x).replace("|", "\\|").replace("\n", " ")
+
+
 def _markdown(title: str, baseline: str, method: str, score: pd.DataFrame, diffs: pd.DataFrame,
               targets: pd.DataFrame, warnings: list[str]) -> str:
     lines = [f"# {title}", "", f"Baseline: `{baseline}`. Paired differences ({method}), Holm-corrected.", ""]
@@ -378,11 +408,12 @@ def _markdown(title: str, baseline: str, method: str, score: pd.DataFrame, diffs
     lines += ["## Scorecard", "", "| variant | " + " | ".join(score.columns) + " |",
               "|---|" + "---|" * len(score.columns)]
     for label, row in score.iterrows():
-        lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
+        lines.append(f"| {_md(label)} | " + " | ".join(_md(v) for v in row) + " |")
     if not targets.empty:
         lines += ["", "## Targets", "", "| variant | target | mean | met | share met |", "|---|---|---|---|---|"]
         for r in targets.itertuples(index=False):
-            lines.append(f"| {r.label} | {r.target} | {r.mean:.4g} | {'yes' if r.met else 'no'} | {r.share_met:.0%} |")
+            lines.append(f"| {_md(r.label)} | {_md(r.target)} | {r.mean:.4g} | {'yes' if r.met else 'no'} "
+                         f"| {r.share_met:.0%} |")
     sig = diffs[diffs["significant"]]
     lines += ["", "## Significant differences to the baseline", ""]
     if sig.empty:
@@ -392,6 +423,6 @@ def _markdown(title: str, baseline: str, method: str, score: pd.DataFrame, diffs
 
         lines += ["| variant | metric | difference [95 % interval] | p (Holm) | effect |", "|---|---|---|---|---|"]
         for r in sig.itertuples(index=False):
-            lines.append(f"| {r.label} | {r.metric} | {_fmt(r.metric, r.diff)} [{_fmt(r.metric, r.ci_low)}, "
+            lines.append(f"| {_md(r.label)} | {r.metric} | {_fmt(r.metric, r.diff)} [{_fmt(r.metric, r.ci_low)}, "
                          f"{_fmt(r.metric, r.ci_high)}] | {r.p_holm:.3g} | {effect_direction(r.metric, r.diff)} |")
     return "\n".join(lines) + "\n"

@@ -239,12 +239,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     progress = _SweepProgress(sweep.file.name, enabled=not args.quiet)
     try:
         outcome = execute(sweep, out, workers=workers, overwrite=True, progress=progress)
+    except FileExistsError as exc:
+        print(f"livesim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         progress.close()
     if outcome.done == 0:
         print("livesim: error: every run failed; see the manifest", file=sys.stderr)
         return 1
-    report = build_report(out, out / "report.html", baseline="baseline")
+    try:
+        report = build_report(out, out / "report.html", baseline="baseline")
+    except ValueError as exc:
+        print(f"livesim: error: {exc}", file=sys.stderr)
+        return 1
     print(f"wrote {report.html} and {report.markdown}")
     return 0 if outcome.failed == 0 else 1
 

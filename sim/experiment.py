@@ -216,9 +216,7 @@ def execute(
     if manifest_path.exists() and not (resume or overwrite):
         raise FileExistsError(f"{out_dir} already holds a sweep: use --resume to finish it or --overwrite to start over")
     if overwrite and out_dir.exists():
-        import shutil
-
-        shutil.rmtree(out_dir)
+        _clear_sweep_folder(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for kind in SHARD_KINDS:
         (out_dir / kind).mkdir(exist_ok=True)
@@ -266,12 +264,50 @@ def execute(
     return SweepOutcome(out_dir, done, failed, skipped, time.perf_counter() - t0)
 
 
+def _clear_sweep_folder(out_dir: Path) -> None:
+    """Delete an earlier sweep's files, and nothing else; refuse a folder that is not a sweep's."""
+    import shutil
+
+    if not (out_dir / "manifest.json").is_file():
+        if any(out_dir.iterdir()):
+            raise FileExistsError(f"{out_dir} is not empty and holds no sweep: refusing to delete it; "
+                                  "choose another --out")
+        return
+    for kind in SHARD_KINDS:
+        shutil.rmtree(out_dir / kind, ignore_errors=True)
+    for p in [out_dir / "manifest.json", *out_dir.glob("report*.html"), *out_dir.glob("report*.png"),
+              *out_dir.glob("report*.md")]:
+        p.unlink(missing_ok=True)
+
+
+def _die_with_parent() -> None:
+    """Pool worker initializer: exit when the sweep process goes away (even by SIGKILL)."""
+    import threading
+
+    parent = os.getppid()
+    try:  # Linux: the kernel signals us when the parent dies
+        import ctypes
+        import signal as _signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, _signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _run_pool(todo: Iterable[RunSpec], workers: int, with_creators: bool, finish: Callable) -> None:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ctx = mp.get_context("spawn")  # no inherited state: the same in every OS
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_die_with_parent) as pool:
         futures = {pool.submit(run_spec, spec, with_creators): spec for spec in todo}
         for fut in as_completed(futures):
             spec = futures[fut]

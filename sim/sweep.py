@@ -117,6 +117,11 @@ class Sweep:
                     out.append(RunSpec(f"{vname}__p{p:04d}__r{r:03d}", vname, p, r, params, scen))
         return out
 
+    @property
+    def design(self) -> str:
+        """``grid``, ``sample`` or ``none``: how the points were made."""
+        return "grid" if self.file.grid else "sample" if self.file.sample is not None else "none"
+
     def config_document(self) -> dict[str, Any]:
         """The resolved configuration, as stored in the manifest."""
         return {
@@ -124,15 +129,21 @@ class Sweep:
             "description": self.file.description,
             "source": self.source,
             "replications": self.replications,
+            "design": self.design,
             "variants": {k: v for k, v in self.file.variants.items()},
             "points": self.points,
             "base_scenario": self.base.model_dump(mode="json"),
         }
 
     def config_hash(self) -> str:
-        """A hash of the resolved configuration (resuming needs the same one)."""
-        doc = json.dumps(self.config_document(), sort_keys=True, default=str)
-        return hashlib.sha256(doc.encode()).hexdigest()[:16]
+        """A hash of what the runs will compute: every resolved variant and point (not where the
+        file was, nor how its path was spelled), so resuming needs the same experiment."""
+        doc = {
+            "replications": self.replications,
+            "points": self.points,
+            "variants": {k: v.model_dump(mode="json") for k, v in self.variants.items()},
+        }
+        return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def load_sweep(path: str | Path) -> Sweep:
@@ -149,23 +160,31 @@ def load_sweep(path: str | Path) -> Sweep:
         scen_path = (path.parent / sweep.scenario).resolve()
         if not scen_path.is_file():
             raise ScenarioError(src, "scenario", sweep.scenario, f"no such scenario file ({scen_path})")
-        base = load_scenario(scen_path)
+        raw = read_toml(scen_path)
         base_dir = scen_path.parent
+        scen_src = str(scen_path)
     else:
-        base = scenario_from_dict(sweep.scenario, source=f"{src} [scenario]", base_dir=path.parent)
+        raw = dict(sweep.scenario)
         base_dir = path.parent
+        scen_src = f"{src} [scenario]"
     top: dict[str, Any] = {}
     if sweep.days is not None:
         top["days"] = sweep.days
-    base = with_overrides(base, top, source=src)
+    base = with_overrides(scenario_from_dict(raw, source=scen_src, base_dir=base_dir), top, source=src)
     replications = sweep.replications if sweep.replications is not None else base.replications
 
     variants = {"baseline": {}} | dict(sweep.variants)
+    points = _points(sweep, src)
+    swept = set(points[0]) if points else set()
     resolved: dict[str, Scenario] = {}
     for vname, overrides in variants.items():
-        resolved[vname] = _apply_variant(base, overrides, f"{src}: variants.{vname}", base_dir)
+        clash = sorted(swept & set(_flatten_variant({k: v for k, v in overrides.items() if k != "policy_preset"})))
+        if clash:
+            raise ScenarioError(src, f"variants.{vname}.{clash[0]}", None,
+                                "is also set by the grid or sample, whose values would replace the variant's; "
+                                "set it in one place only")
+        resolved[vname] = _apply_variant(raw, base_dir, top, overrides, f"{src}: variants.{vname}")
 
-    points = _points(sweep, src)
     # Validate every point against every variant now, not in the middle of a sweep.
     for vname, vscen in resolved.items():
         for p, params in enumerate(points):
@@ -173,16 +192,20 @@ def load_sweep(path: str | Path) -> Sweep:
     return Sweep(sweep, src, base, points, resolved, replications)
 
 
-def _apply_variant(base: Scenario, overrides: dict[str, Any], where: str, base_dir: Path) -> Scenario:
+def _apply_variant(raw: dict[str, Any], base_dir: Path, top: dict[str, Any], overrides: dict[str, Any],
+                   where: str) -> Scenario:
+    """The base scenario with a variant applied. A ``policy_preset`` replaces the scenario's
+    preset exactly as in a scenario file: the scenario's own [policy] values still win."""
     overrides = dict(overrides)
     preset = overrides.pop("policy_preset", None)
-    scen = base
+    data = dict(raw)
     if preset is not None:
         try:
-            policy = load_preset(str(preset), base_dir)
+            load_preset(str(preset), base_dir)
         except ValueError as exc:
             raise ScenarioError(where, "policy_preset", preset, str(exc).split("|", 1)[-1]) from None
-        scen = with_overrides(base, {"policy": policy, "policy_preset": str(preset)}, source=where)
+        data["policy_preset"] = str(preset)
+    scen = with_overrides(scenario_from_dict(data, source=where, base_dir=base_dir), top, source=where)
     return with_overrides(scen, _flatten_variant(overrides), source=where)
 
 
@@ -223,15 +246,16 @@ def _sample_points(sample: Sample) -> list[dict[str, Any]]:
         unit = qmc.LatinHypercube(d=d, rng=np.random.default_rng(sample.seed)).random(sample.n)
     else:
         unit = qmc.Sobol(d=d, scramble=True, rng=np.random.default_rng(sample.seed)).random(sample.n)
-    lo = np.array([float(sample.ranges[k][0]) for k in keys])
-    hi = np.array([float(sample.ranges[k][1]) for k in keys])
-    values = qmc.scale(unit, lo, hi) if np.all(hi > lo) else lo + unit * (hi - lo)
     points = []
-    for row in values:
+    for row in unit:
         point: dict[str, Any] = {}
-        for k, v in zip(keys, row, strict=True):
+        for k, u in zip(keys, row, strict=True):
             a, b = sample.ranges[k]
-            point[k] = round(float(v)) if isinstance(a, int) and isinstance(b, int) else float(v)
+            if isinstance(a, int) and isinstance(b, int):
+                # Each integer gets an equal share of [0, 1): strata stay strata.
+                point[k] = min(int(a + np.floor(u * (b - a + 1))), b)
+            else:
+                point[k] = float(a + u * (b - a))
         points.append(point)
     return points
 
@@ -247,10 +271,12 @@ def sweep_from_presets(scenario: str | Path, presets: list[str], replications: i
     if replications < 1:
         raise ScenarioError(src, "--replications", replications, "must be at least 1")
     variants: dict[str, Scenario] = {"baseline": base}
+    raw = read_toml(path)
+    top = {"days": days} if days is not None else {}
     for name in presets:
         if name == "baseline":
             continue
-        variants[name] = _apply_variant(base, {"policy_preset": name}, f"{src}: --variants {name}", path.parent)
+        variants[name] = _apply_variant(raw, path.parent, top, {"policy_preset": name}, f"{src}: --variants {name}")
     file = SweepFile(name=f"compare_{base.name}"[:40], description=f"{base.name} vs {', '.join(presets)}",
                      scenario=str(path.resolve()), replications=replications,
                      variants={p: {"policy_preset": p} for p in presets if p != "baseline"})

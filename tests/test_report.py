@@ -145,3 +145,11 @@ def test_report_opens_in_headless_chromium_without_console_errors(report, tmp_pa
     # The scorecard is the first thing on the page, so it is in the screenshot's first screen.
     assert dom.index("id=\"scorecard\"") < dom.index("<figure")
     Path(tmp_path / "keep.txt").write_text(str(shot))
+
+
+def test_markdown_cells_escape_pipes(report):
+    """Grid labels contain '|': Markdown rows keep one cell per column."""
+    md = report.markdown.read_text().splitlines()
+    header = next(line for line in md if line.startswith("| variant |"))
+    row = next(line for line in md if line.startswith("| strict"))
+    assert row.replace("\\|", "").count("|") == header.count("|")

@@ -261,3 +261,52 @@ def test_batch_run_with_two_processes_still_works():
         display_progress=False,
     )
     assert len(rows) == 2 and all(r["Step"] == 5 for r in rows)
+
+
+def test_overwrite_never_deletes_what_is_not_a_sweep(tmp_path):
+    """--overwrite clears an earlier sweep's files only, and refuses a folder that holds no sweep."""
+    path = _sweep_file(tmp_path, "replications = 1\n", days=4)
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError):
+        execute(load_sweep(path), precious, workers=1, overwrite=True)
+    assert (precious / "notes.txt").read_text() == "keep me"
+    out = tmp_path / "out"
+    execute(load_sweep(path), out, workers=1)
+    (out / "notes.txt").write_text("mine")
+    execute(load_sweep(path), out, workers=1, overwrite=True)
+    assert (out / "notes.txt").read_text() == "mine" and (out / "manifest.json").is_file()
+
+
+def test_config_hash_ignores_how_the_path_is_spelled(tmp_path, monkeypatch):
+    """The same sweep file reached by a relative or an absolute path has the same hash."""
+    path = _sweep_file(tmp_path, "replications = 1\n", days=4)
+    monkeypatch.chdir(tmp_path)
+    assert load_sweep(path.name).config_hash() == load_sweep(path.resolve()).config_hash()
+
+
+def test_variant_preset_keeps_the_scenarios_own_policy_values(tmp_path):
+    """A variant's preset replaces the scenario's preset, but the scenario's own [policy] values still win."""
+    body = 'replications = 1\n[variants.hs]\npolicy_preset = "tiktok_health_score"\n'
+    path = tmp_path / "p.toml"
+    path.write_text('name = "p"\n' + body + TINY_SCENARIO.format(days=4)
+                    + "[scenario.policy]\nreferral_fee = 0.11\n[scenario.policy.review]\ncapacity_per_day = 123\n")
+    hs = load_sweep(path).variants["hs"]
+    assert hs.policy.enforcement.kind == "health_score"
+    assert hs.policy.referral_fee == 0.11 and hs.policy.review.capacity_per_day == 123
+
+
+def test_integer_ranges_are_sampled_evenly(tmp_path):
+    """Integer sample ranges give every integer an equal share of the points."""
+    body = 'replications = 1\n[sample]\nn = 300\nranges = { "policy.review.capacity_per_day" = [1, 3] }\n'
+    values = [p["policy.review.capacity_per_day"] for p in load_sweep(_sweep_file(tmp_path, body)).points]
+    assert {v: values.count(v) for v in (1, 2, 3)} == {1: 100, 2: 100, 3: 100}
+
+
+def test_a_variant_and_the_grid_cannot_set_the_same_path(tmp_path):
+    """Setting one path in a variant and in the grid is an error, not a silently lost override."""
+    body = ('replications = 1\n[variants.x]\n"policy.review.capacity_per_day" = 300\n'
+            '[grid]\n"policy.review.capacity_per_day" = [50, 150]\n')
+    with pytest.raises(ScenarioError, match="variants.x.policy.review.capacity_per_day"):
+        load_sweep(_sweep_file(tmp_path, body))
