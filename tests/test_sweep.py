@@ -308,5 +308,5 @@ def test_a_variant_and_the_grid_cannot_set_the_same_path(tmp_path):
     """Setting one path in a variant and in the grid is an error, not a silently lost override."""
     body = ('replications = 1\n[variants.x]\n"policy.review.capacity_per_day" = 300\n'
             '[grid]\n"policy.review.capacity_per_day" = [50, 150]\n')
-    with pytest.raises(ScenarioError, match="variants.x.policy.review.capacity_per_day"):
+    with pytest.raises(ScenarioError, match=r"variants\.x\.policy\.review\.capacity_per_day"):
         load_sweep(_sweep_file(tmp_path, body))
