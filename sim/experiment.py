@@ -4,11 +4,13 @@ Storage under ``results/<sweep>/``:
 
 - ``manifest.json``: the resolved configuration, its hash, package versions, and one entry per
   run (status ``done``/``failed``/``pending``, seed, duration, error). Rewritten atomically
-  (write a temporary file, then rename) after every run.
+  (write a temporary file, then rename) at most every couple of seconds and at the end, so
+  thousands of runs do not rewrite it thousands of times.
 - ``summary/<run_id>.parquet``, ``daily/<run_id>.parquet``, ``sanctions/<run_id>.parquet``
-  (and ``creators/`` on request): one shard per finished run, each written atomically before
-  the manifest marks the run done. A sweep killed at any moment loses at most the runs in
-  flight; a shard is either complete or absent.
+  (and ``creators/`` on request): one shard per finished run, each written atomically. The
+  shards are the record of what is done: a run whose shards are all present is done, whatever
+  the manifest last said. A sweep killed at any moment loses at most the runs in flight; a
+  shard is either complete or absent.
 
 Runs are independent functions of (scenario, replication), so results are identical whatever
 the number of workers or the backend.
@@ -141,9 +143,12 @@ def package_versions() -> dict[str, str]:
 class Manifest:
     """The sweep's record of itself, rewritten atomically after every change."""
 
+    SAVE_EVERY_S = 2.0
+
     def __init__(self, path: Path, doc: dict[str, Any]) -> None:
         self.path = path
         self.doc = doc
+        self._saved = 0.0
 
     @classmethod
     def create(cls, path: Path, sweep: Sweep, specs: list[RunSpec]) -> Manifest:
@@ -169,6 +174,7 @@ class Manifest:
 
     def save(self) -> None:
         _atomic_write_bytes(self.path, (json.dumps(self.doc, indent=1, default=str) + "\n").encode())
+        self._saved = time.monotonic()
 
     def record(self, outcome: dict[str, Any]) -> None:
         entry = self.doc["runs"][outcome["run_id"]]
@@ -181,7 +187,8 @@ class Manifest:
         else:
             entry.pop("error", None)
             entry.pop("traceback", None)
-        self.save()
+        if time.monotonic() - self._saved >= self.SAVE_EVERY_S:
+            self.save()
 
 
 def _shards_complete(out_dir: Path, run_id: str, with_creators: bool) -> bool:
@@ -234,9 +241,19 @@ def execute(
     else:
         manifest = Manifest.create(manifest_path, sweep, specs)
 
-    todo = [s for s in specs
-            if not (manifest.doc["runs"][s.run_id]["status"] == "done"
-                    and _shards_complete(out_dir, s.run_id, with_creators))]
+    # The shards are the record of what is done (the manifest may lag by a moment).
+    todo = []
+    for s in specs:
+        entry = manifest.doc["runs"][s.run_id]
+        if _shards_complete(out_dir, s.run_id, with_creators):
+            if entry["status"] != "done":
+                entry["status"] = "done"
+                entry.pop("error", None)
+        else:
+            if entry["status"] == "done":
+                entry["status"] = "pending"  # a shard went missing: run it again
+            todo.append(s)
+    manifest.save()
     skipped = len(specs) - len(todo)
     done = failed = 0
 
@@ -254,13 +271,16 @@ def execute(
 
     if progress is not None:
         progress(skipped, 0, len(specs), len(todo), 0.0)
-    if backend == "dask":
-        _run_dask(todo, workers, scheduler, with_creators, finish)
-    elif workers <= 1:
-        for spec in todo:
-            finish(run_spec(spec, with_creators))
-    else:
-        _run_pool(todo, workers, with_creators, finish)
+    try:
+        if backend == "dask":
+            _run_dask(todo, workers, scheduler, with_creators, finish)
+        elif workers <= 1:
+            for spec in todo:
+                finish(run_spec(spec, with_creators))
+        else:
+            _run_pool(todo, workers, with_creators, finish)
+    finally:
+        manifest.save()
     return SweepOutcome(out_dir, done, failed, skipped, time.perf_counter() - t0)
 
 
