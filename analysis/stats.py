@@ -307,9 +307,8 @@ def _exact(diff: float, low: float, high: float, p: float) -> _Row:
     return (diff, low, high, p, np.nan, np.nan)
 
 
-def _paired_t(bx: np.ndarray, vx: np.ndarray) -> _Row:
-    """Paired t of ``vx - bx``: the same statistic, interval and p-value as ``scipy.stats.ttest_rel``."""
-    d = vx - bx
+def _degenerate(d: np.ndarray, p_constant: float) -> _Row | None:
+    """The row for no pairs, one pair, or a constant difference (``p_constant`` when nonzero)."""
     n = d.size
     if n == 0:
         return _NONE
@@ -317,21 +316,27 @@ def _paired_t(bx: np.ndarray, vx: np.ndarray) -> _Row:
         return _exact(_mean(d), np.nan, np.nan, np.nan)
     if np.all(d == d[0]):
         c = float(d[0])
-        return _exact(c, c, c, 1.0 if c == 0 else 0.0)
+        return _exact(c, c, c, 1.0 if c == 0 else p_constant)
+    return None
+
+
+def _paired_t(bx: np.ndarray, vx: np.ndarray) -> _Row:
+    """Paired t of ``vx - bx``: the same statistic, interval and p-value as ``scipy.stats.ttest_rel``."""
+    d = vx - bx
+    n = d.size
+    special = _degenerate(d, 0.0)
+    if special is not None:
+        return special
     return (float(d.mean()), np.nan, np.nan, np.nan, float(d.std(ddof=1) / np.sqrt(n)), float(n - 1))
 
 
 def _paired_bootstrap(d: np.ndarray, level: float, n_boot: int, rng: np.random.Generator) -> _Row:
     """Percentile interval of the mean of ``d`` and the two-sided sign-flip p-value."""
     n = d.size
-    if n == 0:
-        return _NONE
-    if n < 2:
-        return _exact(_mean(d), np.nan, np.nan, np.nan)
-    if np.all(d == d[0]):
-        c = float(d[0])
-        # Every resample is the constant; sign flips reach it only when all signs are +.
-        return _exact(c, c, c, 1.0 if c == 0 else min(1.0, 2.0 / 2.0**n))
+    # A constant: every resample is the constant; sign flips reach it only when all signs are +.
+    special = _degenerate(d, min(1.0, 2.0 / 2.0**n))
+    if special is not None:
+        return special
     means = d[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
     low, high = np.quantile(means, [0.5 - level / 2, 0.5 + level / 2])
     observed = float(d.mean())
