@@ -59,10 +59,11 @@ def package_versions() -> dict[str, str]:
 
 @functools.cache
 def git_state() -> dict[str, Any] | None:
-    """``{"commit": sha, "dirty": bool}`` when livesim runs from a git checkout, else None.
+    """``{"commit": sha, "dirty": bool, "diff": hash}`` from a git checkout, else None.
 
     ``dirty`` means tracked files differ from the commit (untracked files do not count), so a
-    result made from uncommitted code says so.
+    result made from uncommitted code says so; ``diff`` (a hash of ``git diff HEAD``, None when
+    clean) tells two different sets of uncommitted changes apart.
     """
     root = Path(__file__).resolve().parent.parent
     if not (root / ".git").exists():
@@ -72,9 +73,12 @@ def git_state() -> dict[str, Any] | None:
                                 timeout=5, check=True).stdout.strip()
         status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
                                 capture_output=True, text=True, timeout=5, check=True).stdout
+        diff = subprocess.run(["git", "-C", str(root), "diff", "HEAD"], capture_output=True, timeout=10,
+                              check=True).stdout if status.strip() else b""
     except (OSError, subprocess.SubprocessError):
         return None
-    return {"commit": commit, "dirty": bool(status.strip())}
+    dirty = bool(status.strip())
+    return {"commit": commit, "dirty": dirty, "diff": hashlib.sha256(diff).hexdigest()[:12] if dirty else None}
 
 
 def code_identity() -> dict[str, Any]:
@@ -88,6 +92,7 @@ def code_identity() -> dict[str, Any]:
         "livesim": livesim_version(),
         "commit": git["commit"] if git else None,
         "dirty": git["dirty"] if git else None,
+        "diff": git["diff"] if git else None,
     }
 
 
