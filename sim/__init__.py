@@ -8,7 +8,13 @@ The model and runner (which import Mesa and pandas) load on first use, so valida
 scenario stays quick.
 """
 
+import sys
 from typing import TYPE_CHECKING, Any
+
+if sys.version_info < (3, 12):  # pragma: no cover - depends on the interpreter
+    raise ImportError(
+        f"livesim needs Python 3.12 or newer; this is Python {sys.version.split()[0]} ({sys.executable})"
+    )
 
 from sim.config import Scenario, load_scenario, with_overrides
 from sim.errors import ScenarioError

@@ -256,6 +256,32 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0 if outcome.failed == 0 else 1
 
 
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    """List the bundled scenarios, policy presets and sweeps, each with its description."""
+    import tomllib
+
+    from sim.bundled import bundled_root, preset_names, scenario_names, sweep_names
+
+    root = bundled_root()
+    groups = (
+        ("scenarios", "livesim run NAME", root, scenario_names()),
+        ("policy presets", 'policy_preset = "NAME"', root / "policies", preset_names()),
+        ("sweeps", "livesim sweep NAME", root / "sweeps", sweep_names()),
+    )
+    for title, usage, folder, names in groups:
+        print(f"{title} ({usage}):")
+        for name in names:
+            path = folder / f"{name}.toml"
+            try:
+                description = str(tomllib.loads(path.read_text(encoding="utf-8")).get("description", ""))
+            except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+                description = "(unreadable)"
+            print(f"  {name:<24}{' '.join(description.split())[:90]}")
+        print()
+    print(f"bundled files are in {root}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="livesim",
@@ -264,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_run = sub.add_parser("run", help="simulate one scenario and write its results")
-    p_run.add_argument("scenario", help="scenario TOML file")
+    p_run.add_argument("scenario", help="scenario TOML file, or a bundled scenario's name (livesim scenarios)")
     p_run.add_argument("--days", type=int, help="override the number of days")
     p_run.add_argument("--seed", type=int, help="override the scenario seed")
     p_run.add_argument("--replication", type=int, default=0, help="which replication (world) of the seed")
@@ -276,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.set_defaults(func=cmd_run)
 
     p_sw = sub.add_parser("sweep", help="run a sweep: variants x grid/sample points x replications")
-    p_sw.add_argument("sweep", help="sweep TOML file")
+    p_sw.add_argument("sweep", help="sweep TOML file, or a bundled sweep's name (livesim scenarios)")
     p_sw.add_argument("--workers", type=int, help="parallel runs (default: the number of cores)")
     p_sw.add_argument("--backend", choices=("local", "dask"), default="local",
                       help="local process pool, or dask.distributed (a LocalCluster unless --scheduler)")
@@ -305,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.set_defaults(func=cmd_report)
 
     p_cmp = sub.add_parser("compare", help="run a scenario against policy presets and report, in one command")
-    p_cmp.add_argument("scenario", help="scenario TOML file (the baseline)")
+    p_cmp.add_argument("scenario", help="scenario TOML file or bundled name (the baseline)")
     p_cmp.add_argument("--variants", required=True, help="comma-separated policy presets, e.g. strict,lenient")
     p_cmp.add_argument("--replications", type=int, default=5, help="replications per variant (default 5)")
     p_cmp.add_argument("--days", type=int, help="override the number of days")
@@ -314,8 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_cmp.add_argument("--quiet", action="store_true", help="no progress bar")
     p_cmp.set_defaults(func=cmd_compare)
 
+    p_ls = sub.add_parser("scenarios", help="list the bundled scenarios, policy presets and sweeps")
+    p_ls.set_defaults(func=cmd_scenarios)
+
     p_val = sub.add_parser("validate", help="check a scenario file and print it fully resolved")
-    p_val.add_argument("scenario", help="scenario TOML file")
+    p_val.add_argument("scenario", help="scenario TOML file, or a bundled scenario's name")
     p_val.add_argument("--days", type=int, help=argparse.SUPPRESS)
     p_val.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     p_val.add_argument("--set", action="append", metavar="PATH=VALUE", help="override parameters before checking")

@@ -11,6 +11,7 @@ Levers (what a platform controls) live under ``[policy]`` and ``[[timeline]]``; 
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -590,19 +591,28 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "policies"
-
-
 def preset_names() -> list[str]:
     """Names of the bundled policy presets."""
-    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+    from sim.bundled import preset_names as bundled
+
+    return bundled()
 
 
 def load_preset(name: str, base_dir: str | Path | None = None) -> dict[str, Any]:
     """The ``[policy]`` table of preset ``name``: ``<scenario dir>/policies/<name>.toml`` first,
-    then the bundled ``scenarios/policies/``."""
+    then the bundled presets (``scenarios/policies/``, installed as package data).
+
+    ``name`` is a plain name (lower-case letters, digits, underscores), checked before any file
+    is looked at, so a preset can never be read from an arbitrary path."""
+    from sim.bundled import preset_path
+
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name) or len(name) > 40:
+        raise ValueError(f"@policy_preset|got {name!r}; a preset is named, not a path: lower-case letters, digits "
+                         f"and underscores; bundled presets: {', '.join(preset_names())}")
     candidates = [Path(base_dir) / "policies" / f"{name}.toml"] if base_dir else []
-    candidates.append(PRESET_DIR / f"{name}.toml")
+    bundled = preset_path(name)
+    if bundled is not None:
+        candidates.append(bundled)
     for path in candidates:
         if path.is_file():
             try:
@@ -613,7 +623,7 @@ def load_preset(name: str, base_dir: str | Path | None = None) -> dict[str, Any]
             if extra or "policy" not in data:
                 raise ValueError(f"@policy_preset|preset file {path} must hold a [policy] table (and a description)")
             return data["policy"]
-    raise ValueError(f"@policy_preset|unknown preset {name!r}; bundled presets: {', '.join(preset_names())}")
+    raise ValueError(f"@policy_preset|got {name!r}; {unknown_name_message(name, preset_names(), 'preset')}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -643,8 +653,11 @@ def read_toml(path: str | Path, what: str = "scenario") -> dict[str, Any]:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario TOML file; raise ScenarioError naming file, field and value."""
-    path = Path(path)
+    """Read and validate a scenario TOML file (or a bundled scenario by name, e.g. ``baseline``);
+    raise ScenarioError naming file, field and value."""
+    from sim.bundled import resolve_scenario
+
+    path = resolve_scenario(path)
     return scenario_from_dict(read_toml(path), source=str(path), base_dir=path.parent)
 
 

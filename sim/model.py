@@ -39,7 +39,7 @@ from sim.seeding import day_streams, run_seed_sequence, spawn_streams
 
 __all__ = ["DEFAULT_SCENARIO", "LiveShopModel"]
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"
+DEFAULT_SCENARIO = "baseline"  # the bundled baseline scenario (sim.bundled)
 
 
 class RollingSum:

@@ -147,8 +147,11 @@ class Sweep:
 
 
 def load_sweep(path: str | Path) -> Sweep:
-    """Read, validate and expand a sweep file; every override is re-validated."""
-    path = Path(path)
+    """Read, validate and expand a sweep file (or a bundled sweep by name); every override is
+    re-validated."""
+    from sim.bundled import resolve_sweep
+
+    path = resolve_sweep(path)
     src = str(path)
     data = read_toml(path, "sweep")
     try:
@@ -263,7 +266,9 @@ def _sample_points(sample: Sample) -> list[dict[str, Any]]:
 def sweep_from_presets(scenario: str | Path, presets: list[str], replications: int = 5,
                        days: int | None = None) -> Sweep:
     """The sweep behind ``livesim compare``: the scenario as it is vs each named policy preset."""
-    path = Path(scenario)
+    from sim.bundled import resolve_scenario
+
+    path = resolve_scenario(scenario)
     base = load_scenario(path)
     src = f"{path} (compare)"
     if days is not None:
