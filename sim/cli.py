@@ -188,12 +188,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise ScenarioError(str(args.sweep), "runs", n_runs,
                             f"more than {MAX_RUNS_WITHOUT_YES:,} runs needs --yes (is the grid or the number of "
                             "replications what you meant?)")
-    workers = args.workers if args.scheduler else _workers(args.workers)
+    # A scheduler's cluster has its own workers; the cap is about this machine's cores.
+    workers = (args.workers or 1) if args.scheduler else _workers(args.workers)
+    where = f"the workers of {args.scheduler}" if args.scheduler else f"{workers} workers ({args.backend})"
     print(f"livesim sweep {sweep.file.name}: {len(sweep.variants)} variants x {len(sweep.points)} points x "
-          f"{sweep.replications} replications = {n_runs} runs, {workers} workers ({args.backend})")
+          f"{sweep.replications} replications = {n_runs} runs, {where}")
     progress = _SweepProgress(sweep.file.name, enabled=not args.quiet)
     try:
-        outcome = execute(sweep, out, workers=workers or 1, backend=args.backend, scheduler=args.scheduler,
+        outcome = execute(sweep, out, workers=workers, backend=args.backend, scheduler=args.scheduler,
                           resume=args.resume, overwrite=args.overwrite, force=args.force,
                           with_creators=args.creators, progress=progress, notify=print)
     except (FileExistsError, ValueError) as exc:
