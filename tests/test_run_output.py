@@ -104,10 +104,16 @@ def _case(kind: str, work: Path) -> tuple[str, Path, dict[str, str]]:
             locked.chmod(0o700)
             pytest.skip("running as a user (root) whom chmod 0o500 does not stop from writing")
         return "locked/out", work, env
+    if kind == "unwritable_for_root":
+        # /proc/sys takes no new entries, even from root (who ignores chmod).
+        if not Path("/proc/sys").is_dir() or os.access("/proc/sys", os.W_OK):
+            pytest.skip("no folder here that even root cannot write in")
+        return "/proc/sys/livesim-out", work, env
     raise AssertionError(kind)
 
 
-REFUSED = ["foreign_folder", "dot", "parent_of_cwd", "file", "under_file", "home", "unwritable"]
+REFUSED = ["foreign_folder", "dot", "parent_of_cwd", "file", "under_file", "home", "unwritable",
+           "unwritable_for_root"]
 
 
 @pytest.mark.parametrize("kind", REFUSED)
