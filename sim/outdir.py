@@ -12,16 +12,20 @@ then made by one rename. An existing DIR is kept and only livesim's files are mo
 first summary.json is replaced by a stub that says the folder is incomplete (so it stays
 recognisable as livesim's if the process is killed now), then the data files are moved in,
 livesim's stale files the new run did not write are removed, and the real summary.json comes
-last. A temporary folder left behind by a killed process is removed by the next run into the
+last. (When DIR is on another filesystem than its parent, e.g. a mount point, each file is
+copied beside its final name and then renamed, so no file is ever half there.) A temporary
+folder left behind by a killed process is removed by the next run into the
 same parent once that process is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +55,8 @@ LEGACY_FILES = ("daily.parquet", "creators.parquet", "sanctions.parquet", "daily
 LEGACY_KEYS = ("scenario", "livesim_version", "metrics")
 
 _TMP_RE = re.compile(r"^\.(?P<name>.+)\.livesim-tmp-(?P<pid>\d+)-[A-Za-z0-9_]+$")
+_PART = ".livesim-part-"
+_PART_RE = re.compile(r"^\.(?P<name>.+)\.livesim-part-(?P<pid>\d+)$")
 FIELD = "--out"
 
 
@@ -137,7 +143,11 @@ def check_out_dir(out: str | Path, files: tuple[str, ...] | list[str] = RUN_FILE
     if resolved == cwd or resolved in cwd.parents:
         raise _refuse(out, "that is the working directory or a folder above it, which livesim will not write "
                            "its run files into; name a folder for this run, e.g. results/NAME")
-    if resolved == Path.home().resolve() or resolved == Path(resolved.anchor):
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError):  # no home directory known
+        home = None
+    if resolved == home or resolved == Path(resolved.anchor):
         raise _refuse(out, "that is the home directory or the filesystem root; name a folder for this run, "
                            "e.g. results/NAME")
     if out.is_symlink() and not out.exists():
@@ -233,6 +243,28 @@ def _stub(files: set[str]) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
+def _move_in(src: Path, out: Path, name: str) -> None:
+    """Put ``src`` at ``out/name`` in one step (a rename; across filesystems, a copy beside it, then a rename)."""
+    try:
+        os.replace(src, out / name)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:  # ``out`` is a mount point or a link to another filesystem
+            raise
+        part = out / f".{name}{_PART}{os.getpid()}"
+        shutil.copyfile(src, part)
+        os.replace(part, out / name)
+        src.unlink()
+
+
+def _remove_stale_parts(out: Path) -> None:
+    """Remove half-copied run files (``.NAME.livesim-part-PID``) of livesim processes that are gone."""
+    for entry in out.iterdir():
+        m = _PART_RE.match(entry.name)
+        if m and m["name"] in RUN_FILES and entry.is_file() and not entry.is_symlink() and not _alive(int(m["pid"])):
+            with contextlib.suppress(OSError):
+                entry.unlink()
+
+
 def install(staging: Path, out: Path) -> Replacement:
     """Move the run files in ``staging`` into ``out``; replace only livesim's own files there.
 
@@ -245,21 +277,22 @@ def install(staging: Path, out: Path) -> Replacement:
     if not out.exists():
         staging.rename(out)
         return Replacement(out)
+    _remove_stale_parts(out)
     entries = {p.name for p in out.iterdir()}
     old = owned_files(out)
     replaced = MARKER in old
     # 1. Keep the folder recognisable, and say it is incomplete, until the real summary lands.
     stub = staging / ".stub.json"
     stub.write_text(_stub(old | set(written)), encoding="utf-8")
-    os.replace(stub, out / MARKER)
+    _move_in(stub, out, MARKER)
     # 2. The data files, then the stale files of the earlier run, then the marker.
     for name in written:
         if name != MARKER:
-            os.replace(staging / name, out / name)
+            _move_in(staging / name, out, name)
     stale = sorted(old - set(written))
     for name in stale:
         (out / name).unlink(missing_ok=True)
-    os.replace(staging / MARKER, out / MARKER)
+    _move_in(staging / MARKER, out, MARKER)
     with contextlib.suppress(OSError):
         staging.rmdir()
     kept = sorted(entries - old - set(written))

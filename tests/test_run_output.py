@@ -283,6 +283,30 @@ def test_interrupted_replacement_stays_recognisable(scenario: Path, tmp_path: Pa
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_out_on_another_filesystem_is_filled_by_copying(scenario: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """When a rename into --out crosses filesystems (a mount point), files are copied in and nothing is left over."""
+    import errno
+
+    import sim.outdir
+
+    out = tmp_path / "out"
+    out.mkdir()
+    real_replace = os.replace
+
+    def cross_device(src, dst):
+        if Path(src).parent != Path(dst).parent:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(sim.outdir.os, "replace", cross_device)
+    status, _, err = _run(scenario, out)
+    assert status == 0, err
+    assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
+    assert json.loads((out / "summary.json").read_text())["format"] == RUN_FORMAT
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 # ---------------------------------------------------------------------------------------
 # Temporary folders of killed runs
 # ---------------------------------------------------------------------------------------
