@@ -55,6 +55,7 @@ LEGACY_FILES = ("daily.parquet", "creators.parquet", "sanctions.parquet", "daily
 LEGACY_KEYS = ("scenario", "livesim_version", "metrics")
 
 _TMP_RE = re.compile(r"^\.(?P<name>.+)\.livesim-tmp-(?P<pid>\d+)-[A-Za-z0-9_]+$")
+_STUB = ".stub.json"  # the incomplete-folder summary, staged before it is moved in
 _PART = ".livesim-part-"
 _PART_RE = re.compile(r"^\.(?P<name>.+)\.livesim-part-(?P<pid>\d+)$")
 FIELD = "--out"
@@ -211,7 +212,7 @@ def remove_stale_staging(parent: Path) -> list[Path]:
         if not m or entry.is_symlink() or not entry.is_dir() or _alive(int(m["pid"])):
             continue
         try:
-            for name in RUN_FILES:
+            for name in (*RUN_FILES, _STUB):
                 f = entry / name
                 if f.is_file() and not f.is_symlink():
                     f.unlink()
@@ -282,7 +283,7 @@ def install(staging: Path, out: Path) -> Replacement:
     old = owned_files(out)
     replaced = MARKER in old
     # 1. Keep the folder recognisable, and say it is incomplete, until the real summary lands.
-    stub = staging / ".stub.json"
+    stub = staging / _STUB
     stub.write_text(_stub(old | set(written)), encoding="utf-8")
     _move_in(stub, out, MARKER)
     # 2. The data files, then the stale files of the earlier run, then the marker.

@@ -18,7 +18,7 @@ from sim.config import Scenario, load_scenario, with_overrides
 from sim.labels import CreatorState, CreatorType, Tactic
 from sim.metrics import METRICS, run_summary
 from sim.model import LiveShopModel
-from sim.outdir import MARKER, Replacement, install, make_staging, run_files
+from sim.outdir import MARKER, Replacement, check_out_dir, install, make_staging, run_files
 from sim.provenance import RUN_FORMAT, livesim_version, provenance, scenario_hash, scenario_toml
 
 __all__ = ["RunResult", "livesim_version", "run", "write_outputs", "write_run"]
@@ -235,8 +235,6 @@ def write_run(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> R
     only when all of them succeeded, so a failure never leaves half-written output; in an
     earlier run folder only livesim's own files are replaced (see :mod:`sim.outdir`).
     """
-    from sim.outdir import check_out_dir
-
     out_dir = Path(out_dir)
     files = run_files(plot)
     check_out_dir(out_dir, files)

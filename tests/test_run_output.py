@@ -325,6 +325,7 @@ def test_stale_temporary_folders_of_dead_runs_are_removed(scenario: Path, tmp_pa
     stale.mkdir()
     (stale / "daily.parquet").write_bytes(b"partial")
     (stale / "summary.json").write_text("{}")
+    (stale / ".stub.json").write_text("{}")  # killed just before the incomplete-folder marker moved in
     alive = tmp_path / f".out.livesim-tmp-{os.getppid()}-def456"  # our parent process: running
     alive.mkdir()
     (alive / "daily.parquet").write_bytes(b"being written")
