@@ -165,7 +165,11 @@ def check_out_dir(out: str | Path, files: tuple[str, ...] | list[str] = RUN_FILE
             raise _refuse(out, f"cannot write in {place} (permission denied or read-only); "
                                "choose a folder you can write to")
     if out.exists():
-        entries = {p.name for p in out.iterdir()}
+        try:
+            entries = {p.name for p in out.iterdir()}
+        except OSError as exc:
+            raise _refuse(out, f"cannot list {given} ({exc.strerror}); choose a folder you can read and "
+                               "write") from None
         if entries and not is_run_folder(out):
             raise _refuse(out, f"{given} holds files and is not an earlier livesim run (it has no livesim "
                                "summary.json); livesim replaces only its own run folders: choose a new or "
@@ -186,12 +190,10 @@ def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
         return False
-    except PermissionError:  # someone else's live process
-        return True
-    except OSError:
+    except OSError:  # e.g. PermissionError: someone else's live process
         return True
     return True
 
