@@ -21,37 +21,58 @@ __all__ = ["main"]
 EXIT_USAGE = 2
 
 
+def _is_tty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 class _Progress:
-    """A one-line progress report on stderr, shown once a run has taken a couple of seconds."""
+    """A progress bar on stderr (tqdm), shown once a run has taken a couple of seconds.
+
+    When stderr is not a terminal (a log file, a pipe, CI) no frames are written, since
+    carriage-return frames turn into thousands of lines there; a single line at the end says
+    how long the run took.
+    """
 
     def __init__(self, label: str, after_s: float = 2.0, enabled: bool = True) -> None:
         self.label = label
         self.after_s = after_s
         self.enabled = enabled
+        self.tty = _is_tty(sys.stderr)
         self.t0 = time.perf_counter()
         self.shown = False
-        self._last = 0.0
+        self._bar: Any = None
+        self._done = 0
+        self._total = 0
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled:
             return
-        now = time.perf_counter()
-        elapsed = now - self.t0
-        if elapsed < self.after_s or (now - self._last < 0.25 and done < total):
+        self._done, self._total = done, total
+        if not self.tty:
             return
-        self._last = now
-        left = elapsed / done * (total - done) if done else 0.0
-        width = 30
-        filled = int(width * done / total)
-        bar = "#" * filled + "-" * (width - filled)
-        sys.stderr.write(f"\r{self.label} [{bar}] day {done}/{total}  {elapsed:5.1f}s elapsed, ~{left:4.1f}s left ")
-        sys.stderr.flush()
-        self.shown = True
+        if self._bar is None:
+            if time.perf_counter() - self.t0 < self.after_s:
+                return
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=self.label, unit="day", file=sys.stderr, leave=True,
+                             dynamic_ncols=True, mininterval=0.25)
+            self.shown = True
+        self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        elif self.enabled and not self.tty and self._total:
+            elapsed = time.perf_counter() - self.t0
+            if elapsed >= self.after_s:
+                sys.stderr.write(f"{self.label}: day {self._done}/{self._total} in {elapsed:.1f}s\n")
+                sys.stderr.flush()
+                self.shown = True
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -102,22 +123,32 @@ def summary_table(summary: dict[str, float], by_market: dict[str, dict[str, floa
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.runner import run, write_outputs
+    from sim.capacity import check_memory
+    from sim.outdir import check_out_dir, run_files
 
+    overrides = _overrides(args)
     scenario = _load(args)
     out = Path(args.out) if args.out else Path("results") / scenario.name
+    # Everything that can be refused is refused before the simulation (or its imports) starts.
+    check_out_dir(out, run_files(not args.no_plot))
+    check_memory(scenario, args.scenario)
+    from sim.runner import run, write_run
+
     progress = _Progress(f"{scenario.name} rep {args.replication}", enabled=not args.quiet)
     try:
-        result = run(scenario, replication=args.replication, progress=progress)
+        result = run(scenario, replication=args.replication, overrides=overrides, progress=progress)
     finally:
         progress.close()
-    write_outputs(result, out, plot=not args.no_plot)
+    written = write_run(result, out, plot=not args.no_plot)
     print(f"livesim {scenario.name}: {scenario.days} days, seed {scenario.seed}, replication "
           f"{args.replication}, {scenario.world.n_buyers:,} buyers, {scenario.world.n_creators:,} creators "
           f"({result.runtime_s:.1f}s)")
     print(summary_table(result.summary, result.summary_by_market))
-    print(f"\nwrote {out}/daily.parquet, creators.parquet, sanctions.parquet, summary.json"
+    print(f"\nwrote {out}/daily.parquet, creators.parquet, sanctions.parquet, scenario.toml, summary.json"
           + ("" if args.no_plot else ", daily.png"))
+    note = written.describe()
+    if note:
+        print(note)
     return 0
 
 
@@ -130,32 +161,44 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 class _SweepProgress:
-    """Runs done and failed, and the time left, on one stderr line."""
+    """Runs done and failed, and the time left, as a progress bar on stderr (tqdm).
+
+    When stderr is not a terminal no frames are written; one line at the end gives the counts.
+    """
 
     def __init__(self, label: str, enabled: bool = True) -> None:
         self.label = label
         self.enabled = enabled
+        self.tty = _is_tty(sys.stderr)
         self.shown = False
-        self._already = 0  # runs done before this call (resume)
+        self._bar: Any = None
+        self._last: tuple[int, int, int, float] | None = None
 
     def __call__(self, done: int, failed: int, total: int, left: int, elapsed: float) -> None:
         if not self.enabled:
             return
-        if not self.shown:
-            self._already = done
-        finished = done + failed
-        ran = finished - self._already
-        width = 30
-        filled = int(width * finished / total) if total else width
-        eta = f"~{elapsed / ran * left:5.0f}s left" if ran else ""
-        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'-' * (width - filled)}] {done}/{total} done, "
-                         f"{failed} failed, {elapsed:5.0f}s elapsed {eta} ")
-        sys.stderr.flush()
-        self.shown = True
+        self._last = (done, failed, total, elapsed)
+        if not self.tty:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            # Runs already done before this call (resume) count as done, not toward the rate.
+            self._bar = tqdm(total=total, initial=done + failed, desc=self.label, unit="run", file=sys.stderr,
+                             leave=True, dynamic_ncols=True, mininterval=0.25)
+            self.shown = True
+        self._bar.set_postfix_str(f"{done} done, {failed} failed", refresh=False)
+        self._bar.update(done + failed - self._bar.n)
 
     def close(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        elif self._last is not None and not self.shown:
+            done, failed, total, elapsed = self._last
+            sys.stderr.write(f"{self.label}: {done}/{total} done, {failed} failed, {elapsed:.0f}s\n")
+            sys.stderr.flush()
+            self.shown = True
 
 
 MAX_RUNS_WITHOUT_YES = 100_000  # a sweep this large is more likely a mistake than a plan

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +18,12 @@ from sim.config import Scenario, load_scenario, with_overrides
 from sim.labels import CreatorState, CreatorType, Tactic
 from sim.metrics import METRICS, run_summary
 from sim.model import LiveShopModel
+from sim.outdir import MARKER, Replacement, check_out_dir, install, make_staging, run_files
+from sim.provenance import RUN_FORMAT, livesim_version, provenance, scenario_hash, scenario_toml
 
-__all__ = ["RunResult", "livesim_version", "run", "write_outputs"]
+__all__ = ["RunResult", "livesim_version", "run", "write_outputs", "write_run"]
 
 ProgressFn = Callable[[int, int], None]
-
-
-def livesim_version() -> str:
-    try:
-        return version("livesim")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 @dataclass
@@ -57,6 +49,8 @@ class RunResult:
     runtime_s: float
     seed_entropy: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # The overrides applied to the scenario as given (dotted paths, plus days and seed), for the record.
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     @property
     def platform_daily(self) -> pd.DataFrame:
@@ -71,10 +65,19 @@ def run(
     overrides: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
 ) -> RunResult:
-    """Simulate ``scenario`` (a Scenario or a path) for its days; same inputs, same result."""
+    """Simulate ``scenario`` (a Scenario or a path) for its days; same inputs, same result.
+
+    ``overrides`` (dotted paths such as ``policy.referral_fee``) are applied first and kept in
+    the result, so summary.json says how the run differed from its scenario file. A world too
+    large for the memory available is refused (ScenarioError) before it is built.
+    """
+    from sim.capacity import check_memory
+
+    source = str(scenario) if not isinstance(scenario, Scenario) else f"scenario {scenario.name!r}"
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    scenario = with_overrides(scenario, overrides or {})
+    scenario = with_overrides(scenario, overrides or {}, source=f"{source} (overrides)")
+    check_memory(scenario, source)
     t0 = time.perf_counter()
     model = LiveShopModel(scenario=scenario, replication=replication)
     days = scenario.days
@@ -83,7 +86,9 @@ def run(
         if progress is not None:
             progress(model.day, days)
     runtime = time.perf_counter() - t0
-    return _result(model, runtime)
+    result = _result(model, runtime)
+    result.overrides = dict(overrides or {})
+    return result
 
 
 def _result(model: LiveShopModel, runtime: float) -> RunResult:
@@ -194,15 +199,24 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def summary_document(result: RunResult) -> dict[str, Any]:
-    """The contents of ``summary.json``."""
+def summary_document(result: RunResult, files: list[str] | None = None) -> dict[str, Any]:
+    """The contents of ``summary.json``: results, and what made them (code, scenario, overrides, packages).
+
+    ``format`` marks the folder as a livesim run (the only kind livesim will replace) and
+    ``files`` lists what the run wrote, the only files a later run into the folder may remove.
+    """
     return _clean(
         {
+            "format": RUN_FORMAT,
             "scenario": result.scenario.name,
+            "scenario_hash": scenario_hash(result.scenario),
             "seed": result.scenario.seed,
             "replication": result.replication,
             "days": result.scenario.days,
+            "overrides": result.overrides,
             "livesim_version": livesim_version(),
+            "provenance": provenance(),
+            "files": files if files is not None else run_files(),
             "runtime_s": round(result.runtime_s, 3),
             "metrics": result.summary,
             "by_market": result.summary_by_market,
@@ -213,23 +227,23 @@ def summary_document(result: RunResult) -> dict[str, Any]:
     )
 
 
-def write_outputs(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> Path:
-    """Write daily.parquet, creators.parquet, sanctions.parquet, summary.json and daily.png.
+def write_run(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> Replacement:
+    """Write the run's files into ``out_dir``; say whether an earlier run there was replaced.
 
-    Files are written to a temporary folder beside ``out_dir`` and moved into place only when
-    all of them succeeded, so a failure never leaves half-written output.
+    ``out_dir`` must be new, empty or an earlier livesim run folder (else ScenarioError, before
+    anything is written). Files are written to a temporary folder beside it first and moved in
+    only when all of them succeeded, so a failure never leaves half-written output; in an
+    earlier run folder only livesim's own files are replaced (see :mod:`sim.outdir`).
     """
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; results are ordinary files
+    files = run_files(plot)
+    check_out_dir(out_dir, files)
+    tmp = make_staging(out_dir)
     try:
         result.daily.to_parquet(tmp / "daily.parquet", index=False)
         result.creators.to_parquet(tmp / "creators.parquet", index=False)
         result.sanctions.to_parquet(tmp / "sanctions.parquet", index=False)
-        (tmp / "summary.json").write_text(json.dumps(summary_document(result), indent=2) + "\n")
+        (tmp / "scenario.toml").write_text(scenario_toml(result.scenario), encoding="utf-8")
         if plot:
             from analysis.plots import daily_overview
 
@@ -238,14 +252,17 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, plot: bool = True) 
             import matplotlib.pyplot as plt
 
             plt.close(fig)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            out_dir.rename(old)
-            tmp.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+        doc = summary_document(result, files)
+        (tmp / MARKER).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        return install(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)  # our own temporary folder: only run files are in it
+
+
+def write_outputs(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> Path:
+    """Write daily.parquet, creators.parquet, sanctions.parquet, scenario.toml, summary.json and daily.png.
+
+    The folder rules and the all-or-nothing writing of :func:`write_run` apply.
+    """
+    return write_run(result, out_dir, plot=plot).path

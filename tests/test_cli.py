@@ -50,7 +50,7 @@ TINY_TOML = textwrap.dedent(
     """
 )
 TINY_MARKETS = ["sg", "id"]
-OUTPUT_FILES = {"daily.parquet", "creators.parquet", "sanctions.parquet", "summary.json", "daily.png"}
+OUTPUT_FILES = {"daily.parquet", "creators.parquet", "sanctions.parquet", "scenario.toml", "summary.json", "daily.png"}
 
 
 def _call(argv: list[str]) -> tuple[int, str, str]:
@@ -214,7 +214,7 @@ def test_subprocess_bad_input_exit_status(tmp_path: Path, kind: str, extra: list
 
 
 def test_run_writes_all_outputs(default_run: dict) -> None:
-    """`run --out` returns 0 and writes exactly daily.parquet, creators.parquet, summary.json and daily.png."""
+    """`run --out` returns 0 and writes exactly the data files, scenario.toml, summary.json and daily.png."""
     assert default_run["status"] == 0, default_run["stderr"]
     out: Path = default_run["out"]
     assert {p.name for p in out.iterdir()} == OUTPUT_FILES
@@ -338,12 +338,13 @@ def test_failed_write_keeps_previous_output(tiny_toml: Path, tmp_path: Path, mon
 
 
 def test_rerun_replaces_output_cleanly(tiny_toml: Path, tmp_path: Path) -> None:
-    """A second run into the same --out replaces the folder: only its files remain, no hidden folders are left."""
+    """A second run into the same --out replaces livesim's files (a user's file stays), no hidden folders are left."""
     out = tmp_path / "out"
     _run_daily(tiny_toml, out, "--days", "3")
-    (out / "stale.txt").write_text("from before")
+    (out / "notes.txt").write_text("from before")
     daily = _run_daily(tiny_toml, out, "--days", "4", "--seed", "5")
-    assert {p.name for p in out.iterdir()} == OUTPUT_FILES - {"daily.png"}
+    assert {p.name for p in out.iterdir()} == (OUTPUT_FILES - {"daily.png"}) | {"notes.txt"}
+    assert (out / "notes.txt").read_text() == "from before"
     doc = json.loads((out / "summary.json").read_text())
     assert (doc["days"], doc["seed"]) == (4, 5)
     assert daily["day"].max() == 4
