@@ -234,6 +234,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     # A scheduler's cluster has its own workers; the cap is about this machine's cores.
     workers = (args.workers or 1) if args.scheduler else _workers(args.workers)
     where = f"the workers of {args.scheduler}" if args.scheduler else f"{workers} workers ({args.backend})"
+    if not args.scheduler:  # this machine runs them: the largest run, times the runs at once, must fit
+        from sim.capacity import check_memory, estimate_memory_bytes
+
+        largest = max((spec.scenario for spec in sweep.runs()), key=estimate_memory_bytes)
+        check_memory(largest, str(args.sweep), workers=min(workers, n_runs))
     print(f"livesim sweep {sweep.file.name}: {len(sweep.variants)} variants x {len(sweep.points)} points x "
           f"{sweep.replications} replications = {n_runs} runs, {where}")
     progress = _SweepProgress(sweep.file.name, enabled=not args.quiet)
