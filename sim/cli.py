@@ -1,7 +1,9 @@
 """The ``livesim`` command: run, sweep, query and validate.
 
 Errors a user can fix (a missing file, bad TOML, an unknown key, a wrong value) print one line
-naming the file, the field, the value and what is allowed, and exit with status 2.
+naming the file, the field, the value and what is allowed, and exit with status 2. Things
+livesim can run but the user should know about (a timeline entry past the last day) print one
+``livesim: warning: ...`` line each and the command carries on.
 """
 
 from __future__ import annotations

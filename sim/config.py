@@ -502,6 +502,10 @@ class Scenario(_Strict):
     ``policy`` applies to every market; ``policy_overrides.<market>`` changes levers for one
     market (dotted paths or nested tables); ``policy`` timeline events change levers from a
     day on; ``ramp`` events move a numeric lever gradually.
+
+    Timeline entries must fall inside the run: one that starts after the last day is an error
+    (a warning if it was inside the file's own run and an override such as ``--days`` shortened
+    it), one that runs past the last day a warning naming the days that are ignored.
     """
 
     name: Name
@@ -621,7 +625,8 @@ def _policy_with(policy: Policy, changes: dict[str, Any], where: str) -> Policy:
         return Policy.model_validate(data)
     except ValidationError as exc:
         err = format_validation_error(exc, "", Policy)
-        raise ValueError(f"@{where}.{err.field}|{err.allowed}" + (f" (got {err.value!r})" if err.value is not None else "")) from None
+        got = f"got {err.value!r}; " if err.value is not None else ""
+        raise ValueError(f"@{where}.{err.field}|{got}{err.allowed}") from None
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -913,6 +918,9 @@ def _list_index(node: list[Any], part: str, where: str, source: str) -> int:
     if part.isdigit() and int(part) < len(node):
         return int(part)
     names = [str(item.get("name", i)) for i, item in enumerate(node) if isinstance(item, dict)]
+    if not names:
+        allowed = f"an index 0-{len(node) - 1}" if node else "none (the list is empty)"
+        raise ScenarioError(source, where, part, f"no such item; allowed: {allowed}")
     raise ScenarioError(source, where, part, f"no such item; allowed: {', '.join(names)}")
 
 

@@ -51,6 +51,10 @@ def format_validation_error(exc: ValidationError, source: str, root: type[BaseMo
         allowed_names = _allowed_fields(root, loc[:-1])
         allowed = unknown_name_message(str(loc[-1]), allowed_names, "key")
         return ScenarioError(source, path, None, allowed)
+    if kind == "union_tag_not_found":  # a timeline entry or a ladder without its kind
+        kinds = "campaign, incentive, policy, ramp" if path.startswith("timeline") else "health_score, points, tiers"
+        return ScenarioError(source, f"{path}.kind" if path else "kind", None,
+                             f"required field is missing; allowed kinds: {kinds}")
     if kind == "missing":
         return ScenarioError(source, path, None, "required field is missing")
     msg = err["msg"]

@@ -10,6 +10,9 @@ replications = 10
 policy_preset = "strict"           # start the policy from a preset...
 "policy.review.capacity_per_day" = 300   # ...and/or override any dotted path
 
+[variants.id_capacity]             # one market's lever: policy_overrides.<market>.<policy path>
+"policy_overrides.id.review.capacity_per_day" = 300
+
 [grid]                             # cartesian product (or [sample] instead)
 "policy.detection.threshold" = [2.0, 2.5, 3.0]
 

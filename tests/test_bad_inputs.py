@@ -222,6 +222,9 @@ CASES: list[tuple[str, dict[str, str | bytes | None], list[str], list[str]]] = [
     ("ramp-bad-path", {"s.toml": s_add('[[timeline]]\nkind = "ramp"\nname = "r"\nstart_day = 1\ndays = 2\n'
                                        'path = "detection.nope"\nstart_value = 0.5\nend_value = 1.0')},
      VAL, ["s.toml", "timeline[1].path", "nope"]),
+    ("event-missing-kind", {"s.toml": s_edit('kind = "campaign"\n', "")}, VAL, ["s.toml", "timeline[0].kind", "ramp"]),
+    ("enforcement-missing-kind", {"s.toml": s_edit("[policy]\n", "[policy]\nenforcement = { milestones = [] }\n")}, VAL,
+     ["s.toml", "policy.enforcement.kind", "tiers"]),
     # --- targets inside a scenario ------------------------------------------------------------
     ("target-unknown-metric", {"s.toml": s_add('[[targets]]\nmetric = "happiness"\nmax = 1.0')}, VAL,
      ["s.toml", "targets[0].metric", "happiness"]),
@@ -246,6 +249,8 @@ CASES: list[tuple[str, dict[str, str | bytes | None], list[str], list[str]]] = [
     ("set-infinity", {}, [*VAL, "--set", "world.markets.sg.buyer_share=Infinity"],
      ["s.toml", "world.markets[0].buyer_share", "finite"]),
     ("set-index-out-of-range", {}, [*VAL, "--set", "world.markets.9.price_level=1.0"], ["s.toml", "world.markets", "9"]),
+    ("set-list-index-out-of-range", {}, [*VAL, "--set", "policy.level_thresholds.9=1.0"],
+     ["s.toml", "policy.level_thresholds.9", "0-7"]),
     ("set-unknown-market", {}, [*VAL, "--set", "world.markets.xx.price_level=1.0"], ["s.toml", "world.markets.xx", "sg"]),
     ("set-unknown-category", {}, [*VAL, "--set", "world.categories.toys.share=1.0"], ["s.toml", "world.categories.toys"]),
     ("set-unknown-event", {}, [*VAL, "--set", "timeline.nope.start_day=3"], ["s.toml", "timeline.nope", "sale"]),
@@ -348,6 +353,7 @@ CASES: list[tuple[str, dict[str, str | bytes | None], list[str], list[str]]] = [
     ("targets-string-bound", {"t.toml": t_edit("max = 0.01", 'max = "0.01"')}, REP, ["t.toml", "targets[0].max", "'0.01'"]),
     ("targets-bad-market", {"t.toml": TARGETS + 'market = "Not A Market"\n'}, REP, ["t.toml", "targets[0].market"]),
     ("targets-unknown-key", {"t.toml": TARGETS + "maximum = 3\n"}, REP, ["t.toml", "targets[0].maximum"]),
+    ("targets-none", {"t.toml": 'name = "x"\n'}, REP, ["t.toml", "targets", "[[targets]]"]),
     ("targets-not-list", {"t.toml": "targets = 5\n"}, REP, ["t.toml", "targets"]),
     ("targets-item-not-table", {"t.toml": "targets = [5]\n"}, REP, ["t.toml", "targets[0]"]),
     ("targets-binary", {"t.toml": b"\xff\xfe\xfd"}, REP, ["t.toml", "UTF-8"]),
