@@ -176,21 +176,46 @@ class _SweepProgress:
             sys.stderr.write("\n")
 
 
+MAX_RUNS_WITHOUT_YES = 100_000  # a sweep this large is more likely a mistake than a plan
+
+
+def _workers(requested: int | None) -> int:
+    """The worker count: the cores available by default; more than that is capped, with a note."""
+    from sim.experiment import default_workers
+
+    cores = default_workers()
+    if requested is None:
+        return cores
+    if requested > cores:
+        print(f"livesim: note: --workers {requested} is more than the {cores} cores available; using {cores}",
+              file=sys.stderr)
+        return cores
+    return requested
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.experiment import default_workers, execute
+    from sim.experiment import execute
     from sim.sweep import load_sweep
 
+    if args.scheduler and args.backend != "dask":
+        raise ScenarioError("--scheduler", None, args.scheduler, "needs --backend dask")
     sweep = load_sweep(args.sweep)
     out = Path(args.out) if args.out else Path("results") / sweep.file.name
-    workers = args.workers if args.workers else default_workers()
     n_runs = len(sweep.variants) * len(sweep.points) * sweep.replications
+    if n_runs > MAX_RUNS_WITHOUT_YES and not args.yes:
+        raise ScenarioError(str(args.sweep), "runs", n_runs,
+                            f"more than {MAX_RUNS_WITHOUT_YES:,} runs needs --yes (is the grid or the number of "
+                            "replications what you meant?)")
+    # A scheduler's cluster has its own workers; the cap is about this machine's cores.
+    workers = (args.workers or 1) if args.scheduler else _workers(args.workers)
+    where = f"the workers of {args.scheduler}" if args.scheduler else f"{workers} workers ({args.backend})"
     print(f"livesim sweep {sweep.file.name}: {len(sweep.variants)} variants x {len(sweep.points)} points x "
-          f"{sweep.replications} replications = {n_runs} runs, {workers} workers ({args.backend})")
+          f"{sweep.replications} replications = {n_runs} runs, {where}")
     progress = _SweepProgress(sweep.file.name, enabled=not args.quiet)
     try:
         outcome = execute(sweep, out, workers=workers, backend=args.backend, scheduler=args.scheduler,
-                          resume=args.resume, overwrite=args.overwrite, with_creators=args.creators,
-                          progress=progress)
+                          resume=args.resume, overwrite=args.overwrite, force=args.force,
+                          with_creators=args.creators, progress=progress, notify=print)
     except (FileExistsError, ValueError) as exc:
         progress.close()
         print(f"livesim: error: {exc}", file=sys.stderr)
@@ -244,20 +269,21 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """A small sweep (the scenario vs policy presets) and its report, in one command."""
     from analysis.report import build_report
-    from sim.experiment import default_workers, execute
+    from sim.experiment import execute
     from sim.sweep import sweep_from_presets
 
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     sweep = sweep_from_presets(args.scenario, variants, replications=args.replications, days=args.days)
     out = Path(args.out) if args.out else Path("results") / sweep.file.name
-    workers = args.workers if args.workers else default_workers()
+    workers = _workers(args.workers)
     n = len(sweep.variants) * sweep.replications
     print(f"livesim compare: {', '.join(sweep.variants)} on {args.scenario}, {sweep.replications} replications "
           f"({n} runs, {workers} workers)")
     progress = _SweepProgress(sweep.file.name, enabled=not args.quiet)
     try:
-        outcome = execute(sweep, out, workers=workers, overwrite=True, progress=progress)
-    except FileExistsError as exc:
+        outcome = execute(sweep, out, workers=workers, overwrite=args.overwrite, progress=progress, notify=print,
+                          can_resume=False)
+    except (FileExistsError, ValueError) as exc:
         print(f"livesim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
@@ -332,13 +358,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_sw = sub.add_parser("sweep", help="run a sweep: variants x grid/sample points x replications")
     p_sw.add_argument("sweep", help="sweep TOML file, or a bundled sweep's name (livesim scenarios)")
-    p_sw.add_argument("--workers", type=int, help="parallel runs (default: the number of cores)")
+    p_sw.add_argument("--workers", type=int,
+                      help="parallel runs (default and maximum: the number of cores available)")
     p_sw.add_argument("--backend", choices=("local", "dask"), default="local",
                       help="local process pool, or dask.distributed (a LocalCluster unless --scheduler)")
-    p_sw.add_argument("--scheduler", help="address of a running dask scheduler (with --backend dask)")
-    p_sw.add_argument("--out", help="results folder (default: results/<sweep name>/)")
+    p_sw.add_argument("--scheduler", help="address of a running dask scheduler (with --backend dask); "
+                      "one that does not answer within 10 s is an error")
+    p_sw.add_argument("--out", help="results folder (default: results/<sweep name>/); one sweep at a time")
     p_sw.add_argument("--resume", action="store_true", help="finish an interrupted sweep: skip runs already done")
-    p_sw.add_argument("--overwrite", action="store_true", help="delete earlier results in the folder and start over")
+    p_sw.add_argument("--force", action="store_true",
+                      help="with --resume: add runs even though the code (version, commit, uncommitted changes) "
+                      "differs from the code that made the results; recorded in the manifest")
+    p_sw.add_argument("--overwrite", action="store_true",
+                      help="delete the earlier sweep's files in the folder (manifest, shards, resolved scenarios) "
+                      "and start over; other files are kept")
+    p_sw.add_argument("--yes", action="store_true", help="run a sweep of more than 100,000 runs")
     p_sw.add_argument("--creators", action="store_true", help="also store one creators shard per run")
     p_sw.add_argument("--quiet", action="store_true", help="no progress bar")
     p_sw.set_defaults(func=cmd_sweep)
@@ -366,6 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_cmp.add_argument("--days", type=int, help="override the number of days")
     p_cmp.add_argument("--workers", type=int, help="parallel runs (default: the number of cores)")
     p_cmp.add_argument("--out", help="results folder (default: results/compare_<scenario>/)")
+    p_cmp.add_argument("--overwrite", action="store_true",
+                       help="replace an earlier sweep in the --out folder (its other files are kept)")
     p_cmp.add_argument("--quiet", action="store_true", help="no progress bar")
     p_cmp.set_defaults(func=cmd_compare)
 
@@ -392,6 +428,8 @@ def _check_numbers(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
             parser.error(f"{flag}: got {value}; allowed: {lo}-{hi}")
     if getattr(args, "resume", False) and getattr(args, "overwrite", False):
         parser.error("--resume and --overwrite exclude each other")
+    if getattr(args, "force", False) and not getattr(args, "resume", False):
+        parser.error("--force only applies to --resume")
 
 
 def main(argv: list[str] | None = None) -> int:

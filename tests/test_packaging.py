@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds a wheel
+
 from sim.bundled import bundled_root, preset_names, resolve_scenario, scenario_names, sweep_names
 from sim.errors import ScenarioError
 

@@ -266,7 +266,7 @@ def test_overwrite_never_deletes_what_is_not_a_sweep(tmp_path):
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "notes.txt").write_text("keep me")
-    with pytest.raises(FileExistsError):
+    with pytest.raises(ScenarioError, match="holds no sweep"):
         execute(load_sweep(path), precious, workers=1, overwrite=True)
     assert (precious / "notes.txt").read_text() == "keep me"
     out = tmp_path / "out"
