@@ -438,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         _check_numbers(parser, args)
     except SystemExit as exc:
+        if exc.code in (0, None):
+            raise  # --help: argparse's own exit, as always
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     seen: set[str] = set()
     with warnings.catch_warnings():

@@ -804,7 +804,11 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any], source: str = 
                 preset = load_preset(name, scenario._base_dir)
             except ValueError as exc:
                 raise ScenarioError(source, "policy_preset", None, str(exc).split("|", 1)[-1]) from None
-        data["policy"] = _deep_merge(preset, own)
+        try:  # complete, so that other policy.* overrides find every lever
+            data["policy"] = Policy.model_validate(_deep_merge(preset, own)).model_dump(mode="python")
+        except ValidationError as exc:
+            err = format_validation_error(exc, source, Policy)
+            raise ScenarioError(source, f"policy.{err.field}", err.value, err.allowed) from None
         data["policy_preset"] = name
     per_market = {k: v for k, v in changes.items() if k == "policy_overrides" or k.startswith("policy_overrides.")}
     for key, value in changes.items():

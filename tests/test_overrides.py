@@ -188,6 +188,17 @@ def test_sweep_grid_over_one_market_changes_that_market(tmp_path: Path) -> None:
     assert low.summary_by_market["id"]["actions"] != high.summary_by_market["id"]["actions"]
 
 
+def test_variant_preset_with_nested_policy_table(tmp_path: Path) -> None:
+    """A variant naming a preset and a nested [policy.*] table gets both (the preset's levers under it)."""
+    _file(tmp_path)
+    body = '[variants.strict]\npolicy_preset = "strict"\n[variants.strict.policy.appeals]\nwindow_days = 180'
+    (tmp_path / "w.toml").write_text(SWEEP.format(body=body), encoding="utf-8")
+    strict = load_sweep(tmp_path / "w.toml").variants["strict"]
+    expected = with_overrides(load_scenario(tmp_path / "s.toml"), {"policy_preset": "strict"})
+    assert strict.policy.appeals.window_days == 180
+    assert strict.policy.review == expected.policy.review and strict.policy.referral_fee == 0.07
+
+
 def test_sample_over_one_market(tmp_path: Path) -> None:
     """Sample ranges accept `policy_overrides.<market>.<path>` too."""
     _file(tmp_path)
