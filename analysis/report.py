@@ -67,13 +67,17 @@ def load_targets(path: str | Path) -> list[Target]:
     from sim.errors import ScenarioError, format_validation_error
 
     data = read_toml(path, "targets")
+    items = data.get("targets")
+    if not isinstance(items, list) or not items:
+        raise ScenarioError(str(path), "targets", None, "expected one or more [[targets]] tables")
     out = []
-    for i, t in enumerate(data.get("targets", [])):
+    for i, t in enumerate(items):
         try:
             out.append(Target.model_validate(t))
         except ValidationError as exc:
             err = format_validation_error(exc, str(path), Target)
-            raise ScenarioError(str(path), f"targets[{i}].{err.field}", err.value, err.allowed) from None
+            field = f"targets[{i}]" if err.field in (None, "(top level)") else f"targets[{i}].{err.field}"
+            raise ScenarioError(str(path), field, err.value, err.allowed) from None
     return out
 
 

@@ -1,20 +1,24 @@
 """The ``livesim`` command: run, sweep, query and validate.
 
 Errors a user can fix (a missing file, bad TOML, an unknown key, a wrong value) print one line
-naming the file, the field, the value and what is allowed, and exit with status 2.
+naming the file, the field, the value and what is allowed, and exit with status 2. Things
+livesim can run but the user should know about (a timeline entry past the last day) print one
+``livesim: warning: ...`` line each and the command carries on.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from sim.config import Scenario, load_scenario, with_overrides
-from sim.errors import ScenarioError
+from sim.config import Scenario, check_timeline, load_scenario, with_overrides
+from sim.errors import ScenarioError, ScenarioWarning
 
 __all__ = ["main"]
 
@@ -76,6 +80,8 @@ class _Progress:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """``--days``, ``--seed`` and each ``--set PATH=VALUE`` (VALUE read as JSON when it is JSON,
+    else as a string) as one dict of overrides."""
     out: dict[str, Any] = {}
     if getattr(args, "days", None) is not None:
         out["days"] = args.days
@@ -85,17 +91,29 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         if "=" not in item:
             raise ScenarioError("--set", item, None, "expected PATH=VALUE, e.g. --set policy.referral_fee=0.08")
         key, raw = item.split("=", 1)
+        key = key.strip()
+        if not key or any(not part for part in key.split(".")):
+            raise ScenarioError("--set", item, None, "expected PATH=VALUE with a dotted PATH, e.g. "
+                                "--set policy.referral_fee=0.08")
         try:
             value = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             value = raw
-        out[key.strip()] = value
+        out[key] = value
     return out
 
 
 def _load(args: argparse.Namespace) -> Scenario:
-    scenario = load_scenario(args.scenario)
-    return with_overrides(scenario, _overrides(args), source=f"{args.scenario} (command-line overrides)")
+    """The scenario with the command line's overrides applied; the timeline is checked against
+    the final run length (``--days`` may shorten or lengthen the run)."""
+    from sim.bundled import resolve_scenario
+
+    overrides = _overrides(args)
+    path = resolve_scenario(args.scenario)
+    scenario = load_scenario(path, check_timeline=False)
+    scenario = with_overrides(scenario, overrides, source=f"{path} (command-line overrides)", check_timeline=False)
+    check_timeline(scenario, str(path))
+    return scenario
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -356,8 +374,19 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with livesim's error format: one line, ``livesim: error: <message>``, status 2
+    (subcommand parsers are made with the same class, so they answer the same way)."""
+
+    def error(self, message: str) -> NoReturn:
+        where = self.prog.removeprefix("livesim").strip()
+        prefix = f"{where}: " if where else ""
+        sys.stderr.write(f"livesim: error: {prefix}{' '.join(message.split())}\n")
+        sys.exit(EXIT_USAGE)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="livesim",
         description="Agent-based simulation of live-shopping marketplaces for policy design.",
     )
@@ -437,25 +466,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "replication", 0) < 0:
-        parser.error("--replication must be >= 0")
-    if getattr(args, "workers", None) is not None and args.workers < 1:
-        parser.error("--workers must be >= 1")
+def _check_numbers(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Command-line numbers that are not scenario fields (those are validated with the scenario)."""
+    limits = (("replication", "--replication", 0, 1_000_000), ("workers", "--workers", 1, 1024),
+              ("max_rows", "--max-rows", 1, 10_000_000))
+    for attr, flag, lo, hi in limits:
+        value = getattr(args, attr, None)
+        if value is not None and not lo <= value <= hi:
+            parser.error(f"{flag}: got {value}; allowed: {lo}-{hi}")
     if getattr(args, "resume", False) and getattr(args, "overwrite", False):
         parser.error("--resume and --overwrite exclude each other")
     if getattr(args, "force", False) and not getattr(args, "resume", False):
         parser.error("--force only applies to --resume")
-    try:
-        return int(args.func(args))
-    except ScenarioError as exc:
-        print(f"livesim: error: {exc.message}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("livesim: interrupted", file=sys.stderr)
-        return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:  # argparse exits (after its one-line error, or --help): return the status instead
+        args = parser.parse_args(argv)
+        _check_numbers(parser, args)
+    except SystemExit as exc:
+        if exc.code in (0, None):
+            raise  # --help: argparse's own exit, as always
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    seen: set[str] = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ScenarioWarning)
+        shown = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+            # Scenario warnings: one line each (once), then carry on.
+            if issubclass(category, ScenarioWarning):
+                text = " ".join(str(message).split())
+                if text not in seen:
+                    seen.add(text)
+                    print(f"livesim: warning: {text}", file=sys.stderr)
+                return
+            shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        try:
+            return int(args.func(args))
+        except ScenarioError as exc:
+            print(f"livesim: error: {' '.join(exc.message.split())}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print("livesim: interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:  # a bug, not bad input: say so in one line, traceback on request
+            if os.environ.get("LIVESIM_DEBUG"):
+                raise
+            text = " ".join(str(exc).split())[:500]
+            print(f"livesim: internal error: {type(exc).__name__}: {text} (set LIVESIM_DEBUG=1 for the traceback)",
+                  file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":

@@ -10,17 +10,28 @@ Levers (what a platform controls) live under ``[policy]`` and ``[[timeline]]``; 
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import tomllib
+import warnings
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, Strict, StrictBool, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    Strict,
+    StrictBool,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from sim.errors import ScenarioError, format_validation_error, unknown_name_message
+from sim.errors import ScenarioError, ScenarioWarning, format_validation_error, unknown_name_message
 from sim.policy import Policy
-from sim.schema import Multiplier, Name, NonNegative, Positive, Share, StrictModel
+from sim.schema import Budget, Followers, Money, Multiplier, Name, Share, StrictModel, Weight, WeightOrZero
 
 __all__ = [
     "OVERRIDE_ALIASES",
@@ -40,12 +51,18 @@ __all__ = [
     "Target",
     "World",
     "apply_policy_changes",
+    "check_timeline",
     "load_scenario",
     "read_toml",
     "with_overrides",
 ]
 
 _Strict = StrictModel
+
+BetaParam = Annotated[float, Strict(), Field(ge=0.01, le=1e4)]
+# Timeline days: a run lasts at most 3650 days, so no event starts or lasts longer than that.
+EventDay = Annotated[int, Strict(), Field(ge=1, le=3650)]
+EventDays = Annotated[int, Strict(), Field(ge=1, le=3650)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -57,8 +74,9 @@ class Market(_Strict):
     """One market (country) with its own buyers, creators and price level."""
 
     name: Name
-    buyer_share: Positive = Field(description="share of buyers living in this market")
-    creator_share: Positive = Field(description="share of creators selling in this market")
+    # Relative weights (normalised over markets): bounded so that ratios stay meaningful.
+    buyer_share: Weight = Field(description="share of buyers living in this market")
+    creator_share: Weight = Field(description="share of creators selling in this market")
     # AOV US $35-59, SEA about $5 (redstagfulfillment.com, weak): price levels scale category medians.
     price_level: Annotated[float, Strict(), Field(gt=0.0, le=100.0)] = 1.0
     # Live conversion is self-reported as high as 30 % (McKinsey 2021): an upper bound, so the
@@ -80,19 +98,21 @@ class Market(_Strict):
 class Exposure(_Strict):
     """How strongly a category attracts each violation tactic (1 = average)."""
 
-    counterfeit: NonNegative = 1.0
-    misleading_claims: NonNegative = 1.0
-    fake_engagement: NonNegative = 1.0
-    offplatform_diversion: NonNegative = 1.0
-    incentive_fraud: NonNegative = 1.0
+    # Relative weights multiplying category shares (bounded like the shares themselves).
+    counterfeit: WeightOrZero = 1.0
+    misleading_claims: WeightOrZero = 1.0
+    fake_engagement: WeightOrZero = 1.0
+    offplatform_diversion: WeightOrZero = 1.0
+    incentive_fraud: WeightOrZero = 1.0
 
 
 class Category(_Strict):
     """A product category with a lognormal order value and a change-of-mind return rate."""
 
     name: Name
-    share: Positive = Field(description="share of creators and of buyer preference")
-    order_value_median: Positive
+    share: Weight = Field(description="share of creators and of buyer preference")
+    # One order at price level 1: from a cent to a million.
+    order_value_median: Annotated[float, Strict(), Field(ge=0.01, le=1e6)]
     order_value_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.6
     return_rate: Share = 0.10
     exposure: Exposure = Exposure()
@@ -123,10 +143,12 @@ class CreatorPopulation(_Strict):
     """How creators are drawn, arrive and leave."""
 
     # Eligibility needs >= 1,000 followers (TikTok Shop Creator Eligibility Policy, H).
-    followers_min: Annotated[int, Strict(), Field(ge=1)] = 1_000
+    # At most a billion followers: beyond the largest accounts anywhere.
+    followers_min: Annotated[int, Strict(), Field(ge=1, le=1_000_000_000)] = 1_000
     # Creator earnings follow a Pareto tail with alpha about 2 (Strauss, Yang & Mazzucato 2025, M).
     followers_alpha: Annotated[float, Strict(), Field(gt=1.0, le=10.0)] = 2.0
-    quality_beta: tuple[Positive, Positive] = (5.0, 2.5)
+    # Beta(a, b) parameters: 0.01-10^4 spans near-degenerate U-shapes to near point masses.
+    quality_beta: tuple[BetaParam, BetaParam] = (5.0, 2.5)
     skill_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.5
     streams_per_week_mean: Annotated[float, Strict(), Field(gt=0.0, le=7.0)] = 3.0
     # Commission is set per product, 1-80 %, typically 4-20 % (ads.tiktok.com help, H).
@@ -135,7 +157,7 @@ class CreatorPopulation(_Strict):
     arrival_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.002
     churn_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.001
     # Creators whose last-30-day profit is below this (after 60 days) churn faster.
-    low_income_monthly: NonNegative = 10.0
+    low_income_monthly: Money = 10.0
     low_income_churn_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.003
     # Opportunists violate when it pays; until they adapt, this is their per-stream rate.
     opportunist_intensity: Share = 0.15
@@ -149,7 +171,7 @@ class BuyerPopulation(_Strict):
     activity_shape: Annotated[float, Strict(), Field(gt=0.0, le=100.0)] = 0.8
     primary_category_weight: Share = 0.7
     price_sensitivity_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.3
-    susceptibility_beta: tuple[Positive, Positive] = (2.0, 5.0)
+    susceptibility_beta: tuple[BetaParam, BetaParam] = (2.0, 5.0)
     trust_initial: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] = 0.75
     trust_initial_sd: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.08
     trust_loss_bad: Share = 0.25
@@ -185,7 +207,7 @@ class Adaptation(_Strict):
     # Softmax temperature relative to the creator's typical |profit| per day.
     temperature: Annotated[float, Strict(), Field(gt=0.0, le=100.0)] = 0.5
     # Perceived cost of one violation point (at price level 1): deterrence beyond lost income.
-    penalty_per_point: NonNegative = 2.0
+    penalty_per_point: Money = 2.0
     low_intensity: Share = 0.3
     # Word gets around: each decision also nudges a creator's values toward what peers of its
     # type just earned with each action (0: learn only from one's own experience).
@@ -231,7 +253,7 @@ class FakeEngagement(_TacticBase):
     report_visibility: Share = 0.2
     engagement_boost: Multiplier = 3.0
     # Bots and likes bought per stream, at a price level of 1 (scaled by the market's).
-    cost_per_stream: NonNegative = 15.0
+    cost_per_stream: Money = 15.0
 
 
 class OffplatformDiversion(_TacticBase):
@@ -271,7 +293,7 @@ class Tactics(_Strict):
     incentive_fraud: IncentiveFraud = IncentiveFraud()
     minor: Minor = Minor()
     # Which tactic an opportunist adopts (relative weights).
-    opportunist_weights: dict[str, NonNegative] = Field(
+    opportunist_weights: dict[str, WeightOrZero] = Field(
         default_factory=lambda: {
             "misleading_claims": 0.5,
             "offplatform_diversion": 0.2,
@@ -352,16 +374,17 @@ class Eligibility(_Strict):
     """Who may join a campaign or incentive programme."""
 
     min_level: Annotated[int, Strict(), Field(ge=0, le=8)] = 0
-    min_followers: Annotated[int, Strict(), Field(ge=0)] = 0
-    max_age_days: Annotated[int, Strict(), Field(ge=1)] | None = None
+    min_followers: Followers = 0
+    # Account age in days: at most ten years, the longest run.
+    max_age_days: Annotated[int, Strict(), Field(ge=1, le=3650)] | None = None
     exclude_pilot: StrictBool = True
 
 
 class _Dated(_Strict):
     name: Name
     markets: list[Name] = Field(default_factory=list, description="empty means every market")
-    start_day: Annotated[int, Strict(), Field(ge=1)]
-    days: Annotated[int, Strict(), Field(ge=1)]
+    start_day: EventDay
+    days: EventDays
     eligibility: Eligibility = Eligibility()
 
     @property
@@ -387,10 +410,11 @@ class Incentive(_Dated):
     kind: Literal["incentive"]
     program: Literal["gmv_bonus"] = "gmv_bonus"
     period_days: Annotated[int, Strict(), Field(ge=1, le=365)] = 7
-    gmv_threshold: NonNegative = 200.0
+    # Period GMV and budgets are totals of money: up to 10^12.
+    gmv_threshold: Budget = 200.0
     bonus_rate: Annotated[float, Strict(), Field(ge=0.0, le=5.0)] = 0.10
-    bonus_cap: NonNegative = 500.0
-    budget: NonNegative = 50_000.0
+    bonus_cap: Budget = 500.0
+    budget: Budget = 50_000.0
     # "gross" pays on GMV as placed; "net" waits holdback_days and pays on GMV not refunded.
     basis: Literal["gross", "net"] = "gross"
     holdback_days: Annotated[int, Strict(), Field(ge=0, le=90)] = 10
@@ -406,7 +430,7 @@ class PolicyLaunch(_Strict):
     kind: Literal["policy"]
     name: Name
     markets: list[Name] = Field(default_factory=list, description="empty means every market")
-    start_day: Annotated[int, Strict(), Field(ge=1)]
+    start_day: EventDay
     set: dict[str, Any] = Field(min_length=1)
 
 
@@ -417,8 +441,8 @@ class Ramp(_Strict):
     kind: Literal["ramp"]
     name: Name
     markets: list[Name] = Field(default_factory=list, description="empty means every market")
-    start_day: Annotated[int, Strict(), Field(ge=1)]
-    days: Annotated[int, Strict(), Field(ge=1)]
+    start_day: EventDay
+    days: EventDays
     path: str
     start_value: Annotated[float, Strict()]
     end_value: Annotated[float, Strict()]
@@ -440,8 +464,8 @@ class Target(_Strict):
     min: Annotated[float, Strict()] | None = None
     # Scale the metric per 10,000 creators (of the scenario's initial population) first.
     per_10k_creators: StrictBool = False
-    market: str = "all"
-    label: str = ""
+    market: Name = "all"
+    label: Annotated[str, Field(max_length=200)] = ""
 
     @field_validator("metric")
     @classmethod
@@ -478,6 +502,10 @@ class Scenario(_Strict):
     ``policy`` applies to every market; ``policy_overrides.<market>`` changes levers for one
     market (dotted paths or nested tables); ``policy`` timeline events change levers from a
     day on; ``ramp`` events move a numeric lever gradually.
+
+    Timeline entries must fall inside the run: one that starts after the last day is an error
+    (a warning if it was inside the file's own run and an override such as ``--days`` shortened
+    it), one that runs past the last day a warning naming the days that are ignored.
     """
 
     name: Name
@@ -494,15 +522,45 @@ class Scenario(_Strict):
     # Goals the comparison report checks each variant against.
     targets: list[Target] = Field(default_factory=list)
 
-    @model_validator(mode="before")
+    # What the file itself said, kept so that overrides can be re-applied the way the file's
+    # own values would be: its [policy] table before any preset was merged (a new preset from
+    # ``--set policy_preset=NAME`` is merged under it), where its presets live, and its own
+    # ``days`` (an override that shortens the run turns a timeline error into a warning).
+    _own_policy: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _base_dir: str | None = PrivateAttr(default=None)
+    _file_days: int | None = PrivateAttr(default=None)
+    _timeline_checked: bool = PrivateAttr(default=False)
+
+    def __eq__(self, other: object) -> bool:
+        """Scenarios are equal when their fields are: what a file said (the private
+        attributes) does not change what is simulated."""
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    __hash__ = StrictModel.__hash__
+
+    @model_validator(mode="wrap")
     @classmethod
-    def _merge_preset(cls, data: Any, info: ValidationInfo) -> Any:
-        if isinstance(data, dict) and data.get("policy_preset") and not (info.context or {}).get("preset_merged"):
-            base_dir = (info.context or {}).get("base_dir")
-            preset = load_preset(str(data["policy_preset"]), base_dir)
-            data = dict(data)
-            data["policy"] = _deep_merge(preset, data.get("policy") or {})
-        return data
+    def _merge_preset(cls, data: Any, handler: Any, info: ValidationInfo) -> Any:
+        """Merge the named preset under the file's [policy] table, and remember the table."""
+        context = info.context or {}
+        own: dict[str, Any] | None = None
+        if isinstance(data, dict) and not context.get("preset_merged"):
+            policy = data.get("policy")
+            own = dict(policy) if isinstance(policy, dict) else {}
+            preset_name = data.get("policy_preset")
+            if isinstance(preset_name, str) and (policy is None or isinstance(policy, dict)):
+                preset = load_preset(preset_name, context.get("base_dir"))
+                data = dict(data)
+                data["policy"] = _deep_merge(preset, own)
+        scenario = handler(data)
+        if own is not None:
+            scenario._own_policy = own
+            base_dir = context.get("base_dir")
+            scenario._base_dir = str(base_dir) if base_dir is not None else None
+            scenario._file_days = scenario.days
+        return scenario
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
@@ -516,6 +574,10 @@ class Scenario(_Strict):
             for m in event.markets:
                 if m not in markets:
                     raise ValueError(f"@timeline[{i}].markets|unknown market {m!r}; allowed: {', '.join(sorted(markets))}")
+        for i, t in enumerate(self.targets):
+            if t.market != "all" and t.market not in markets:
+                raise ValueError(f"@targets[{i}].market|unknown market {t.market!r}; allowed: all, "
+                                 f"{', '.join(sorted(markets))}")
         for m in self.policy_overrides:
             if m not in markets:
                 raise ValueError(f"@policy_overrides.{m}|unknown market {m!r}; allowed: {', '.join(sorted(markets))}")
@@ -563,7 +625,8 @@ def _policy_with(policy: Policy, changes: dict[str, Any], where: str) -> Policy:
         return Policy.model_validate(data)
     except ValidationError as exc:
         err = format_validation_error(exc, "", Policy)
-        raise ValueError(f"@{where}.{err.field}|{err.allowed}" + (f" (got {err.value!r})" if err.value is not None else "")) from None
+        got = f"got {err.value!r}; " if err.value is not None else ""
+        raise ValueError(f"@{where}.{err.field}|{got}{err.allowed}") from None
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -642,6 +705,8 @@ OVERRIDE_ALIASES: dict[str, str] = {
 def read_toml(path: str | Path, what: str = "scenario") -> dict[str, Any]:
     """A TOML file as a dict; a missing file or bad TOML is a ScenarioError naming the file."""
     path = Path(path)
+    if path.is_dir():
+        raise ScenarioError(str(path), None, None, f"is a directory, not a {what} file")
     if not path.is_file():
         raise ScenarioError(str(path), None, None, f"no such {what} file")
     try:
@@ -650,37 +715,179 @@ def read_toml(path: str | Path, what: str = "scenario") -> dict[str, Any]:
         raise ScenarioError(str(path), None, None, f"not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ScenarioError(str(path), None, None, "not a UTF-8 text file") from None
+    except OSError as exc:
+        raise ScenarioError(str(path), None, None, f"cannot be read: {exc.strerror or exc}") from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, *, check_timeline: bool = True) -> Scenario:
     """Read and validate a scenario TOML file (or a bundled scenario by name, e.g. ``baseline``);
-    raise ScenarioError naming file, field and value."""
+    raise ScenarioError naming file, field and value.
+
+    ``check_timeline=False`` defers the timeline-versus-run-length check to whoever applies
+    overrides next (``--days`` may still change the run length)."""
     from sim.bundled import resolve_scenario
 
     path = resolve_scenario(path)
-    return scenario_from_dict(read_toml(path), source=str(path), base_dir=path.parent)
+    return scenario_from_dict(read_toml(path), source=str(path), base_dir=path.parent, check_timeline=check_timeline)
 
 
-def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>", base_dir: str | Path | None = None) -> Scenario:
+def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>", base_dir: str | Path | None = None,
+                       *, check_timeline: bool = True) -> Scenario:
     """Validate a plain dict as a Scenario (``base_dir``: where to look for policy presets first)."""
     try:
-        return Scenario.model_validate(data, context={"base_dir": base_dir})
+        scenario = Scenario.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise format_validation_error(exc, source, Scenario) from None
+    if check_timeline:
+        _check_timeline(scenario, source)
+    return scenario
 
 
-def with_overrides(scenario: Scenario, overrides: dict[str, Any], source: str = "<overrides>") -> Scenario:
-    """Return a re-validated copy with dotted-path overrides applied (``world.n_buyers=1000``)."""
+def check_timeline(scenario: Scenario, source: str) -> None:
+    """Timeline entries must fall inside the run (days 1 to ``days``).
+
+    An entry wholly after the last day can never happen: a ScenarioError, unless the file had
+    it inside its own run and an override (``--days``, a sweep's ``days``) shortened the run,
+    which is deliberate: then a ScenarioWarning says it is ignored. An entry that starts inside
+    the run but runs past the last day (a campaign, an incentive programme, a ramp) is a
+    ScenarioWarning naming the days that are ignored."""
+    last = scenario.days
+    file_days = scenario._file_days or last
+    for i, event in enumerate(scenario.timeline):
+        label = f"timeline[{i}] ({event.name})"
+        start = event.start_day
+        if event.kind in ("campaign", "incentive"):
+            end = start + event.days - 1
+        elif event.kind == "ramp":
+            end = start + event.days  # the end value is reached on this day
+        else:
+            end = start  # a policy launch is in force from start_day to the end of the run
+        if start > last:
+            if last < file_days and start <= file_days:
+                warnings.warn(ScenarioWarning(
+                    f"{source}: {label}: starts on day {start}, after the last day ({last}) of this shortened "
+                    f"run; it is ignored"), stacklevel=2)
+                continue
+            raise ScenarioError(source, f"timeline[{i}].start_day", start,
+                                f"{event.kind} {event.name!r} would start after the last day of the run ({last}); "
+                                f"allowed: 1-{last}")
+        if end > last:
+            ignored = f"day {end} is" if end == last + 1 else f"days {last + 1}-{end} are"
+            warnings.warn(ScenarioWarning(
+                f"{source}: {label}: runs to day {end}, past the last day ({last}); {ignored} ignored"), stacklevel=2)
+    scenario._timeline_checked = True
+
+
+_check_timeline = check_timeline  # for functions whose keyword argument has the same name
+
+
+def with_overrides(scenario: Scenario, overrides: dict[str, Any], source: str = "<overrides>",
+                   *, check_timeline: bool = True) -> Scenario:
+    """Return a re-validated copy with dotted-path overrides applied (``world.n_buyers=1000``).
+
+    ``policy_preset`` means what it means in a scenario file: the named preset is the base and
+    the file's own [policy] values still win; other ``policy.*`` overrides apply on top.
+    ``policy_overrides.<market>.<policy path>`` changes one lever in one market. The timeline
+    is checked against the resolved run length (see ``check_timeline``)."""
     if not overrides:
+        if check_timeline and not scenario._timeline_checked:
+            _check_timeline(scenario, source)
         return scenario
     data = scenario.model_dump(mode="python")
-    for key, value in overrides.items():
-        path = OVERRIDE_ALIASES.get(key, key)
-        _set_path(data, path, value, source)
+    own = copy.deepcopy(scenario._own_policy)
+    changes = {OVERRIDE_ALIASES.get(str(k), str(k)): v for k, v in overrides.items()}
+    if "policy_preset" in changes:
+        name = changes.pop("policy_preset")
+        preset: dict[str, Any] = {}
+        if name is not None:
+            try:
+                preset = load_preset(name, scenario._base_dir)
+            except ValueError as exc:
+                raise ScenarioError(source, "policy_preset", None, str(exc).split("|", 1)[-1]) from None
+        try:  # complete, so that other policy.* overrides find every lever
+            data["policy"] = Policy.model_validate(_deep_merge(preset, own)).model_dump(mode="python")
+        except ValidationError as exc:
+            err = format_validation_error(exc, source, Policy)
+            raise ScenarioError(source, f"policy.{err.field}", err.value, err.allowed) from None
+        data["policy_preset"] = name
+    per_market = {k: v for k, v in changes.items() if k == "policy_overrides" or k.startswith("policy_overrides.")}
+    for key, value in changes.items():
+        if key in per_market:
+            continue
+        try:
+            _set_path(data, key, value, source)
+        except ScenarioError as exc:
+            raise _with_suggestion(exc, data, key, value, source) from None
+        if key == "policy":
+            own = copy.deepcopy(value) if isinstance(value, dict) else own
+        elif key.startswith("policy."):
+            _remember(own, key.split(".")[1:], value)
+    for key, value in per_market.items():
+        _set_market_override(data, key, value, source)
     try:  # the preset is already merged into data["policy"]
-        return Scenario.model_validate(data, context={"preset_merged": True})
+        new = Scenario.model_validate(data, context={"preset_merged": True})
     except ValidationError as exc:
         raise format_validation_error(exc, source, Scenario) from None
+    new._own_policy = own
+    new._base_dir = scenario._base_dir
+    new._file_days = scenario._file_days
+    if check_timeline:
+        if scenario._timeline_checked and (new.days, new.timeline) == (scenario.days, scenario.timeline):
+            new._timeline_checked = True
+        else:
+            _check_timeline(new, source)
+    return new
+
+
+def _remember(own: dict[str, Any], parts: list[str], value: Any) -> None:
+    """Record a ``policy.*`` override in the file's own policy table, so that a later preset
+    change keeps it (best effort: paths into lists are not recorded)."""
+    node = own
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            return
+        node = child
+    node[parts[-1]] = copy.deepcopy(value)
+
+
+def _set_market_override(data: dict[str, Any], key: str, value: Any, source: str) -> None:
+    """``policy_overrides.<market>[.<policy path>] = value``: the market is checked here, the
+    policy path when the scenario is validated (both errors name the full path)."""
+    if key == "policy_overrides":
+        data["policy_overrides"] = value
+        return
+    parts = key.split(".", 2)
+    market = parts[1]
+    markets = [str(m.get("name")) for m in data["world"]["markets"] if isinstance(m, dict)]
+    if market not in markets:
+        raise ScenarioError(source, f"policy_overrides.{market}", None, unknown_name_message(market, markets, "market"))
+    table = data.setdefault("policy_overrides", {})
+    if len(parts) == 2 or not parts[2]:
+        table[market] = value
+        return
+    current = table.get(market) or {}
+    flat = _flatten(current) if isinstance(current, dict) else {}
+    flat[parts[2]] = value
+    table[market] = flat
+
+
+def _with_suggestion(exc: ScenarioError, data: dict[str, Any], key: str, value: Any, source: str) -> ScenarioError:
+    """An unknown top-level path that exists under ``policy.`` or ``world.`` names the full path."""
+    first = key.split(".", 1)[0]
+    if first in data:
+        return exc
+    for prefix in ("policy", "world"):
+        try:
+            _set_path(copy.deepcopy(data), f"{prefix}.{key}", value, source)
+        except ScenarioError:
+            continue
+        return ScenarioError(source, key, None,
+                             f"unknown parameter (did you mean '{prefix}.{key}'?); top-level parameters: "
+                             f"{', '.join(sorted(data))}")
+    return exc
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any, source: str) -> None:
@@ -715,6 +922,9 @@ def _list_index(node: list[Any], part: str, where: str, source: str) -> int:
     if part.isdigit() and int(part) < len(node):
         return int(part)
     names = [str(item.get("name", i)) for i, item in enumerate(node) if isinstance(item, dict)]
+    if not names:
+        allowed = f"an index 0-{len(node) - 1}" if node else "none (the list is empty)"
+        raise ScenarioError(source, where, part, f"no such item; allowed: {allowed}")
     raise ScenarioError(source, where, part, f"no such item; allowed: {', '.join(names)}")
 
 

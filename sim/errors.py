@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["ScenarioError", "format_validation_error", "unknown_name_message"]
+__all__ = ["ScenarioError", "ScenarioWarning", "format_validation_error", "unknown_name_message"]
 
 
 def unknown_name_message(name: str, allowed: list[str], what: str = "key") -> str:
@@ -51,6 +51,10 @@ def format_validation_error(exc: ValidationError, source: str, root: type[BaseMo
         allowed_names = _allowed_fields(root, loc[:-1])
         allowed = unknown_name_message(str(loc[-1]), allowed_names, "key")
         return ScenarioError(source, path, None, allowed)
+    if kind == "union_tag_not_found":  # a timeline entry or a ladder without its kind
+        kinds = "campaign, incentive, policy, ramp" if path.startswith("timeline") else "health_score, points, tiers"
+        return ScenarioError(source, f"{path}.kind" if path else "kind", None,
+                             f"required field is missing; allowed kinds: {kinds}")
     if kind == "missing":
         return ScenarioError(source, path, None, "required field is missing")
     msg = err["msg"]
@@ -70,8 +74,8 @@ def _dotted(loc: list[Any]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("campaign", "incentive") and out.endswith("]"):
-            continue
+        elif part in ("campaign", "incentive", "policy", "ramp") and out.endswith("]"):
+            continue  # the tag of a timeline entry's kind
         else:
             out += ("." if out else "") + str(part)
     return out
@@ -117,3 +121,9 @@ def _union_member(tp: Any, tag: Any) -> Any:
             if kind is not None and tag in typing.get_args(kind.annotation):
                 return member
     return None
+
+
+class ScenarioWarning(UserWarning):
+    """Something in a scenario that livesim can run but the user should know about, e.g. a
+    timeline entry that runs past the last day (its remaining days are ignored). The CLI prints
+    each as one ``livesim: warning: ...`` line and continues."""

@@ -765,4 +765,4 @@ def _resolve_scenario(scenario: Scenario | str | Path | None, overrides: dict[st
         scenario = DEFAULT_SCENARIO
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    return with_overrides(scenario, overrides)
+    return with_overrides(scenario, overrides, source="LiveShopModel keyword arguments")

@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, Strict, StrictBool, field_validator, model_validator
 
-from sim.schema import Count, Days, Multiplier, NonNegative, Share, StrictModel
+from sim.schema import Budget, Count, Days, Followers, Money, Multiplier, Share, StrictModel
 
 __all__ = [
     "VIOLATIONS",
@@ -62,7 +62,8 @@ class Recommender(StrictModel):
     exploration_days: Annotated[int, Strict(), Field(ge=0, le=365)] = 14
     exploration_boost: Multiplier = 2.0
     # Weight of observed outcomes (refunds, complaints) in the platform's quality estimate.
-    quality_prior_orders: Annotated[float, Strict(), Field(gt=0.0)] = 20.0
+    # A prior worth up to a million orders: beyond that observed outcomes never matter.
+    quality_prior_orders: Annotated[float, Strict(), Field(gt=0.0, le=1e6)] = 20.0
 
 
 class Separability(StrictModel):
@@ -113,8 +114,9 @@ class Review(StrictModel):
     # Flags scoring above the threshold are actioned automatically, without review.
     auto_action: StrictBool = True
     auto_action_threshold: ZScore = 4.5
-    cost_per_review: NonNegative = 3.0
-    cost_per_auto_action: NonNegative = 0.05
+    # Costs per item at price level 1: up to a million.
+    cost_per_review: Money = 3.0
+    cost_per_auto_action: Money = 0.05
 
 
 class Sanction(StrictModel):
@@ -189,8 +191,9 @@ class HealthScoreLadder(_Ladder):
     kind: Literal["health_score"]
     initial: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)] = 200.0
     maximum: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)] = 1000.0
-    score_per_point: NonNegative = 4.0
-    recovery_per_clean_order: NonNegative = 0.05
+    # The score lives on 0-1000: a larger step per point or per order is meaningless.
+    score_per_point: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)] = 4.0
+    recovery_per_clean_order: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)] = 0.05
     window_days: Annotated[int, Strict(), Field(ge=1, le=3650)] = 180
     milestones: list[Milestone] = Field(
         default_factory=lambda: [
@@ -274,7 +277,7 @@ class Appeals(StrictModel):
     decision_days: Annotated[int, Strict(), Field(ge=0, le=365)] = 3
     overturn_if_wrong: Share = 0.8
     overturn_if_right: Share = 0.05
-    cost_per_appeal: NonNegative = 5.0
+    cost_per_appeal: Money = 5.0
 
 
 class Onboarding(StrictModel):
@@ -295,7 +298,7 @@ class Policy(StrictModel):
     referral_fee: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.06
     # Refund admin fee: 20 % of the referral fee, capped at $5 per SKU (seller-us, H).
     refund_admin_fee_share: Share = 0.2
-    refund_admin_fee_cap: NonNegative = 5.0
+    refund_admin_fee_cap: Money = 5.0
     # Share of buyers' return requests for bad items that the platform makes good.
     refund_protection: Share = 0.9
     commission_cap: Annotated[float, Strict(), Field(ge=0.01, le=0.8)] = 0.8
@@ -304,11 +307,12 @@ class Policy(StrictModel):
     )
     # Under 5,000 followers: a 30-day pilot programme (TikTok Shop Creator Eligibility, H).
     pilot_days: Annotated[int, Strict(), Field(ge=0, le=365)] = 30
-    pilot_followers_max: Annotated[int, Strict(), Field(ge=0)] = 5_000
+    pilot_followers_max: Followers = 5_000
     pilot_traffic_multiplier: Multiplier = 0.5
     # Creator levels L0-L8 refreshed monthly from last month's GMV (seller-vn, H); the
     # thresholds themselves are not published and are illustrative.
-    level_thresholds: Annotated[list[NonNegative], Field(min_length=8, max_length=8)] = Field(
+    # Monthly GMV thresholds: totals of money, up to 10^12.
+    level_thresholds: Annotated[list[Budget], Field(min_length=8, max_length=8)] = Field(
         default_factory=lambda: [50.0, 200.0, 500.0, 1_000.0, 2_500.0, 5_000.0, 10_000.0, 25_000.0]
     )
     recommender: Recommender = Recommender()

@@ -10,6 +10,9 @@ replications = 10
 policy_preset = "strict"           # start the policy from a preset...
 "policy.review.capacity_per_day" = 300   # ...and/or override any dotted path
 
+[variants.id_capacity]             # one market's lever: policy_overrides.<market>.<policy path>
+"policy_overrides.id.review.capacity_per_day" = 300
+
 [grid]                             # cartesian product (or [sample] instead)
 "policy.detection.threshold" = [2.0, 2.5, 3.0]
 
@@ -31,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -38,7 +42,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, Strict, ValidationError, field_validator, model_validator
 
-from sim.config import Scenario, load_preset, load_scenario, read_toml, scenario_from_dict, with_overrides
+from sim.config import Scenario, load_scenario, read_toml, scenario_from_dict, with_overrides
 from sim.errors import ScenarioError, format_validation_error
 from sim.schema import Name, StrictModel
 
@@ -50,13 +54,17 @@ class Sample(StrictModel):
 
     method: Literal["lhs", "sobol"] = "lhs"
     n: Annotated[int, Strict(), Field(ge=1, le=100_000)]
-    seed: Annotated[int, Strict(), Field(ge=0)] = 0
-    ranges: dict[str, tuple[float | int, float | int]] = Field(min_length=1)
+    seed: Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)] = 0
+    # Finite numbers only (not booleans, inf or nan); integer ends give integers.
+    ranges: dict[str, tuple[Any, Any]] = Field(min_length=1)
 
     @field_validator("ranges")
     @classmethod
-    def _ordered(cls, v: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    def _ordered(cls, v: dict[str, tuple[Any, Any]]) -> dict[str, tuple[float, float]]:
         for path, (lo, hi) in v.items():
+            for end in (lo, hi):
+                if isinstance(end, bool) or not isinstance(end, int | float) or not math.isfinite(end):
+                    raise ValueError(f"@{path}|got {end!r}; a range is [min, max] of finite numbers")
             if lo > hi:
                 raise ValueError(f"ranges.{path}: [{lo}, {hi}] has min > max")
         return v
@@ -173,7 +181,9 @@ def load_sweep(path: str | Path) -> Sweep:
     top: dict[str, Any] = {}
     if sweep.days is not None:
         top["days"] = sweep.days
-    base = with_overrides(scenario_from_dict(raw, source=scen_src, base_dir=base_dir), top, source=src)
+    # The timeline is checked once the sweep's own ``days`` is applied.
+    base = with_overrides(scenario_from_dict(raw, source=scen_src, base_dir=base_dir, check_timeline=False), top,
+                          source=src if top else scen_src)
     replications = sweep.replications if sweep.replications is not None else base.replications
 
     variants = {"baseline": {}} | dict(sweep.variants)
@@ -186,7 +196,7 @@ def load_sweep(path: str | Path) -> Sweep:
             raise ScenarioError(src, f"variants.{vname}.{clash[0]}", None,
                                 "is also set by the grid or sample, whose values would replace the variant's; "
                                 "set it in one place only")
-        resolved[vname] = _apply_variant(raw, base_dir, top, overrides, f"{src}: variants.{vname}")
+        resolved[vname] = _apply_variant(base, overrides, f"{src}: variants.{vname}")
 
     # Validate every point against every variant now, not in the middle of a sweep.
     for vname, vscen in resolved.items():
@@ -195,21 +205,11 @@ def load_sweep(path: str | Path) -> Sweep:
     return Sweep(sweep, src, base, points, resolved, replications)
 
 
-def _apply_variant(raw: dict[str, Any], base_dir: Path, top: dict[str, Any], overrides: dict[str, Any],
-                   where: str) -> Scenario:
-    """The base scenario with a variant applied. A ``policy_preset`` replaces the scenario's
-    preset exactly as in a scenario file: the scenario's own [policy] values still win."""
-    overrides = dict(overrides)
-    preset = overrides.pop("policy_preset", None)
-    data = dict(raw)
-    if preset is not None:
-        try:
-            load_preset(str(preset), base_dir)
-        except ValueError as exc:
-            raise ScenarioError(where, "policy_preset", preset, str(exc).split("|", 1)[-1]) from None
-        data["policy_preset"] = str(preset)
-    scen = with_overrides(scenario_from_dict(data, source=where, base_dir=base_dir), top, source=where)
-    return with_overrides(scen, _flatten_variant(overrides), source=where)
+def _apply_variant(base: Scenario, overrides: dict[str, Any], where: str) -> Scenario:
+    """The base scenario with a variant applied (nested tables or dotted keys). A
+    ``policy_preset`` replaces the scenario's preset exactly as in a scenario file: the
+    scenario's own [policy] values still win (the same mechanism as ``--set policy_preset=``)."""
+    return with_overrides(base, _flatten_variant(overrides), source=where)
 
 
 def _flatten_variant(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -271,17 +271,18 @@ def sweep_from_presets(scenario: str | Path, presets: list[str], replications: i
     path = resolve_scenario(scenario)
     base = load_scenario(path)
     src = f"{path} (compare)"
+    if not 1 <= replications <= 100_000:
+        raise ScenarioError(src, "--replications", replications, "allowed: 1-100000")
+    if not [p for p in presets if p != "baseline"]:
+        raise ScenarioError(src, "--variants", ",".join(presets), "name at least one policy preset besides the "
+                            "baseline, e.g. --variants strict,lenient")
     if days is not None:
         base = with_overrides(base, {"days": days}, source=src)
-    if replications < 1:
-        raise ScenarioError(src, "--replications", replications, "must be at least 1")
     variants: dict[str, Scenario] = {"baseline": base}
-    raw = read_toml(path)
-    top = {"days": days} if days is not None else {}
     for name in presets:
         if name == "baseline":
             continue
-        variants[name] = _apply_variant(raw, path.parent, top, {"policy_preset": name}, f"{src}: --variants {name}")
+        variants[name] = _apply_variant(base, {"policy_preset": name}, f"{src}: --variants {name}")
     file = SweepFile(name=f"compare_{base.name}"[:40], description=f"{base.name} vs {', '.join(presets)}",
                      scenario=str(path.resolve()), replications=replications,
                      variants={p: {"policy_preset": p} for p in presets if p != "baseline"})

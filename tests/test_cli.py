@@ -311,6 +311,7 @@ def test_failed_write_leaves_no_output(tiny_toml: Path, tmp_path: Path, monkeypa
         raise RuntimeError("plotting failed")
 
     monkeypatch.setattr(analysis.plots, "daily_overview", boom)
+    monkeypatch.setenv("LIVESIM_DEBUG", "1")  # the failure propagates instead of one "internal error" line
     parent = tmp_path / "results"
     out = parent / "out"
     with pytest.raises(RuntimeError, match="plotting failed"):
@@ -331,6 +332,7 @@ def test_failed_write_keeps_previous_output(tiny_toml: Path, tmp_path: Path, mon
         raise RuntimeError("plotting failed")
 
     monkeypatch.setattr(analysis.plots, "daily_overview", boom)
+    monkeypatch.setenv("LIVESIM_DEBUG", "1")  # the failure propagates instead of one "internal error" line
     with pytest.raises(RuntimeError):
         main(["run", str(tiny_toml), "--out", str(out), "--quiet", "--days", "3"])
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
