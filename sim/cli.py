@@ -514,6 +514,10 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("livesim: interrupted", file=sys.stderr)
             return 130
+        except BrokenPipeError:  # the reader went away (`livesim query ... | head`): stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+            return 1
         except Exception as exc:  # a bug, not bad input: say so in one line, traceback on request
             if os.environ.get("LIVESIM_DEBUG"):
                 raise

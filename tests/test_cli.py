@@ -397,3 +397,17 @@ def test_seed_and_replication_change_results(tiny_toml: Path, tmp_path: Path, de
     doc = json.loads((tmp_path / "out" / "summary.json").read_text())
     key = extra[0].lstrip("-")
     assert doc[key] == int(extra[1])
+
+
+def test_closed_pipe_is_not_a_traceback(tmp_path: Path) -> None:
+    """A reader that has gone (`| true`, like `| head` done reading) ends livesim quietly: no
+    traceback, its results intact."""
+    import shlex
+
+    out = tmp_path / "run"
+    cmd = (f"{shlex.quote(sys.executable)} -m sim.cli run {shlex.quote(str(BASELINE))} "
+           f"--days 2 --set world.n_buyers=2000 --set world.n_creators=60 --no-plot --quiet "
+           f"--out {shlex.quote(str(out))} | true")
+    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
+    assert (out / "summary.json").is_file()
