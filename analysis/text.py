@@ -19,7 +19,7 @@ __all__ = ["BIDI_CONTROLS", "html_text", "markdown_text", "mpl_text", "strip_con
 # (U+2066-U+2069), marks (U+200E, U+200F) and the Arabic letter mark (U+061C).
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 _CONTROLS = re.compile(f"[{BIDI_CONTROLS}\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>|$~&!#{}()])")
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|$~&])")
 
 
 def strip_controls(x: Any) -> str:
@@ -35,7 +35,7 @@ def html_text(x: Any) -> str:
 
 def markdown_text(x: Any) -> str:
     """Text for a Markdown line or table cell: controls stripped, one line, and every character
-    Markdown gives a meaning (``| * _ [ ] < > ` $ & ...``) backslash-escaped, so it reads as
+    Markdown gives a meaning inside a line (``\\ | * _ [ ] < > ` $ & ~``) backslash-escaped, so it reads as
     written and cannot add cells, links, emphasis, HTML or math."""
     one_line = re.sub(r"[\r\n\t]+", " ", strip_controls(x))
     return _MARKDOWN.sub(r"\\\1", one_line)

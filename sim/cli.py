@@ -234,8 +234,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"livesim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    for w in report.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+    from analysis.text import strip_controls
+
+    for w in report.warnings:  # names in warnings come from files: one plain line each
+        print("warning: " + " ".join(strip_controls(w).split()), file=sys.stderr)
     print(f"wrote {report.html} ({len(report.pngs)} figures beside it) and {report.markdown}")
     return 0
 
