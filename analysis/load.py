@@ -173,6 +173,9 @@ def connect(results: str | Path, tables: tuple[str, ...] | None = None):  # -> d
     manifest = read_manifest(path)
     _check_shards(path, manifest)
     wanted = TABLES if tables is None else tuple(tables)
+    unknown = sorted(set(wanted) - set(TABLES))
+    if unknown:
+        raise ValueError(f"connect: unknown table(s) {', '.join(unknown)}; tables: {', '.join(TABLES)}")
     con = duckdb.connect()
     try:
         for kind in KINDS:

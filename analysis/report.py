@@ -54,6 +54,7 @@ class Report:
     differences: pd.DataFrame
     targets: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    coverage: Coverage | None = None  # runs covered and the code that made them
 
 
 # ---------------------------------------------------------------------------------------
@@ -362,7 +363,7 @@ def build_report(
     out_html.write_text(page, encoding="utf-8")
     md = out_dir / f"{stem}.md"
     md.write_text(_markdown(title, baseline, method, score, diffs, target_rows, warnings, cover), encoding="utf-8")
-    return Report(out_html, md, pngs, means, diffs, target_rows, warnings)
+    return Report(out_html, md, pngs, means, diffs, target_rows, warnings, cover)
 
 
 def _point_means(means: pd.DataFrame, shown: Sequence[str]) -> pd.DataFrame:

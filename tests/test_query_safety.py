@@ -58,28 +58,28 @@ def test_sql_cannot_write_read_files_or_change_settings(results, sql, capsys):
     assert _snapshot(results) == before
 
 
-@pytest.mark.parametrize("table", ["summary", "daily", "sanctions", "runs", "creators"])
-def test_plain_selects_over_every_table_still_work(results, table, capsys):
-    """Legitimate SELECTs over each table answer as before."""
-    assert main(["query", str(results), f"SELECT count(*) AS n FROM {table}", "--csv"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0] == "n" and int(lines[1]) > 0
-
-
-def test_query_counts_match_the_shards(results):
-    """Tables copied into memory hold every shard's rows (24 runs x 3 markets in summary)."""
-    frame = query(results, "SELECT count(*) AS n, count(DISTINCT run_id) AS runs FROM summary")
-    assert int(frame["n"][0]) == 24 * 3 and int(frame["runs"][0]) == 24
-    joined = query(results, "SELECT count(*) AS n FROM summary s JOIN runs r USING (run_id) WHERE s.market = 'all'")
-    assert int(joined["n"][0]) == 24
+def test_selects_answer_over_every_table_and_nothing_else(results, capsys):
+    """SELECTs over summary, daily, sanctions, runs and creators still answer; in the same folder,
+    a COPY is refused."""
+    for table in ("summary", "daily", "sanctions", "runs", "creators"):
+        assert main(["query", str(results), f"SELECT count(*) AS n FROM {table}", "--csv"]) == 0
+        lines = capsys.readouterr().out.strip().splitlines()
+        assert lines[0] == "n" and int(lines[1]) > 0
+    assert main(["query", str(results), f"COPY summary TO '{results}/summary.csv'"]) == 2
+    assert "SQL not allowed" in capsys.readouterr().err
+    assert not (results / "summary.csv").exists()
 
 
 def test_python_connection_is_read_only(results):
-    """analysis.load.connect answers SELECTs but refuses to write a file or re-enable file access."""
+    """analysis.load.connect holds every shard's rows and answers SELECTs and joins, but refuses to
+    write a file, read one, or turn file access back on."""
     before = _snapshot(results)
     con = connect(results)
     try:
-        assert con.execute("SELECT count(*) FROM daily").fetchone()[0] > 0
+        n, runs = con.execute("SELECT count(*), count(DISTINCT run_id) FROM summary").fetchone()
+        assert n == 24 * 3 and runs == 24  # 24 runs x (all + 2 markets)
+        joined = con.execute("SELECT count(*) FROM summary s JOIN runs r USING (run_id) WHERE s.market = 'all'")
+        assert joined.fetchone()[0] == 24
         with pytest.raises(duckdb.PermissionException):
             con.execute(f"COPY (SELECT 1) TO '{results}/manifest.json'")
         with pytest.raises(duckdb.Error):
@@ -89,3 +89,11 @@ def test_python_connection_is_read_only(results):
     finally:
         con.close()
     assert _snapshot(results) == before
+
+
+def test_query_loads_only_the_tables_it_names(results):
+    """query() copies only the tables its SQL names into memory (big sweeps' daily and creators
+    tables cost memory), and SQL naming none still runs."""
+    assert query(results, "SELECT 42 AS x")["x"][0] == 42
+    with pytest.raises(duckdb.CatalogException):
+        query(results, "SELECT * FROM query_table('dai' || 'ly')")
