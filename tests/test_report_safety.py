@@ -128,20 +128,32 @@ def test_plots_render_hostile_text_as_plain_text():
 
 @pytest.fixture(scope="module")
 def plain_report(sweep_results, tmp_path_factory):
-    """The report of the stored sweep as written (a manifest without per-run code identities)."""
+    """The report of the stored sweep as written."""
     return build_report(sweep_results, tmp_path_factory.mktemp("plain") / "r.html")
 
 
 def test_complete_sweep_says_n_of_m_runs(plain_report):
-    """A finished sweep reports '24 of 24 runs' and no incomplete-sweep warning."""
-    assert "24 of 24 runs" in plain_report.html.read_text() and "24 of 24 runs" in plain_report.markdown.read_text()
+    """A finished sweep reports '24 of 24 runs', the code its results come from, and no
+    incomplete-sweep or mixed-versions warning."""
+    for text in (plain_report.html.read_text(), plain_report.markdown.read_text()):
+        assert "24 of 24 runs" in text
+        assert "results from" in text and plain_report.coverage.provenance in text
+    assert plain_report.coverage.provenance.startswith("livesim ")
     assert not [w for w in plain_report.warnings if w.startswith(("incomplete sweep", "mixed versions"))]
 
 
-def test_older_manifest_without_code_blocks_is_reported(plain_report):
-    """A manifest from before per-run code identities: no mixed-versions guess, 'commit not recorded'."""
-    assert "commit not recorded" in plain_report.html.read_text()
-    assert "commit not recorded" in plain_report.markdown.read_text()
+def test_older_manifest_without_code_blocks_is_reported(sweep_results):
+    """A manifest from before format tags and per-run code identities: counted all the same, no
+    mixed-versions guess, and the provenance says the commit was not recorded."""
+    doc = json.loads((sweep_results / "manifest.json").read_text())
+    for key in ("format", "provenance", "resumes"):
+        doc.pop(key, None)
+    for entry in doc["runs"].values():
+        entry.pop("code", None)
+    doc["versions"] = {"livesim": "0.0.9", "python": "3.12"}
+    cover = coverage(doc, list(doc["runs"]))
+    assert cover.runs_text == "24 of 24 runs" and cover.warnings() == []
+    assert cover.provenance == "livesim 0.0.9 (commit not recorded)"
 
 
 def _with_code(doc: dict, commits: list[str], dirty: list[bool]) -> None:
