@@ -1,8 +1,14 @@
-"""Plots of result tables. Each function takes a DataFrame and returns a matplotlib Figure."""
+"""Plots of result tables. Each function takes a DataFrame and returns a matplotlib Figure.
+
+Names in the tables come from files (sweeps, manifests, shards), so every text in a figure is
+made plain before it is returned: bidi and other control characters stripped, ``$`` escaped so
+nothing is read as mathtext, TeX off (see :func:`plain_text_figure`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -14,9 +20,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, PercentFormatter
+from matplotlib.text import Text
+from matplotlib.ticker import FixedFormatter, FuncFormatter, MaxNLocator, PercentFormatter
 
+from analysis.text import mpl_text
 from sim.metrics import METRICS, gini
+
+# Within a figure function, and while a report draws and saves its figures.
+PLAIN_TEXT_RC = {"text.usetex": False, "text.parse_math": True}
 
 __all__ = [
     "FUNNEL_STAGES",
@@ -27,10 +38,59 @@ __all__ = [
     "grid_heatmap",
     "lorenz",
     "pareto_front",
+    "plain_text_figure",
     "scorecard",
     "tradeoff",
     "variant_series",
 ]
+
+def plain_text_figure(fig: Figure) -> Figure:
+    """Make every text of ``fig`` plain: controls stripped, ``$`` escaped, TeX off.
+
+    A ``$`` in a grid value or a name would otherwise start mathtext (and ``$x^{2`` would fail
+    the figure at draw time); a right-to-left override would reorder a label. Fixed tick
+    labels, which matplotlib turns into text only when drawing, are cleaned in their formatter.
+    Each text is cleaned once, so escaping never doubles.
+    """
+    seen: set[int] = set()
+    texts = list(fig.findobj(Text))
+    for ax in fig.axes:  # table cells are not children findobj visits
+        for table in ax.tables:
+            texts += [cell.get_text() for cell in table.get_celld().values()]
+    for text in texts:
+        if id(text) in seen:
+            continue
+        seen.add(id(text))
+        text.set_text(mpl_text(text.get_text()))
+        text.set_usetex(False)
+        text.set_parse_math(True)  # with '$' escaped, this renders a literal '$'
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for formatter in (axis.get_major_formatter(), axis.get_minor_formatter()):
+                if id(formatter) in seen:
+                    continue
+                seen.add(id(formatter))
+                if isinstance(formatter, FixedFormatter):
+                    formatter.seq = [mpl_text(s) for s in formatter.seq]
+                elif (isinstance(formatter, FuncFormatter) and isinstance(formatter.func, functools.partial)
+                      and formatter.func.args and isinstance(formatter.func.args[0], dict)):
+                    # set_ticks(labels=...) keeps the labels as a {tick: label} dict in a partial
+                    labels = {k: mpl_text(v) for k, v in formatter.func.args[0].items()}
+                    formatter.func = functools.partial(formatter.func.func, labels, *formatter.func.args[1:],
+                                                       **formatter.func.keywords)
+    return fig
+
+
+def _plain_text(fn: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Draw with TeX off, and return the figure with plain texts only."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Figure:
+        with matplotlib.rc_context(PLAIN_TEXT_RC):
+            return plain_text_figure(fn(*args, **kwargs))
+
+    return wrapper
+
 
 # (title, [(metric, label)], y-axis as a percentage)
 OVERVIEW_PANELS: list[tuple[str, list[tuple[str, str]], bool]] = [
@@ -45,6 +105,7 @@ OVERVIEW_PANELS: list[tuple[str, list[tuple[str, str]], bool]] = [
 ]
 
 
+@_plain_text
 def daily_overview(
     daily: pd.DataFrame,
     *,
@@ -144,6 +205,7 @@ def _shade_campaigns(ax: Any, campaigns: Sequence[dict[str, Any]], market: str) 
     return shaded
 
 
+@_plain_text
 def variant_series(
     daily: pd.DataFrame,
     metric: str,
@@ -239,6 +301,7 @@ def _ci_err(frame: pd.DataFrame, col: str) -> np.ndarray | None:
     return np.vstack([v - frame[lo].to_numpy(dtype=float), frame[hi].to_numpy(dtype=float) - v]).clip(min=0)
 
 
+@_plain_text
 def tradeoff(
     points: pd.DataFrame,
     x: str,
@@ -287,6 +350,7 @@ def tradeoff(
     return fig
 
 
+@_plain_text
 def grid_heatmap(
     summary: pd.DataFrame,
     metric: str,
@@ -353,6 +417,7 @@ def grid_heatmap(
     return fig
 
 
+@_plain_text
 def lorenz(creators: pd.DataFrame, *, value: str = "gmv", by: str = "variant", title: str = "") -> Figure:
     """Lorenz curve of creator ``value`` per group, pooled over runs, with each group's Gini.
 
@@ -387,6 +452,7 @@ def lorenz(creators: pd.DataFrame, *, value: str = "gmv", by: str = "variant", t
     return fig
 
 
+@_plain_text
 def enforcement_funnel(
     summary: pd.DataFrame,
     *,
@@ -434,6 +500,7 @@ def enforcement_funnel(
     return fig
 
 
+@_plain_text
 def scorecard(table: pd.DataFrame, *, title: str = "", colors: pd.DataFrame | None = None) -> Figure:
     """A DataFrame (rows = variants, columns = metrics) drawn as a table, for slides and reports.
 

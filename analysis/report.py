@@ -7,13 +7,14 @@ direction; targets met (and the share of replications meeting each); time series
 interval bands and campaign periods shaded; trade-offs with the Pareto front; heatmaps for
 2-D grids; the Lorenz curve of creator GMV; the enforcement funnel.
 
-Everything read from files is escaped before it reaches the HTML.
+Everything read from files is escaped before it reaches the HTML, the Markdown or a figure
+(see :mod:`analysis.text`). The report says how many of the sweep's runs it covers and which
+code made them, and warns when the sweep is incomplete or its runs come from different code.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 import re
@@ -26,10 +27,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.load import Results, load
+from analysis.text import html_text, markdown_text
 from sim.config import Target
 from sim.metrics import METRICS
 
-__all__ = ["SCORECARD_METRICS", "Report", "build_report", "load_targets", "target_table"]
+__all__ = ["SCORECARD_METRICS", "Coverage", "Report", "build_report", "coverage", "load_targets", "target_table"]
 
 SCORECARD_METRICS: tuple[str, ...] = (
     "gmv", "net_gmv", "prevalence", "harmful_gmv_share", "buyer_harm", "buyer_trust", "buyer_retention",
@@ -52,6 +54,7 @@ class Report:
     differences: pd.DataFrame
     targets: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    coverage: Coverage | None = None  # runs covered and the code that made them
 
 
 # ---------------------------------------------------------------------------------------
@@ -108,6 +111,95 @@ def target_table(summary: pd.DataFrame, targets: Sequence[Target], n_creators: i
                 "n": len(values),
             })
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------
+# Which runs the report covers, and which code made them
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Coverage:
+    """How many of a sweep's runs have results, and the code identities of those that do."""
+
+    total: int
+    finished: int
+    pending: int
+    failed: int
+    orphans: int  # shards of runs the manifest does not list
+    identities: dict[str, int]  # "livesim 0.1.0, commit abc1234, clean" -> finished runs
+    provenance: str  # the code the results come from, for the header
+    resumes: int
+
+    @property
+    def runs_text(self) -> str:
+        """``12 of 16 runs (3 pending, 1 failed)``."""
+        rest = ", ".join(f"{n} {what}" for n, what in ((self.pending, "pending"), (self.failed, "failed")) if n)
+        return f"{self.finished} of {self.total} runs" + (f" ({rest})" if rest else "")
+
+    def warnings(self) -> list[str]:
+        """Incomplete sweep, mixed code versions, shards the manifest does not know."""
+        out = []
+        if self.pending or self.failed:
+            out.append(f"incomplete sweep: {self.runs_text} have results; the comparisons use the finished runs "
+                       "only (failed runs' errors are in manifest.json; finish the sweep with livesim sweep --resume)")
+        if len(self.identities) > 1:
+            parts = "; ".join(f"{n} run{'s' if n != 1 else ''} by {who}" for who, n in self.identities.items())
+            out.append(f"mixed versions: the finished runs come from {len(self.identities)} code versions "
+                       f"({parts}); differences between runs may come from the code, not the policy")
+        if self.orphans:
+            out.append(f"{self.orphans} shard{'s' if self.orphans != 1 else ''} belong to no run in manifest.json "
+                       "and are included as they are")
+        return out
+
+
+def _identity(code: Any) -> str:
+    """``livesim 0.1.0, commit abc1234, clean`` (or ``dirty, diff …``); ``unknown code`` when not recorded."""
+    if not isinstance(code, dict):
+        return "unknown code (not recorded)"
+    commit = code.get("commit")
+    parts = [f"livesim {code.get('livesim') or '?'}", f"commit {str(commit)[:10]}" if commit else "no git commit"]
+    dirty = code.get("dirty")
+    if dirty is True:
+        parts.append(f"dirty (uncommitted changes{', diff ' + str(code['diff']) if code.get('diff') else ''})")
+    elif dirty is False:
+        parts.append("clean")
+    return ", ".join(parts)
+
+
+def coverage(manifest: dict[str, Any], finished_ids: Sequence[str]) -> Coverage:
+    """Count the runs with results (``finished_ids``: the run ids found in the shards) against
+    the manifest, and group them by the code that made them.
+
+    The shards are the record of what finished (the manifest may lag by a moment), so a run
+    with shards counts as finished whatever its status; the others are failed or pending as
+    the manifest says. Manifests written before runs carried a ``code`` block give no per-run
+    identity: the sweep's provenance (or its versions) is reported instead.
+    """
+    runs: dict[str, Any] = manifest.get("runs", {})
+    have = set(map(str, finished_ids))
+    finished = [r for r in runs if r in have]
+    failed = sum(1 for r, e in runs.items() if r not in have and e.get("status") == "failed")
+    pending = len(runs) - len(finished) - failed
+    identities: dict[str, int] = {}
+    for r in finished:
+        who = _identity(runs[r].get("code"))
+        identities[who] = identities.get(who, 0) + 1
+    if not any("code" in runs[r] for r in finished):
+        identities = {}  # an older manifest: no per-run identities to compare
+    if len(identities) == 1:
+        prov = next(iter(identities))
+    elif identities:
+        prov = f"{len(identities)} code versions (see the warning)"
+    elif isinstance(manifest.get("provenance"), dict):
+        prov = _identity(manifest["provenance"]) + " (when the sweep started)"
+    else:
+        versions = manifest.get("versions") if isinstance(manifest.get("versions"), dict) else {}
+        prov = f"livesim {versions.get('livesim', '?')} (commit not recorded)"
+    resumes = manifest.get("resumes")
+    return Coverage(total=len(runs), finished=len(finished), pending=pending, failed=failed,
+                    orphans=len(have - set(runs)), identities=identities, provenance=prov,
+                    resumes=len(resumes) if isinstance(resumes, list) else 0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -189,11 +281,8 @@ def build_report(
     summary = summary.copy()
     summary["label"] = _labels(summary, params)
     all_rows = summary[summary["market"] == "all"]
-    warnings: list[str] = []
-    n_runs = len(res.runs)
-    failed = int((res.runs["status"] == "failed").sum()) if n_runs else 0
-    if failed:
-        warnings.append(f"{failed} of {n_runs} runs failed and are left out (see manifest.json)")
+    cover = coverage(res.manifest, list(dict.fromkeys(summary["run_id"].astype(str))))
+    warnings: list[str] = cover.warnings()
 
     means = variant_table(summary, shown, by=("variant", "point"))
     labels = all_rows.drop_duplicates(["variant", "point"]).set_index(["variant", "point"])["label"]
@@ -218,13 +307,17 @@ def build_report(
     figures: list[tuple[str, str, bytes]] = []  # (title, caption, png)
 
     def add(name: str, title: str, caption: str, make) -> None:
-        """Draw one figure; a figure that cannot be drawn becomes a warning, not a failed report."""
+        """Draw one figure; a figure that cannot be drawn becomes a warning, not a failed report.
+
+        Drawn and saved with TeX off, so names from files are plain text (see analysis.plots)."""
+        import matplotlib
+
         try:
-            fig = make()
+            with matplotlib.rc_context(plots.PLAIN_TEXT_RC):
+                data = _fig_png(make())
         except Exception as exc:
-            warnings.append(f"figure '{title}' was left out: {type(exc).__name__}: {exc}")
+            warnings.append(f"figure '{title}' was left out: {type(exc).__name__}: {str(exc).splitlines()[0]}")
             return
-        data = _fig_png(fig)
         path = out_dir / f"{stem}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"  # names come from files
         path.write_bytes(data)
         pngs.append(path)
@@ -270,11 +363,11 @@ def build_report(
 
     title = f"livesim report — {config.get('name', Path(results).name)}"
     page = _html(title, config, res, baseline, method, score, colours, diffs, target_rows, figures, warnings,
-                 n_runs)
+                 cover)
     out_html.write_text(page, encoding="utf-8")
     md = out_dir / f"{stem}.md"
-    md.write_text(_markdown(title, baseline, method, score, diffs, target_rows, warnings), encoding="utf-8")
-    return Report(out_html, md, pngs, means, diffs, target_rows, warnings)
+    md.write_text(_markdown(title, baseline, method, score, diffs, target_rows, warnings, cover), encoding="utf-8")
+    return Report(out_html, md, pngs, means, diffs, target_rows, warnings, cover)
 
 
 def _point_means(means: pd.DataFrame, shown: Sequence[str]) -> pd.DataFrame:
@@ -323,23 +416,24 @@ figure{margin:12px 0} figure img{max-width:100%;border:1px solid #eee} figcaptio
 
 
 def _e(x: Any) -> str:
-    return html.escape(str(x), quote=True)
+    return html_text(x)
 
 
 def _html(title: str, config: dict, res: Results, baseline: str, method: str, score: pd.DataFrame,
           colours: pd.DataFrame, diffs: pd.DataFrame, targets: pd.DataFrame,
-          figures: list[tuple[str, str, bytes]], warnings: list[str], n_runs: int) -> str:
+          figures: list[tuple[str, str, bytes]], warnings: list[str], cover: Coverage) -> str:
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
              f"<style>{CSS}</style></head><body>"]
     parts.append(f"<h1>{_e(title)}</h1>")
     desc = config.get("description", "")
-    versions = res.manifest.get("versions", {})
+    resumed = f" · resumed {cover.resumes} time{'s' if cover.resumes != 1 else ''}" if cover.resumes else ""
     parts.append(
-        f"<p class='meta'>{_e(desc)}<br>{n_runs} runs · {_e(config.get('replications', '?'))} replications per "
+        f"<p class='meta'>{_e(desc)}<br><span id='runs'>{_e(cover.runs_text)}</span> · "
+        f"{_e(config.get('replications', '?'))} replications per "
         f"variant and point · baseline <b>{_e(baseline)}</b> · paired differences by "
         f"{'paired t-interval and t-test' if method == 't' else 'bootstrap (percentile interval, sign-flip p)'}, "
         f"p-values Holm-corrected across all comparisons shown · config hash {_e(res.manifest.get('config_hash', ''))}"
-        f" · livesim {_e(versions.get('livesim', '?'))}</p>"
+        f"<br>results from <span id='provenance'>{_e(cover.provenance)}</span>{resumed}</p>"
     )
     for w in warnings:
         parts.append(f"<div class='warn'>{_e(w)}</div>")
@@ -401,23 +495,28 @@ def _html(title: str, config: dict, res: Results, baseline: str, method: str, sc
 
 
 def _md(x: Any) -> str:
-    """A Markdown table cell: pipes escaped, one line."""
-    return str(x).replace("|", "\\|").replace("\n", " ")
+    """A Markdown table cell or line: one line, controls stripped, Markdown characters escaped."""
+    return markdown_text(x)
 
 
 def _markdown(title: str, baseline: str, method: str, score: pd.DataFrame, diffs: pd.DataFrame,
-              targets: pd.DataFrame, warnings: list[str]) -> str:
-    lines = [f"# {title}", "", f"Baseline: `{baseline}`. Paired differences ({method}), Holm-corrected.", ""]
-    lines += [f"> {w}" for w in warnings]
-    lines += ["## Scorecard", "", "| variant | " + " | ".join(score.columns) + " |",
+              targets: pd.DataFrame, warnings: list[str], cover: Coverage) -> str:
+    resumed = f"; resumed {cover.resumes} time{'s' if cover.resumes != 1 else ''}" if cover.resumes else ""
+    lines = [f"# {_md(title)}", "",
+             f"{_md(cover.runs_text)}; results from {_md(cover.provenance)}{_md(resumed)}.", "",
+             f"Baseline: {_md(baseline)}. Paired differences ({_md(method)}), Holm-corrected.", ""]
+    lines += [f"> warning: {_md(w)}" for w in warnings]
+    if warnings:
+        lines.append("")
+    lines += ["## Scorecard", "", "| variant | " + " | ".join(_md(c) for c in score.columns) + " |",
               "|---|" + "---|" * len(score.columns)]
     for label, row in score.iterrows():
         lines.append(f"| {_md(label)} | " + " | ".join(_md(v) for v in row) + " |")
     if not targets.empty:
         lines += ["", "## Targets", "", "| variant | target | mean | met | share met |", "|---|---|---|---|---|"]
         for r in targets.itertuples(index=False):
-            lines.append(f"| {_md(r.label)} | {_md(r.target)} | {r.mean:.4g} | {'yes' if r.met else 'no'} "
-                         f"| {r.share_met:.0%} |")
+            lines.append(f"| {_md(r.label)} | {_md(r.target)} | {_md(f'{r.mean:.4g}')} | {'yes' if r.met else 'no'} "
+                         f"| {_md(f'{r.share_met:.0%}')} |")
     sig = diffs[diffs["significant"]]
     lines += ["", "## Significant differences to the baseline", ""]
     if sig.empty:
@@ -427,6 +526,7 @@ def _markdown(title: str, baseline: str, method: str, score: pd.DataFrame, diffs
 
         lines += ["| variant | metric | difference [95 % interval] | p (Holm) | effect |", "|---|---|---|---|---|"]
         for r in sig.itertuples(index=False):
-            lines.append(f"| {_md(r.label)} | {r.metric} | {_fmt(r.metric, r.diff)} [{_fmt(r.metric, r.ci_low)}, "
-                         f"{_fmt(r.metric, r.ci_high)}] | {r.p_holm:.3g} | {effect_direction(r.metric, r.diff)} |")
+            cell = f"{_fmt(r.metric, r.diff)} [{_fmt(r.metric, r.ci_low)}, {_fmt(r.metric, r.ci_high)}]"
+            lines.append(f"| {_md(r.label)} | {_md(r.metric)} | {_md(cell)} | {_md(f'{r.p_holm:.3g}')} "
+                         f"| {_md(effect_direction(r.metric, r.diff))} |")
     return "\n".join(lines) + "\n"

@@ -279,6 +279,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
+    """SQL over a sweep's results. The connection cannot touch files: see analysis.load.connect."""
+    import duckdb
+
     from analysis.load import query
 
     try:
@@ -286,8 +289,19 @@ def cmd_query(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"livesim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (duckdb.PermissionException, duckdb.InvalidInputException) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, duckdb.PermissionException) or "configuration has been locked" in first:
+            print(f"livesim: error: {args.results}: SQL not allowed: {first} (queries are read-only: no file access, "
+                  f"ATTACH, INSTALL/LOAD, SET/PRAGMA; tables: {_QUERY_TABLES})", file=sys.stderr)
+        else:
+            print(f"livesim: error: {args.results}: SQL failed: {first}", file=sys.stderr)
+        return EXIT_USAGE
+    except ScenarioError:
+        raise
     except Exception as exc:  # DuckDB's errors name the problem in the SQL
-        print(f"livesim: error: {args.results}: SQL failed: {str(exc).splitlines()[0]}", file=sys.stderr)
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"livesim: error: {args.results}: SQL failed: {first}", file=sys.stderr)
         return EXIT_USAGE
     if args.csv:
         frame.to_csv(sys.stdout, index=False)
@@ -299,6 +313,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+_QUERY_TABLES = "summary, daily, sanctions, runs, creators (sweeps run with --creators)"
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import build_report, load_targets
 
@@ -308,8 +325,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"livesim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    for w in report.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+    from analysis.text import strip_controls
+
+    for w in report.warnings:  # names in warnings come from files: one plain line each
+        print("warning: " + " ".join(strip_controls(w).split()), file=sys.stderr)
     print(f"wrote {report.html} ({len(report.pngs)} figures beside it) and {report.markdown}")
     return 0
 
@@ -425,7 +444,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_sw.add_argument("--quiet", action="store_true", help="no progress bar")
     p_sw.set_defaults(func=cmd_sweep)
 
-    p_q = sub.add_parser("query", help="SQL over a sweep's results (views: summary, daily, sanctions, runs)")
+    p_q = sub.add_parser("query", help="read-only SQL over a sweep's results (tables: summary, daily, sanctions, "
+                                       "runs; creators with --creators); it cannot read or write files")
     p_q.add_argument("results", help="a sweep results folder")
     p_q.add_argument("sql", help='e.g. "SELECT variant, avg(prevalence) FROM summary WHERE market = \'all\' GROUP BY 1"')
     p_q.add_argument("--csv", action="store_true", help="CSV on stdout instead of a table")
