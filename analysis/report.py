@@ -15,8 +15,10 @@ code made them, and warns when the sweep is incomplete or its runs come from dif
 from __future__ import annotations
 
 import base64
+import glob
 import io
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -240,11 +242,63 @@ def _fmt(metric: str, value: float) -> str:
     return f"{value:.3g}"
 
 
+# Marks every file a report writes, so that livesim replaces only its own reports.
+REPORT_MARK = "livesim report"
+_MD_MARK = f"<!-- written by {REPORT_MARK}; rewritten each time the report is made -->"
+
+
+def _is_livesim_report_file(path: Path, html_sibling: Path) -> bool:
+    """Whether ``path`` is a file an earlier ``livesim report`` wrote (and may be replaced)."""
+    try:
+        head = path.read_bytes()[:4096]
+    except OSError:
+        return False
+    if path.suffix == ".html":  # this version's generator tag, or an older report's title
+        return b"<meta name='generator' content='livesim report'>" in head or b"<title>livesim report" in head
+    if path.suffix == ".md":
+        return head.startswith(_MD_MARK.encode()) or head.startswith("# livesim report".encode())
+    if path.suffix == ".png":  # ours carry the mark; an older report's PNGs sit beside its HTML
+        return REPORT_MARK.encode() in head or (html_sibling.is_file() and
+                                                _is_livesim_report_file(html_sibling, html_sibling))
+    return False
+
+
+def check_report_target(out_html: Path) -> None:
+    """Refuse, before any work, a report path that would replace a file livesim did not write.
+
+    The report writes ``OUT.html``, ``OUT.md`` and ``OUT_*.png``; each that already exists must
+    be an earlier livesim report's. Raises ScenarioError (one line naming the file)."""
+    from sim.errors import ScenarioError
+
+    if out_html.suffix != ".html":
+        raise ScenarioError(str(out_html), "--out", None, "the report must be an .html file (its .md and PNGs go "
+                            "beside it)")
+    if out_html.is_dir():
+        raise ScenarioError(str(out_html), "--out", None, "is a folder; give the report's .html file")
+    parent = out_html.parent
+    for up in (parent, *parent.parents):
+        if up.exists():
+            if not up.is_dir():
+                raise ScenarioError(str(out_html), "--out", None, f"{up} is a file, not a folder")
+            if not os.access(up, os.W_OK | os.X_OK):
+                raise ScenarioError(str(out_html), "--out", None, f"cannot write in {up}")
+            break
+    existing = [out_html, out_html.with_suffix(".md")]
+    if parent.is_dir():
+        existing += sorted(parent.glob(f"{glob.escape(out_html.stem)}_*.png"))
+    for path in existing:
+        if path.exists() and not _is_livesim_report_file(path, out_html):
+            raise ScenarioError(str(path), "--out", None, "exists and was not written by livesim report: refusing "
+                                "to replace it; choose another --out")
+
+
 def _fig_png(fig) -> bytes:
+    import matplotlib
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
+    fig.savefig(buf, format="png", dpi=100,
+                metadata={"Software": f"{REPORT_MARK} (matplotlib {matplotlib.__version__})"})
     plt.close(fig)
     return buf.getvalue()
 
@@ -270,6 +324,7 @@ def build_report(
     if baseline not in variants:
         raise ValueError(f"baseline variant {baseline!r} is not in the results; variants: {', '.join(variants)}")
     out_html = Path(out) if out else Path(results) / "report.html"
+    check_report_target(out_html)
     out_dir = out_html.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_html.stem
@@ -422,7 +477,8 @@ def _e(x: Any) -> str:
 def _html(title: str, config: dict, res: Results, baseline: str, method: str, score: pd.DataFrame,
           colours: pd.DataFrame, diffs: pd.DataFrame, targets: pd.DataFrame,
           figures: list[tuple[str, str, bytes]], warnings: list[str], cover: Coverage) -> str:
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+             f"<meta name='generator' content='{REPORT_MARK}'><title>{_e(title)}</title>"
              f"<style>{CSS}</style></head><body>"]
     parts.append(f"<h1>{_e(title)}</h1>")
     desc = config.get("description", "")
@@ -502,7 +558,7 @@ def _md(x: Any) -> str:
 def _markdown(title: str, baseline: str, method: str, score: pd.DataFrame, diffs: pd.DataFrame,
               targets: pd.DataFrame, warnings: list[str], cover: Coverage) -> str:
     resumed = f"; resumed {cover.resumes} time{'s' if cover.resumes != 1 else ''}" if cover.resumes else ""
-    lines = [f"# {_md(title)}", "",
+    lines = [_MD_MARK, f"# {_md(title)}", "",
              f"{_md(cover.runs_text)}; results from {_md(cover.provenance)}{_md(resumed)}.", "",
              f"Baseline: {_md(baseline)}. Paired differences ({_md(method)}), Holm-corrected.", ""]
     lines += [f"> warning: {_md(w)}" for w in warnings]

@@ -35,7 +35,7 @@ def test_report_writes_html_pngs_and_markdown(report):
     assert "<img" in page and "src='http" not in page and 'src="http' not in page
     assert len(report.pngs) >= 8 and all(p.is_file() and p.parent == report.html.parent for p in report.pngs)
     md = report.markdown.read_text()
-    assert md.startswith("# livesim report") and "## Scorecard" in md
+    assert md.splitlines()[1].startswith("# livesim report") and "## Scorecard" in md
 
 
 def test_report_has_a_row_per_variant_and_point(report, sweep_results):
@@ -153,3 +153,40 @@ def test_markdown_cells_escape_pipes(report):
     header = next(line for line in md if line.startswith("| variant |"))
     row = next(line for line in md if line.startswith("| strict"))
     assert row.replace("\\|", "").count("|") == header.count("|")
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("victim", ["r.html", "r.md", "r_scorecard.png"])
+def test_report_never_replaces_a_users_file(sweep_results, tmp_path, capsys, victim):
+    """A file at a report path that livesim did not write is refused (exit 2, one line), and nothing changes."""
+    (tmp_path / victim).write_bytes(b"my own notes\n")
+    before = _snapshot(tmp_path)
+    assert main(["report", str(sweep_results), "--out", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and victim in err[0] and "not written by livesim" in err[0]
+    assert _snapshot(tmp_path) == before
+
+
+def test_report_replaces_its_own_earlier_report(report, sweep_results, tmp_path):
+    """Rebuilding over an earlier livesim report replaces its files; a user's other files stay."""
+    for p in (report.html, report.markdown, *report.pngs):
+        shutil.copy(p, tmp_path / p.name)
+    (tmp_path / "notes.txt").write_text("mine")
+    again = build_report(sweep_results, tmp_path / report.html.name)
+    assert again.html.read_text().startswith("<!DOCTYPE html>")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("out", ["folder", "file/r.html", "r.txt"])
+def test_report_bad_out_is_one_line(sweep_results, tmp_path, capsys, out):
+    """--out naming a folder, a path under a file, or a non-HTML name exits 2 with one line."""
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("x")
+    before = _snapshot(tmp_path)
+    assert main(["report", str(sweep_results), "--out", str(tmp_path / out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--out" in err[0] and "Traceback" not in err[0]
+    assert _snapshot(tmp_path) == before
