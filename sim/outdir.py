@@ -131,6 +131,17 @@ def _nearest_existing(path: Path) -> Path:
     return p
 
 
+def _can_make_folder(place: Path) -> bool:
+    """Whether a folder can really be made in ``place`` (permission bits do not tell for root,
+    read-only mounts or pseudo-filesystems): make an empty one and remove it again."""
+    try:
+        probe = tempfile.mkdtemp(prefix=f".livesim-probe-{os.getpid()}-", dir=place)
+    except OSError:
+        return False
+    os.rmdir(probe)
+    return True
+
+
 def check_out_dir(out: str | Path, files: tuple[str, ...] | list[str] = RUN_FILES) -> Path:
     """Raise ScenarioError unless a run writing ``files`` may write into ``out``; cheap, so call it before the run.
 
@@ -161,7 +172,7 @@ def check_out_dir(out: str | Path, files: tuple[str, ...] | list[str] = RUN_FILE
     # The temporary folder is made beside ``out``; files are then moved into ``out`` itself.
     places = [out.parent, out] if out.exists() else [base]
     for place in places:
-        if not os.access(place, os.W_OK | os.X_OK):
+        if not os.access(place, os.W_OK | os.X_OK) or not _can_make_folder(place):
             raise _refuse(out, f"cannot write in {place} (permission denied or read-only); "
                                "choose a folder you can write to")
     if out.exists():
