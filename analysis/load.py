@@ -227,8 +227,14 @@ def _runs_frame(manifest: dict[str, Any]) -> pd.DataFrame:
 
 def query(results: str | Path, sql: str) -> pd.DataFrame:
     """Run SQL over a sweep's results and return a DataFrame (read-only: see :func:`connect`)."""
+    from sim.errors import ScenarioError
+
     con = connect(results, tables=tables_named_in(sql))
     try:
-        return con.execute(sql).df()
+        cursor = con.execute(sql)
+        if cursor is None or cursor.description is None:
+            raise ScenarioError(str(results), "SQL", sql, "no query to answer; give one SELECT statement, e.g. "
+                                "\"SELECT variant, avg(prevalence) FROM summary GROUP BY 1\"")
+        return cursor.df()
     finally:
         con.close()

@@ -31,6 +31,7 @@ import pandas as pd
 from analysis.load import Results, load
 from analysis.text import html_text, markdown_text
 from sim.config import Target
+from sim.errors import ScenarioError
 from sim.metrics import METRICS
 
 __all__ = ["SCORECARD_METRICS", "Coverage", "Report", "build_report", "coverage", "load_targets", "target_table"]
@@ -311,6 +312,7 @@ def build_report(
     targets: Sequence[Target] | None = None,
     method: str = "t",
     metrics: Sequence[str] | None = None,
+    targets_source: str = "targets",
 ) -> Report:
     """Write ``report.html`` (self-contained), its PNGs and ``report.md`` for a sweep's results."""
     from analysis import plots
@@ -346,6 +348,11 @@ def build_report(
     diffs = diffs[diffs["n"] > 0].reset_index(drop=True)  # metrics undefined in every run (e.g. no programme)
     diffs["label"] = [labels.get((v, p), v) for v, p in zip(diffs["variant"], diffs["point"], strict=True)]
 
+    markets_seen = set(summary["market"].astype(str))
+    for i, t in enumerate(targets or []):
+        if t.market not in markets_seen:
+            raise ScenarioError(targets_source, f"targets[{i}].market", t.market,
+                                f"not a market of these results; markets: {', '.join(sorted(markets_seen))}")
     all_targets = list(targets or [])
     for t in base_scen.get("targets", []) or []:
         all_targets.append(Target.model_validate(t))

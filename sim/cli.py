@@ -237,13 +237,14 @@ def _workers(requested: int | None) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.outdir import check_results_dir
     from sim.experiment import execute
     from sim.sweep import load_sweep
 
     if args.scheduler and args.backend != "dask":
         raise ScenarioError("--scheduler", None, args.scheduler, "needs --backend dask")
     sweep = load_sweep(args.sweep)
-    out = Path(args.out) if args.out else Path("results") / sweep.file.name
+    out = check_results_dir(Path(args.out) if args.out else Path("results") / sweep.file.name)
     n_runs = len(sweep.variants) * len(sweep.points) * sweep.replications
     if n_runs > MAX_RUNS_WITHOUT_YES and not args.yes:
         raise ScenarioError(str(args.sweep), "runs", n_runs,
@@ -321,7 +322,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     targets = load_targets(args.targets) if args.targets else None
     try:
-        report = build_report(args.results, args.out, baseline=args.baseline, targets=targets, method=args.method)
+        report = build_report(args.results, args.out, baseline=args.baseline, targets=targets, method=args.method, targets_source=args.targets or "targets")
     except (FileNotFoundError, ValueError) as exc:
         print(f"livesim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -335,13 +336,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """A small sweep (the scenario vs policy presets) and its report, in one command."""
-    from analysis.report import build_report
+    from analysis.report import build_report, check_report_target
+    from sim.outdir import check_results_dir
     from sim.experiment import execute
     from sim.sweep import sweep_from_presets
 
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     sweep = sweep_from_presets(args.scenario, variants, replications=args.replications, days=args.days)
-    out = Path(args.out) if args.out else Path("results") / sweep.file.name
+    out = check_results_dir(Path(args.out) if args.out else Path("results") / sweep.file.name)
+    check_report_target(out / "report.html")  # before the runs, not after
     workers = _workers(args.workers)
     n = len(sweep.variants) * sweep.replications
     print(f"livesim compare: {', '.join(sweep.variants)} on {args.scenario}, {sweep.replications} replications "

@@ -197,6 +197,26 @@ def check_out_dir(out: str | Path, files: tuple[str, ...] | list[str] = RUN_FILE
     return out
 
 
+def check_results_dir(out: str | Path) -> Path:
+    """Raise ScenarioError unless a sweep may keep its results folder at ``out``: an existing
+    folder, or one that can be made under a folder livesim can write in. Cheap: call it first.
+
+    (What the folder may already hold is the sweep's own check: --resume, --overwrite.)"""
+    out = Path(out)
+    given = str(out)
+    if out.is_symlink() and not out.exists():
+        raise _refuse(out, "it is a symbolic link to nothing; name a folder")
+    if out.exists() and not out.is_dir():
+        raise _refuse(out, f"{given} is a file, not a folder; name a folder for the sweep's results")
+    base = _nearest_existing(out)
+    if not base.is_dir():
+        raise _refuse(out, f"{base} is a file, so no folder can be made under it; name a folder")
+    if not os.access(base, os.W_OK | os.X_OK) or not _can_make_folder(base):
+        raise _refuse(out, f"cannot write in {base} (permission denied or read-only); "
+                           "choose a folder you can write to")
+    return out
+
+
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True

@@ -100,3 +100,21 @@ def test_truncated_shard_names_the_shard(results, capsys):
         load(results)
     err = _cli_error(["query", str(results), "SELECT count(*) FROM summary"], capsys)
     assert err.startswith(f"livesim: error: {results / 'summary'}/: a shard cannot be read (truncated?)")
+
+
+@pytest.mark.parametrize("sql", ["", "   ", "-- a comment only", ";"])
+def test_query_without_a_statement_is_one_line(sweep_results, capsys, sql: str) -> None:
+    """SQL with no statement to answer exits 2 with one line saying what to give, not a Python error."""
+    assert main(["query", str(sweep_results), sql]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "SELECT" in err[0] and "NoneType" not in err[0]
+
+
+def test_target_for_a_market_not_in_the_results_is_refused(sweep_results, tmp_path, capsys) -> None:
+    """A --targets entry naming a market the results do not have exits 2 naming the file, the field and the markets."""
+    targets = tmp_path / "t.toml"
+    targets.write_text('[[targets]]\nmetric = "prevalence"\nmax = 0.1\nmarket = "zz"\n')
+    assert main(["report", str(sweep_results), "--targets", str(targets), "--out", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "t.toml: targets[0].market: got 'zz'" in err[0] and "markets: all" in err[0]
+    assert not (tmp_path / "r.html").exists()

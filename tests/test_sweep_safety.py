@@ -414,3 +414,28 @@ def test_scheduler_without_dask_backend_is_an_error(tmp_path, capsys):
     assert main(["sweep", str(path), "--out", str(tmp_path / "o"), "--scheduler", "tcp://x:1"]) == 2
     _one_line_error(capsys, "--scheduler", "--backend dask")
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("out", ["a_file", "a_file/sub", "/proc/livesim-sweep"])
+@pytest.mark.parametrize("command", ["sweep", "compare"])
+def test_unusable_results_folder_is_one_line_before_any_run(tmp_path: Path, capsys, monkeypatch, command: str,
+                                                          out: str) -> None:
+    """A results folder that is a file, lies under a file, or cannot be made exits 2 in one line, writing nothing."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_file").write_text("mine")
+    if out.startswith("/proc") and not Path("/proc").is_dir():
+        pytest.skip("no /proc")
+    sweep = _sweep_file(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    if command == "sweep":
+        argv = ["sweep", str(sweep), "--out", out, "--quiet"]
+    else:
+        scen = tmp_path / "s.toml"
+        scen.write_text('name = "s"\ndays = 3\n[world]\nn_buyers = 1500\nn_creators = 60\n')
+        before = sorted(p.name for p in tmp_path.iterdir())
+        argv = ["compare", str(scen), "--variants", "strict", "--replications", "1", "--out", out, "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("livesim: error: --out:") and repr(out) in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert (tmp_path / "a_file").read_text() == "mine"
