@@ -1,19 +1,14 @@
 """LiveShopModel: one simulated live-shopping marketplace; one step is one day.
 
 This module builds the world and conducts the day: ``step`` names the phases in the order the
-rules apply (design §3), and each phase body lives with its mechanic as a function
-``phase(model, day)``: the plan in ``sim/platform/plan.py``, the recommender in
-``sim/platform/recommender.py``, shop and settle in ``sim/platform/commerce.py``, governance in
-``sim/platform/governance.py``, rewards in ``sim/platform/rewards.py``, arrivals, churn, pilots
-and levels in ``sim/platform/lifecycle.py``. What one phase hands to a later one travels in the
-day's context (``sim.day.Day``), never in attributes of the model.
+rules apply (design §3); each phase body is a function ``phase(model, day)`` that lives with its
+mechanic (plan, recommender, commerce, governance, rewards, lifecycle under ``sim/platform/``).
+What one phase hands to a later one travels in the day's context (``sim.day.Day``).
 
 Creators are Mesa agents whose state lives in ``self.creators`` (column arrays); buyers are the
-array population ``self.buyers``; every phase is array code over all creators, streams,
-sessions or orders at once. Governance (``self.governance``: detection, review, enforcement,
-appeals) acts between ``settle`` and ``reward`` on ``self.today`` (the day's streams with
-ground-truth labels, views, reports) and writes back through sanction timers on the creator
-columns, which become ``suspended``, ``traffic_multiplier``, ``campaign_eligible`` and
+array population ``self.buyers``. Governance (``self.governance``) acts between ``settle`` and
+``reward`` on ``self.today`` (the day's streams) and writes back through sanction timers on the
+creator columns, which become ``suspended``, ``traffic_multiplier``, ``campaign_eligible`` and
 ``incentive_eligible`` each day; a ban sets ``state``.
 """
 
@@ -32,12 +27,12 @@ from sim.agents.buyers import BuyerPopulation
 from sim.agents.creators import CreatorTable
 from sim.config import Scenario, load_scenario, with_overrides
 from sim.day import Day, DayStreams, RollingSum
-from sim.labels import ADVERSARY_TYPES, CreatorState, CreatorType, Tactic
+from sim.labels import ADVERSARY_TYPES, CreatorState, Tactic
 from sim.metrics import METRICS, DayCounts, day_metrics
 from sim.platform.commerce import Ledger, OrderBook, settle, shop
 from sim.platform.governance import Governance
 from sim.platform.levers import Levers
-from sim.platform.lifecycle import adapt, add_creators, initial_levels, refresh_levels
+from sim.platform.lifecycle import adapt, add_creators, add_reentry, initial_levels, refresh_levels
 from sim.platform.plan import plan
 from sim.platform.recommender import recommend
 from sim.platform.rewards import reward
@@ -171,14 +166,7 @@ class LiveShopModel(mesa.Model):
 
     def add_reentry(self, market: int, actor: int, tactic: int, rng: np.random.Generator) -> int:
         """A banned evader's new account (same person, same tactic), as onboarding admits it."""
-        rows = add_creators(self, np.array([market]), rng, self.day,
-                            ctypes=np.array([CreatorType.ban_evader], dtype=np.int8))
-        c = self.creators
-        c.col("actor")[rows] = actor
-        c.col("tactic")[rows] = tactic
-        c.col("intensity")[rows] = getattr(self.config.world.tactics, Tactic(tactic).name).intensity
-        self.learner.add_rows(rows)
-        return rows.start
+        return add_reentry(self, market, actor, tactic, rng)
 
     def set_market_policy(self, market: int, policy: Policy) -> None:
         """Market ``market`` runs ``policy`` from now on (a launch or a ramp step)."""
@@ -199,11 +187,7 @@ class LiveShopModel(mesa.Model):
         return self.current_day.streams
 
     def step(self) -> None:
-        """One day. Scheduled timeline events (campaigns, programmes) fired just before it.
-
-        Each phase is a function of the model and of the day's context (``sim.day.Day``),
-        which carries what one phase hands to the next; the body lives with its mechanic.
-        """
+        """One day (due timeline events fired just before it); a phase is ``phase(model, day)``."""
         day = self.begin_day()
         plan(self, day)  # who goes live, who violates; classifiers scan (sim/platform/plan.py)
         recommend(self, day)  # sessions become views by score (sim/platform/recommender.py)
@@ -230,8 +214,7 @@ class LiveShopModel(mesa.Model):
         return self.current_day
 
     def refresh_levels(self) -> None:
-        """Monthly: levels L0-L8 from last month's GMV (scheduled every 30 days; a bound method,
-        because Mesa holds scheduled callables by weak reference)."""
+        """Monthly levels (scheduled every 30 days; a method: Mesa holds callables by weak reference)."""
         refresh_levels(self)
 
     def collect(self, day: Day) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.agents.creators import Creator, draw_creators
-from sim.labels import CreatorState, CreatorType
+from sim.labels import CreatorState, CreatorType, Tactic
 from sim.platform.enforcement import NEVER
 from sim.platform.recommender import scores
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from sim.day import Day
     from sim.model import LiveShopModel
 
-__all__ = ["adapt", "add_creators", "initial_levels", "levels", "refresh_levels"]
+__all__ = ["adapt", "add_creators", "add_reentry", "initial_levels", "levels", "refresh_levels"]
 
 
 def add_creators(
@@ -52,6 +52,18 @@ def add_creators(
     model.learner.add_rows(rows)
     Creator.create_agents(model, markets.size, row=np.arange(rows.start, rows.stop))
     return rows
+
+
+def add_reentry(model: LiveShopModel, market: int, actor: int, tactic: int, rng: np.random.Generator) -> int:
+    """A banned evader's new account (same person, same tactic), as onboarding admits it."""
+    rows = add_creators(model, np.array([market]), rng, model.day,
+                        ctypes=np.array([CreatorType.ban_evader], dtype=np.int8))
+    c = model.creators
+    c.col("actor")[rows] = actor
+    c.col("tactic")[rows] = tactic
+    c.col("intensity")[rows] = getattr(model.config.world.tactics, Tactic(tactic).name).intensity
+    model.learner.add_rows(rows)
+    return rows.start
 
 
 def initial_levels(model: LiveShopModel) -> None:
