@@ -5,15 +5,25 @@ the platform takes ``fee``; the seller keeps the rest. A refund reverses the spl
 refund admin fee the platform keeps from the seller; a forfeited commission moves from the
 creator to the platform. So at any time
 ``buyer spend - refunds == commissions + platform fees + forfeited + seller revenue`` exactly.
+
+The two commerce phases of the day book every one of these flows: ``shop`` turns the day's views
+into orders and splits their money, ``settle`` resolves the orders delivered today.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-__all__ = ["ORDER_FIELDS", "Ledger", "OrderBook"]
+from sim.labels import Tactic
+
+if TYPE_CHECKING:
+    from sim.day import Day
+    from sim.model import LiveShopModel
+
+__all__ = ["ORDER_FIELDS", "Ledger", "OrderBook", "fake_orders", "settle", "shop"]
 
 ORDER_FIELDS: dict[str, type] = {
     "buyer": np.int64,  # -1 for fake (colluding) buyer accounts
@@ -86,3 +96,260 @@ class Ledger:
 
     def as_dict(self) -> dict[str, float]:
         return {f: float(getattr(self, f).sum()) for f in self.FIELDS}
+
+
+# ---------------------------------------------------------------------- the day's phases
+
+
+def shop(model: LiveShopModel, day: Day) -> None:
+    """Views become orders; violating streams change conversion and outcomes; money is split.
+
+    Reads ``day.streams``, ``day.view_buyer``/``view_stream``, ``day.campaign`` (conversion),
+    ``day.fraud_target`` and ``day.enrolled``; files the orders in ``model.orders`` under their
+    settle day and books the split in ``model.ledger``, the creator totals and the day's counts.
+    """
+    s = day.streams
+    c = model.creators
+    b = model.buyers
+    rng = model.rngs["shop"]
+    cfg = model.config
+    tac_cfg = cfg.world.tactics
+    vb, vs = day.view_buyer, day.view_stream
+    bc = cfg.world.buyers
+    # Per-stream part of conversion, computed once per stream rather than per view.
+    sc = s.creator
+    stream_conv = model.base_conversion[s.market] * c.col("skill")[sc] * np.sqrt(c.col("quality")[sc])
+    t = s.tactic[vs]
+    p = stream_conv[vs] * (b.col("trust")[vb] / max(bc.trust_initial, 1e-9))
+    if bc.trust_conversion_elasticity != 1.0:
+        p **= bc.trust_conversion_elasticity  # applies to the trust ratio only: rescale below
+        p *= stream_conv[vs] ** (1.0 - bc.trust_conversion_elasticity)
+    # Campaign prices move price-sensitive buyers more; so do cheap counterfeits.
+    camp = np.flatnonzero(s.campaign[vs])
+    if camp.size:
+        conv_f = day.campaign["conversion"][s.creator[vs[camp]]]
+        p[camp] *= 1.0 + (conv_f - 1.0) * b.col("price_sensitivity")[vb[camp]]
+    lift = model.lift
+    cf = np.flatnonzero(t == Tactic.counterfeit)
+    p[cf] *= 1.0 + (lift[Tactic.counterfeit] - 1.0) * b.col("price_sensitivity")[vb[cf]]
+    # Misleading claims work on susceptible buyers; other tactics lift conversion flatly.
+    mc = np.flatnonzero(t == Tactic.misleading_claims)
+    p[mc] *= 1.0 + (lift[Tactic.misleading_claims] - 1.0) * b.col("susceptibility")[vb[mc]]
+    flat = np.flatnonzero((t == Tactic.offplatform_diversion) | (t == Tactic.fake_engagement)
+                          | (t == Tactic.incentive_fraud) | (t == Tactic.minor))
+    p[flat] *= lift[t[flat]]
+    np.minimum(p, 0.95, out=p)
+    buy = rng.random(vb.size) < p
+
+    o_buyer = vb[buy]
+    o_stream = vs[buy]
+    o_creator = sc[o_stream]
+    o_market = s.market[o_stream]
+    o_tactic = t[buy]
+    o_cat = s.category[o_stream]
+    k = o_buyer.size
+    value = np.exp(model.value_mu[o_cat] + model.value_sigma[o_cat] * rng.standard_normal(k))
+    value *= model.price_level[o_market]
+    clean_bad = model.bad_rate[Tactic.none] * (1.5 - c.col("quality")[o_creator])
+    bad_p = np.where(o_tactic == Tactic.none, clean_bad, model.bad_rate[o_tactic])
+    bad = rng.random(k) < bad_p
+    divert = (o_tactic == Tactic.offplatform_diversion) & (
+        rng.random(k) < tac_cfg.offplatform_diversion.diversion_share
+    )
+    orders = {
+        "buyer": o_buyer.astype(np.int64),
+        "creator": o_creator.astype(np.int64),
+        "market": o_market.astype(np.int16),
+        "category": o_cat.astype(np.int16),
+        "value": value,
+        "tactic": o_tactic.astype(np.int8),
+        "bad": bad,
+        "offplatform": divert,
+        "fake": np.zeros(k, dtype=bool),
+        "induced": s.induced[o_stream],
+    }
+    orders = _concat(orders, fake_orders(model, day, rng))
+
+    value = orders["value"]
+    creator = orders["creator"]
+    market = orders["market"].astype(np.int64)
+    on = ~orders["offplatform"]
+    lv = model.levers
+    rate = np.minimum(c.col("commission_rate")[creator], lv.commission_cap[market, orders["category"]])
+    orders["commission"] = np.where(on, value * rate, 0.0)
+    orders["fee"] = np.where(on, value * lv.referral_fee[market], 0.0)
+    orders["placed_day"] = np.full(value.size, model.day, dtype=np.int32)
+
+    onv = np.where(on, value, 0.0)
+    led = model.ledger
+    n_m = model.n_markets
+    led.buyer_paid += np.bincount(market, weights=onv, minlength=n_m)
+    led.commissions += np.bincount(market, weights=orders["commission"], minlength=n_m)
+    led.platform_fees += np.bincount(market, weights=orders["fee"], minlength=n_m)
+    led.seller_revenue += np.bincount(
+        market, weights=onv - orders["commission"] - orders["fee"], minlength=n_m
+    )
+    led.offplatform_paid += np.bincount(market, weights=value - onv, minlength=n_m)
+
+    n_c = c.n
+    c.col("earnings")[:] += np.bincount(creator, weights=orders["commission"], minlength=n_c)
+    c.col("profit")[:] += np.bincount(creator, weights=orders["commission"], minlength=n_c)
+    # A fake order is self-dealing: the commission goes round in a circle and the fraudster
+    # is out of pocket by the platform fee plus the cost of running the fake accounts.
+    fake_cost = np.where(orders["fake"], orders["commission"] + orders["fee"]
+                         + value * tac_cfg.incentive_fraud.brushing_cost, 0.0)
+    c.col("profit")[:] -= np.bincount(creator, weights=fake_cost, minlength=n_c)
+    creator_gmv = np.bincount(creator, weights=onv, minlength=n_c)
+    c.col("gmv")[:] += creator_gmv
+    c.col("gmv_month")[:] += creator_gmv
+    c.col("orders")[:] += np.bincount(creator, weights=on, minlength=n_c).astype(np.int64)
+
+    counts = model.counts
+    counts.add("gmv", market, onv)
+    counts.add("violating_gmv", market, np.where(orders["tactic"] != Tactic.none, onv, 0.0))
+    counts.add("orders", market, on)
+    counts.add("offplatform_gmv", market, value - onv)
+    real_induced = orders["induced"] & on & ~orders["fake"]
+    counts.add("induced_net_gmv", market, np.where(real_induced, value, 0.0))
+    orders["bonus"] = np.zeros(value.size, dtype=bool)
+    for run in model.timeline.incentives:
+        if run.active:
+            enrolled = day.enrolled[run]
+            run.record_orders(creator[on], value[on], enrolled)
+            orders["bonus"] |= on & enrolled[creator]
+
+    lag = rng.integers(model.delivery_min[market], model.delivery_max[market] + 1)
+    model.orders.add(orders, model.day + lag)
+
+
+def fake_orders(model: LiveShopModel, day: Day, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Orders from colluding accounts that push incentive-fraud creators over the threshold.
+
+    One batch per violating incentive-fraud stream, worth about ``day.fraud_target`` of its
+    creator; the orders carry no buyer (-1), no bad item, and are marked ``fake``.
+    """
+    s = day.streams
+    fraud = np.flatnonzero(s.tactic == Tactic.incentive_fraud)
+    creator = s.creator[fraud]
+    target = day.fraud_target[creator]
+    cat = s.category[fraud]
+    typical = np.exp(model.value_mu[cat]) * model.price_level[s.market[fraud]]
+    count = np.ceil(np.maximum(target, 0.0) / typical).astype(np.int64)
+    idx = np.repeat(np.arange(fraud.size), count)
+    k = idx.size
+    value = np.exp(model.value_mu[cat[idx]] + model.value_sigma[cat[idx]] * rng.standard_normal(k))
+    value *= model.price_level[s.market[fraud][idx]]
+    return {
+        "buyer": np.full(k, -1, dtype=np.int64),
+        "creator": creator[idx].astype(np.int64),
+        "market": s.market[fraud][idx].astype(np.int16),
+        "category": cat[idx].astype(np.int16),
+        "value": value,
+        "tactic": np.full(k, Tactic.incentive_fraud, dtype=np.int8),
+        "bad": np.zeros(k, dtype=bool),
+        "offplatform": np.zeros(k, dtype=bool),
+        "fake": np.ones(k, dtype=bool),
+        "induced": np.zeros(k, dtype=bool),
+    }
+
+
+def settle(model: LiveShopModel, day: Day) -> None:
+    """Delivered orders resolve: returns and refunds, harm, complaints, trust; viewers report.
+
+    Pops today's orders from ``model.orders`` and reverses the split of the refunded ones in
+    ``model.ledger``; writes ``day.clean_orders`` and the streams' ``reports`` (from
+    ``day.view_buyer``/``view_stream``).
+    """
+    o = model.orders.pop_due(model.day)
+    rng = model.rngs["settle"]
+    cfg = model.config
+    bc = cfg.world.buyers
+    c = model.creators
+    b = model.buyers
+    n_m, n_c = model.n_markets, c.n
+    k = o["value"].size
+    real = o["buyer"] >= 0
+    on = ~o["offplatform"]
+    bad = o["bad"]
+    value = o["value"]
+    market = o["market"].astype(np.int64)
+    creator = o["creator"]
+    u1, u2, u3 = rng.random(k), rng.random(k), rng.random(k)
+    rp = np.where(real, b.col("return_propensity")[np.maximum(o["buyer"], 0)], 0.0)
+    want = np.where(bad, bc.return_if_bad * rp, model.return_rate[o["category"]] * rp)
+    # Buyers take a few days to ask (geometric from 0, mean 2); requests after the market's return
+    # window are refused, so a short window leaves more bad items unremedied.
+    asked_after = rng.geometric(1.0 / 3.0, size=k) - 1
+    in_window = asked_after <= model.return_window[market]
+    lv = model.levers
+    refunded = real & on & (u1 < want) & in_window & (~bad | (u2 < lv.refund_protection[market]))
+    refunded |= o["fake"] & (u1 < cfg.world.tactics.incentive_fraud.cancel_rate)
+    admin = np.where(
+        refunded, np.minimum(lv.admin_fee_share[market] * o["fee"], lv.admin_fee_cap[market]), 0.0
+    )
+    rv = np.where(refunded, value, 0.0)
+    rc = np.where(refunded, o["commission"], 0.0)
+    rf = np.where(refunded, o["fee"] - admin, 0.0)
+    led = model.ledger
+    led.buyer_refunded += np.bincount(market, weights=rv, minlength=n_m)
+    led.commissions -= np.bincount(market, weights=rc, minlength=n_m)
+    led.platform_fees -= np.bincount(market, weights=rf, minlength=n_m)
+    led.seller_revenue -= np.bincount(market, weights=rv - rc - rf, minlength=n_m)
+    clawback = np.bincount(creator, weights=rc, minlength=n_c)
+    c.col("earnings")[:] -= clawback
+
+    # Illicit gains and losses, recognised on delivery.
+    tac = cfg.world.tactics
+    cf = o["tactic"] == Tactic.counterfeit
+    gain = np.where(cf & on & ~refunded, value * tac.counterfeit.illicit_margin, 0.0)
+    gain -= np.where(cf & refunded, value * tac.counterfeit.cost_of_goods, 0.0)
+    gain += np.where(~on, value * tac.offplatform_diversion.illicit_margin, 0.0)
+    # A cancelled fake order hands the fee back (less the admin fee); the claw-back of the
+    # circular commission is no loss either.
+    gain += np.where(o["fake"] & refunded, o["commission"] + o["fee"] - admin, 0.0)
+    c.col("profit")[:] += np.bincount(creator, weights=gain, minlength=n_c) - clawback
+
+    harmed = real & bad & ~refunded
+    harm = np.where(harmed, value * model.harm_fraction[o["tactic"]], 0.0)
+    complaint = real & bad & (u3 < bc.complaint_rate * np.where(refunded, 0.3, 1.0))
+    settled_on = on.astype(float)
+    counts = model.counts
+    counts.add("settled", market, settled_on)
+    counts.add("refunded", market, refunded)
+    counts.add("refund_value", market, rv)
+    counts.add("buyer_harm", market, harm)
+    counts.add("complaints", market, complaint)
+    counts.add("induced_net_gmv", market, -np.where(o["induced"], rv, 0.0))
+    c.col("settled")[:] += np.bincount(creator, weights=settled_on, minlength=n_c).astype(np.int64)
+    c.col("refunded")[:] += np.bincount(creator, weights=refunded, minlength=n_c).astype(np.int64)
+    c.col("bad_outcomes")[:] += np.bincount(creator, weights=real & bad, minlength=n_c).astype(np.int64)
+    c.col("complaints")[:] += np.bincount(creator, weights=complaint, minlength=n_c).astype(np.int64)
+    counted = refunded & o["bonus"]
+    for run in model.timeline.incentives:
+        if run.active or run.awaiting:
+            run.record_refunds(creator[counted], value[counted], o["placed_day"][counted])
+
+    b.update_trust(o["buyer"][real], bad[real], refunded[real])
+    day.clean_orders = np.bincount(creator, weights=real & on & ~bad & ~refunded, minlength=n_c)
+    model.complaints_7d.push(np.bincount(creator, weights=complaint, minlength=n_c))
+
+    # Viewers report streams: true reports scale with how visible the breach is; a few
+    # viewers report clean streams too. Each viewer reports with a small probability, so a
+    # stream's count is Poisson with the summed probabilities (exact to O(p^2)).
+    s = day.streams
+    prop = np.bincount(day.view_stream, weights=b.col("report_propensity")[day.view_buyer],
+                       minlength=s.creator.size)
+    clean = s.tactic == Tactic.none
+    true_rate = bc.report_rate * model.visibility[s.tactic] * prop
+    false_rate = np.where(clean, bc.false_report_rate * prop, 0.0)
+    s.false_reports = rng.poisson(false_rate)
+    s.reports = rng.poisson(true_rate) + s.false_reports
+    c.col("reports")[s.creator] += s.reports
+    counts.add("reports", s.market, s.reports)
+    counts.add("false_reports", s.market, s.false_reports)
+
+
+def _concat(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    if next(iter(b.values())).size == 0:
+        return a
+    return {k: np.concatenate([a[k], b[k]]) for k in a}

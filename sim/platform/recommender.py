@@ -3,7 +3,7 @@
 score = followers^a_f x engagement^a_e x estimated_quality^a_q x boosts, where engagement is
 organic (quality x skill) inflated by fake engagement, the quality estimate learns from refunds
 and complaints, and boosts are exploration for new creators, the pilot cap, campaign boosts and
-the per-creator traffic multiplier that governance sets (``LiveShopModel._scores``).
+the per-creator traffic multiplier that governance sets (``scores``).
 
 Sessions pick a category by the buyer's preferences, then a live stream of that category in
 the buyer's market with probability proportional to its score; when the category has no live
@@ -12,9 +12,83 @@ stream, the session goes to any live stream of the market.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-__all__ = ["assign_sessions"]
+from sim.labels import CreatorState, Tactic
+
+if TYPE_CHECKING:
+    from sim.day import Day
+    from sim.model import LiveShopModel
+
+__all__ = ["assign_sessions", "recommend", "scores"]
+
+
+def scores(model: LiveShopModel, rows: np.ndarray, tactic: np.ndarray, campaign_boost: np.ndarray) -> np.ndarray:
+    """Recommender score of creators ``rows`` streaming with ``tactic`` today."""
+    c = model.creators
+    lv = model.levers
+    m = c.col("market")[rows]
+    fe = model.config.world.tactics.fake_engagement
+    engagement = c.col("quality")[rows] * c.col("skill")[rows]
+    engagement = np.where(tactic == Tactic.fake_engagement, engagement * fe.engagement_boost, engagement)
+    settled = c.col("settled")[rows]
+    bad_signals = c.col("refunded")[rows] + c.col("complaints")[rows]
+    prior = lv.quality_prior[m]
+    est_quality = np.clip((prior * 0.9 + settled - bad_signals) / (prior + settled), 0.01, 1.0)
+    followers = c.col("followers")[rows] / model.config.world.creators.followers_min
+    joined = c.col("joined_day")[rows]
+    # Newcomers join at the end of a day: their first exploration_days days are boosted.
+    explore = np.where((model.day - joined <= lv.exploration_days[m]) & (joined > 0), lv.exploration_boost[m], 1.0)
+    pilot = np.where(c.col("state")[rows] == CreatorState.pilot, lv.pilot_traffic[m], 1.0)
+    return (
+        followers ** lv.followers_exponent[m]
+        * engagement ** lv.engagement_exponent[m]
+        * est_quality ** lv.quality_exponent[m]
+        * explore
+        * pilot
+        * c.col("traffic_multiplier")[rows]
+        * campaign_boost
+    )
+
+
+def recommend(model: LiveShopModel, day: Day) -> None:
+    """Buyers open sessions; each session lands on a live stream of its market by score.
+
+    Reads ``day.streams`` and ``day.campaign``; writes ``day.view_buyer``, ``day.view_stream``
+    and the streams' ``views``. Live streams the classifiers cut lose the views after the cut.
+    """
+    s = day.streams
+    rng = model.rngs["recommend"]
+    score = scores(model, s.creator, s.tactic, day.campaign["boost"][s.creator])
+    n_m = model.n_markets
+    live_by_market = np.bincount(s.market, minlength=n_m)
+    ref = model.reference_streams
+    ratio = np.divide(live_by_market, ref, out=np.ones(n_m), where=ref >= 1.0)
+    supply = ratio ** model.config.world.buyers.supply_elasticity
+    rate = model.activity_level * model.timeline.traffic() * supply
+    b = model.buyers
+    buyer = b.draw_sessions(rate, rng)
+    b_market = b.col("market")[buyer].astype(np.int64)
+    first = rng.random(buyer.size) < model.config.world.buyers.primary_category_weight
+    category = np.where(first, b.col("cat1")[buyer], b.col("cat2")[buyer]).astype(np.int64)
+    stream = assign_sessions(b_market, category, s.market, s.category, score, n_m, model.n_categories, rng)
+    counts = model.counts
+    counts.add("sessions", b_market)
+    seen = stream >= 0
+    # Streams cut live by the classifiers lose the views after the cut.
+    kept = model.governance.interrupt(stream[seen], rng)
+    cut = np.flatnonzero(seen)[~kept]
+    if cut.size:
+        counts.add("interrupted_views", b_market[cut])
+        seen[cut] = False
+    day.view_buyer = buyer[seen]
+    day.view_stream = stream[seen]
+    s.views = np.bincount(day.view_stream, minlength=s.creator.size)
+    model.creators.col("views")[s.creator] += s.views
+    counts.add("views", s.market, s.views)
+    counts.add("violating_views", s.market, np.where(s.tactic != Tactic.none, s.views, 0))
 
 
 def assign_sessions(
