@@ -1,27 +1,45 @@
-"""Sweep files: a base scenario, named policy variants, a grid or a sample, and replications.
+"""Sweep files: a base scenario, named policy variants, levers and uncertainties, and replications.
 
 ```toml
 name = "threshold_capacity"
 scenario = "../baseline.toml"      # a path (relative to this file), or an inline [scenario] table
 replications = 10
+days = 90                          # optional: every run's length (a run setting, not an axis)
 
 [variants.baseline]                # always present (added empty when not given)
 [variants.strict]
 policy_preset = "strict"           # start the policy from a preset...
-"policy.review.capacity_per_day" = 300   # ...and/or override any dotted path
+"policy.review.capacity_per_day" = 300   # ...and/or override any lever's dotted path
 
 [variants.id_capacity]             # one market's lever: policy_overrides.<market>.<policy path>
 "policy_overrides.id.review.capacity_per_day" = 300
 
-[grid]                             # cartesian product (or [sample] instead)
+[levers.grid]                      # what the platform chooses: cartesian product (or [levers.sample])
 "policy.detection.threshold" = [2.0, 2.5, 3.0]
 
-[sample]                           # Latin hypercube or Sobol over ranges (scipy.stats.qmc)
-method = "lhs"
+[uncertainties.sample]             # what it does not: Latin hypercube or Sobol (scipy.stats.qmc)
+method = "lhs"                     # over ranges (or [uncertainties.grid])
 n = 16
 seed = 7
-ranges = { "timeline.weekly_bonus.budget" = [10_000, 100_000] }
+ranges = { "world.adaptation.learning_rate" = [0.1, 0.5] }
 ```
+
+A sweep names the side of every path it varies, so that its results can be read as
+"which policy does well across the worlds we cannot rule out" (levers x uncertainties):
+
+* **levers** (``[levers.grid]`` / ``[levers.sample]``, and every variant) are the platform's
+  choices: ``policy.*``, ``policy_overrides.*``, ``policy_preset`` and ``timeline.*``;
+* **uncertainties** (``[uncertainties.grid]`` / ``[uncertainties.sample]``) are the world's
+  unknowns: ``world.*``.
+
+A path on the wrong side, or one on neither (``days``, ``seed``: the run length is the top-level
+``days``, and seeds come from replications), is an error naming the file, the key and where it
+belongs. Each side is a grid or a sample (not both). When both sides are given, every lever point
+is crossed with every uncertainty point (lever points outer, uncertainty points inner), so every
+policy meets the same worlds. A sweep's points stay plain dicts of dotted paths, and its
+``design`` is ``grid`` when every given side is a grid, ``sample`` when any side is sampled, and
+``none`` without either. The old untyped top-level ``[grid]`` / ``[sample]`` tables are refused
+with one line saying how to move their paths.
 
 Every run is (variant, point, replication); replication ``r`` of every variant and point uses
 the same world seed, so differences between variants are paired (common random numbers).
@@ -42,11 +60,11 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, Strict, ValidationError, field_validator, model_validator
 
-from sim.config import Scenario, load_scenario, read_toml, scenario_from_dict, with_overrides
+from sim.config import OVERRIDE_ALIASES, Scenario, load_scenario, read_toml, scenario_from_dict, with_overrides
 from sim.errors import ScenarioError, format_validation_error
 from sim.schema import Name, StrictModel
 
-__all__ = ["RunSpec", "Sweep", "SweepFile", "load_sweep", "sweep_from_presets"]
+__all__ = ["Axis", "RunSpec", "Sweep", "SweepFile", "axis_of", "load_sweep", "sweep_from_presets"]
 
 
 class Sample(StrictModel):
@@ -70,6 +88,32 @@ class Sample(StrictModel):
         return v
 
 
+class Axis(StrictModel):
+    """One side of a sweep (its levers or its uncertainties): a grid or a sample of dotted paths."""
+
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    sample: Sample | None = None
+
+    @model_validator(mode="after")
+    def _grid_or_sample(self) -> Axis:
+        if self.grid and self.sample is not None:
+            raise ValueError("@grid|use either a grid or a sample on one side, not both")
+        for path, values in self.grid.items():
+            if not values:
+                raise ValueError(f"@grid.{path}|needs at least one value")
+        return self
+
+    @property
+    def design(self) -> str:
+        """``grid``, ``sample`` or ``none``."""
+        return "grid" if self.grid else "sample" if self.sample is not None else "none"
+
+    @property
+    def paths(self) -> list[str]:
+        """The dotted paths this side varies, in file order."""
+        return list(self.grid) if self.grid else list(self.sample.ranges) if self.sample is not None else []
+
+
 class SweepFile(StrictModel):
     """The validated contents of a sweep TOML file."""
 
@@ -79,17 +123,75 @@ class SweepFile(StrictModel):
     replications: Annotated[int, Strict(), Field(ge=1, le=100_000)] | None = None
     days: Annotated[int, Strict(), Field(ge=1, le=3650)] | None = None
     variants: dict[Name, dict[str, Any]] = Field(default_factory=dict)
-    grid: dict[str, list[Any]] = Field(default_factory=dict)
-    sample: Sample | None = None
+    levers: Axis = Field(default_factory=Axis)
+    uncertainties: Axis = Field(default_factory=Axis)
 
-    @model_validator(mode="after")
-    def _grid_or_sample(self) -> SweepFile:
-        if self.grid and self.sample is not None:
-            raise ValueError("@grid|use either [grid] or [sample], not both")
-        for path, values in self.grid.items():
-            if not values:
-                raise ValueError(f"@grid.{path}|needs at least one value")
-        return self
+
+# Which side of a sweep a path's first part belongs to (aliases such as ``n_buyers`` resolved).
+LEVER_ROOTS = ("policy", "policy_overrides", "policy_preset", "timeline")
+UNCERTAINTY_ROOTS = ("world",)
+# At most this many points (levers x uncertainties), checked before they are made.
+MAX_POINTS = 100_000
+
+_OLD_STYLE = {
+    "grid": "sweep files now name their axes: move policy.*, policy_overrides.* and timeline.* paths to "
+            "[levers.grid] and world.* paths to [uncertainties.grid] (see README, Sweeps)",
+    "sample": "sweep files now name their axes: move policy.*, policy_overrides.* and timeline.* ranges to "
+              "[levers.sample] and world.* ranges to [uncertainties.sample] (see README, Sweeps)",
+}
+
+
+def axis_of(path: str) -> str | None:
+    """``levers``, ``uncertainties``, ``neither`` (a known run setting such as ``days``), or None
+    for a path whose first part is unknown (left to the override check, which suggests names)."""
+    root = OVERRIDE_ALIASES.get(path, path).split(".", 1)[0]
+    if root in LEVER_ROOTS:
+        return "levers"
+    if root in UNCERTAINTY_ROOTS:
+        return "uncertainties"
+    if root in Scenario.model_fields:
+        return "neither"
+    return None
+
+
+def _not_an_axis(path: str) -> str:
+    root = OVERRIDE_ALIASES.get(path, path).split(".", 1)[0]
+    if root == "days":
+        return "the run length is not a lever or an uncertainty: set days = N at the top of the sweep file"
+    if root == "seed":
+        return ("seeds are not a lever or an uncertainty: replication r of every run uses the same world seed; "
+                "set replications = N at the top of the sweep file")
+    if root == "replications":
+        return "set replications = N at the top of the sweep file"
+    return ("is not a lever or an uncertainty; levers are policy.*, policy_overrides.*, policy_preset and "
+            "timeline.* paths, uncertainties are world.* paths")
+
+
+def _check_sides(sweep: SweepFile, src: str) -> None:
+    """Every swept path is on its own side, and every variant holds levers only."""
+    for side, other in (("levers", "uncertainties"), ("uncertainties", "levers")):
+        axis: Axis = getattr(sweep, side)
+        table = "grid" if axis.grid else "sample.ranges"
+        for path in axis.paths:
+            found = axis_of(path)
+            if found == "neither":
+                raise ScenarioError(src, f"{side}.{table}.{path}", None, _not_an_axis(path))
+            if found == other:
+                where = f"[{other}.{table.split('.')[0]}]"
+                why = (f"world.* paths are uncertainties (the world's unknowns), not levers: move it to {where}"
+                       if other == "uncertainties" else
+                       "policy.*, policy_overrides.*, policy_preset and timeline.* paths are levers (the platform's "
+                       f"choices), not uncertainties: move it to {where} or into a variant")
+                raise ScenarioError(src, f"{side}.{table}.{path}", None, why)
+    for vname, overrides in sweep.variants.items():
+        for path in _flatten_variant(overrides):
+            found = axis_of(path)
+            if found == "neither":
+                raise ScenarioError(src, f"variants.{vname}.{path}", None, _not_an_axis(path))
+            if found == "uncertainties":
+                raise ScenarioError(src, f"variants.{vname}.{path}", None,
+                                    "world.* paths are uncertainties, not policy variants: vary them in "
+                                    "[uncertainties.grid] or [uncertainties.sample] (or change the base scenario)")
 
 
 @dataclass(frozen=True)
@@ -127,8 +229,15 @@ class Sweep:
 
     @property
     def design(self) -> str:
-        """``grid``, ``sample`` or ``none``: how the points were made."""
-        return "grid" if self.file.grid else "sample" if self.file.sample is not None else "none"
+        """``grid``, ``sample`` or ``none``: how the points were made (``grid`` when every side
+        given is a grid, so that the points form a grid; ``sample`` when any side is sampled)."""
+        designs = {self.file.levers.design, self.file.uncertainties.design} - {"none"}
+        return "sample" if "sample" in designs else "grid" if designs else "none"
+
+    @property
+    def axes(self) -> dict[str, list[str]]:
+        """The swept paths on each side: the platform's levers and the world's uncertainties."""
+        return {"levers": self.file.levers.paths, "uncertainties": self.file.uncertainties.paths}
 
     def config_document(self) -> dict[str, Any]:
         """The resolved configuration, as stored in the manifest."""
@@ -138,6 +247,7 @@ class Sweep:
             "source": self.source,
             "replications": self.replications,
             "design": self.design,
+            "axes": self.axes,
             "variants": {k: v for k, v in self.file.variants.items()},
             "points": self.points,
             "base_scenario": self.base.model_dump(mode="json"),
@@ -162,10 +272,14 @@ def load_sweep(path: str | Path) -> Sweep:
     path = resolve_sweep(path)
     src = str(path)
     data = read_toml(path, "sweep")
+    for old, allowed in _OLD_STYLE.items():
+        if old in data:
+            raise ScenarioError(src, old, None, allowed)
     try:
         sweep = SweepFile.model_validate(data)
     except ValidationError as exc:
         raise format_validation_error(exc, src, SweepFile) from None
+    _check_sides(sweep, src)
 
     if isinstance(sweep.scenario, str):
         scen_path = (path.parent / sweep.scenario).resolve()
@@ -194,8 +308,8 @@ def load_sweep(path: str | Path) -> Sweep:
         clash = sorted(swept & set(_flatten_variant({k: v for k, v in overrides.items() if k != "policy_preset"})))
         if clash:
             raise ScenarioError(src, f"variants.{vname}.{clash[0]}", None,
-                                "is also set by the grid or sample, whose values would replace the variant's; "
-                                "set it in one place only")
+                                "is also set by [levers.grid] or [levers.sample], whose values would replace "
+                                "the variant's; set it in one place only")
         resolved[vname] = _apply_variant(base, overrides, f"{src}: variants.{vname}")
 
     # Validate every point against every variant now, not in the middle of a sweep.
@@ -231,11 +345,30 @@ def _is_block_value(path: str, value: dict[str, Any]) -> bool:
 
 
 def _points(sweep: SweepFile, src: str) -> list[dict[str, Any]]:
-    if sweep.grid:
-        keys = list(sweep.grid)
-        return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(sweep.grid[k] for k in keys))]
-    if sweep.sample is not None:
-        return _sample_points(sweep.sample)
+    """Every point: each lever point crossed with each uncertainty point (levers outer), so
+    every policy meets the same worlds; one empty point when nothing is swept."""
+    sizes = {side: _size(getattr(sweep, side)) for side in ("levers", "uncertainties")}
+    total = math.prod(sizes.values())
+    if total > MAX_POINTS:
+        raise ScenarioError(src, "points", total, f"at most {MAX_POINTS:,} points (levers: {sizes['levers']:,} x "
+                            f"uncertainties: {sizes['uncertainties']:,}); use fewer values or a smaller sample")
+    levers = _axis_points(sweep.levers)
+    uncertainties = _axis_points(sweep.uncertainties)
+    return [lever | world for lever in levers for world in uncertainties]
+
+
+def _size(axis: Axis) -> int:
+    if axis.grid:
+        return math.prod(len(v) for v in axis.grid.values())
+    return axis.sample.n if axis.sample is not None else 1
+
+
+def _axis_points(axis: Axis) -> list[dict[str, Any]]:
+    if axis.grid:
+        keys = list(axis.grid)
+        return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(axis.grid[k] for k in keys))]
+    if axis.sample is not None:
+        return _sample_points(axis.sample)
     return [{}]
 
 

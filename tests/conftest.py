@@ -57,7 +57,7 @@ replications = 3
 [variants.baseline]
 [variants.strict]
 policy_preset = "strict"
-[grid]
+[levers.grid]
 "policy.detection.threshold" = [2.0, 3.0]
 "policy.review.capacity_per_day" = [20, 200]
 [scenario]

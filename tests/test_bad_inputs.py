@@ -51,7 +51,7 @@ days = 3
 [variants.strict]
 policy_preset = "strict"
 
-[grid]
+[levers.grid]
 "policy.detection.threshold" = [2.0, 3.0]
 """
 
@@ -311,22 +311,22 @@ CASES: list[tuple[str, dict[str, str | bytes | None], list[str], list[str]]] = [
     ("sweep-grid-unknown-market", {"w.toml": w_edit('"policy.detection.threshold" = [2.0, 3.0]',
                                                      '"policy_overrides.xx.review.capacity_per_day" = [10, 20]')}, SW,
      ["w.toml", "policy_overrides.xx", "sg"]),
-    ("sweep-grid-and-sample", {"w.toml": SWEEP + '[sample]\nn = 2\nranges = { "policy.referral_fee" = [0.01, 0.1] }\n'}, SW,
+    ("sweep-grid-and-sample", {"w.toml": SWEEP + '[levers.sample]\nn = 2\nranges = { "policy.referral_fee" = [0.01, 0.1] }\n'}, SW,
      ["w.toml", "grid", "either"]),
-    ("sweep-sample-min-gt-max", {"w.toml": w_edit('[grid]\n"policy.detection.threshold" = [2.0, 3.0]',
-                                                   '[sample]\nn = 2\nranges = { "policy.referral_fee" = [0.2, 0.1] }')},
+    ("sweep-sample-min-gt-max", {"w.toml": w_edit('[levers.grid]\n"policy.detection.threshold" = [2.0, 3.0]',
+                                                   '[levers.sample]\nn = 2\nranges = { "policy.referral_fee" = [0.2, 0.1] }')},
      SW, ["w.toml", "sample.ranges", "min > max"]),
-    ("sweep-sample-inf", {"w.toml": w_edit('[grid]\n"policy.detection.threshold" = [2.0, 3.0]',
-                                            '[sample]\nn = 2\nranges = { "policy.referral_fee" = [0.01, inf] }')},
+    ("sweep-sample-inf", {"w.toml": w_edit('[levers.grid]\n"policy.detection.threshold" = [2.0, 3.0]',
+                                            '[levers.sample]\nn = 2\nranges = { "policy.referral_fee" = [0.01, inf] }')},
      SW, ["w.toml", "sample.ranges", "finite"]),
-    ("sweep-sample-bool", {"w.toml": w_edit('[grid]\n"policy.detection.threshold" = [2.0, 3.0]',
-                                             '[sample]\nn = 2\nranges = { "policy.referral_fee" = [false, true] }')},
+    ("sweep-sample-bool", {"w.toml": w_edit('[levers.grid]\n"policy.detection.threshold" = [2.0, 3.0]',
+                                             '[levers.sample]\nn = 2\nranges = { "policy.referral_fee" = [false, true] }')},
      SW, ["w.toml", "sample.ranges"]),
-    ("sweep-sample-n-zero", {"w.toml": w_edit('[grid]\n"policy.detection.threshold" = [2.0, 3.0]',
-                                               '[sample]\nn = 0\nranges = { "policy.referral_fee" = [0.01, 0.1] }')},
+    ("sweep-sample-n-zero", {"w.toml": w_edit('[levers.grid]\n"policy.detection.threshold" = [2.0, 3.0]',
+                                               '[levers.sample]\nn = 0\nranges = { "policy.referral_fee" = [0.01, 0.1] }')},
      SW, ["w.toml", "sample.n", "0"]),
-    ("sweep-sample-out-of-range", {"w.toml": w_edit('[grid]\n"policy.detection.threshold" = [2.0, 3.0]',
-                                                     '[sample]\nn = 2\nranges = { "policy.referral_fee" = [0.1, 0.9] }')},
+    ("sweep-sample-out-of-range", {"w.toml": w_edit('[levers.grid]\n"policy.detection.threshold" = [2.0, 3.0]',
+                                                     '[levers.sample]\nn = 2\nranges = { "policy.referral_fee" = [0.1, 0.9] }')},
      SW, ["w.toml", "policy.referral_fee"]),
     ("sweep-variant-not-table", {"w.toml": w_edit('[variants.strict]\npolicy_preset = "strict"', "[variants]\nstrict = 5")},
      SW, ["w.toml", "variants.strict"]),

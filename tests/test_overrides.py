@@ -179,7 +179,7 @@ def test_sweep_grid_over_one_market_changes_that_market(tmp_path: Path) -> None:
     """A grid over `policy_overrides.id.review.capacity_per_day` changes id's policy only, and id's results."""
     _file(tmp_path)
     (tmp_path / "w.toml").write_text(
-        SWEEP.format(body='[grid]\n"policy_overrides.id.review.capacity_per_day" = [0, 5000]'), encoding="utf-8")
+        SWEEP.format(body='[levers.grid]\n"policy_overrides.id.review.capacity_per_day" = [0, 5000]'), encoding="utf-8")
     sweep = load_sweep(tmp_path / "w.toml")
     runs = sweep.runs()
     assert [r.scenario.market_policy("id").review.capacity_per_day for r in runs] == [0, 5000]
@@ -202,7 +202,7 @@ def test_variant_preset_with_nested_policy_table(tmp_path: Path) -> None:
 def test_sample_over_one_market(tmp_path: Path) -> None:
     """Sample ranges accept `policy_overrides.<market>.<path>` too."""
     _file(tmp_path)
-    body = '[sample]\nn = 3\nranges = { "policy_overrides.sg.review.capacity_per_day" = [10, 20] }'
+    body = '[levers.sample]\nn = 3\nranges = { "policy_overrides.sg.review.capacity_per_day" = [10, 20] }'
     (tmp_path / "w.toml").write_text(SWEEP.format(body=body), encoding="utf-8")
     values = [r.scenario.market_policy("sg").review.capacity_per_day for r in load_sweep(tmp_path / "w.toml").runs()]
     assert len(values) == 3 and all(10 <= v <= 20 for v in values)

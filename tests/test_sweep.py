@@ -77,7 +77,7 @@ def test_variants_are_paired_on_the_same_worlds(tmp_path):
 
 def test_one_and_two_workers_give_identical_results(tmp_path):
     """The number of workers does not change any result."""
-    path = _sweep_file(tmp_path, 'replications = 2\n[grid]\n"policy.detection.threshold" = [2.0, 3.0]\n')
+    path = _sweep_file(tmp_path, 'replications = 2\n[levers.grid]\n"policy.detection.threshold" = [2.0, 3.0]\n')
     execute(load_sweep(path), tmp_path / "w1", workers=1)
     execute(load_sweep(path), tmp_path / "w2", workers=2)
     pd.testing.assert_frame_equal(_summary(tmp_path / "w1"), _summary(tmp_path / "w2"))
@@ -178,12 +178,12 @@ def test_resume_refuses_a_changed_sweep(tmp_path, capsys):
     [
         ('replications = 1\ntypo = 3\n', "typo", "unknown key"),
         ('replications = 1\n[variants.x]\n"policy.refferal_fee" = 0.1\n', "policy.refferal_fee", "referral_fee"),
-        ('replications = 1\n[grid]\n"policy.review.capacity_per_day" = [10, -5]\n', "policy.review.capacity_per_day",
+        ('replications = 1\n[levers.grid]\n"policy.review.capacity_per_day" = [10, -5]\n', "policy.review.capacity_per_day",
          "greater than or equal to 0"),
-        ('replications = 1\n[grid]\n"policy.detection.threshold" = [2.0]\n[sample]\nn = 3\n'
+        ('replications = 1\n[levers.grid]\n"policy.detection.threshold" = [2.0]\n[levers.sample]\nn = 3\n'
          'ranges = { "policy.referral_fee" = [0.01, 0.1] }\n', "grid", "not both"),
         ('replications = 0\n', "replications", "greater than or equal to 1"),
-        ('replications = 1\n[sample]\nn = 4\nranges = { "policy.referral_fee" = [0.2, 0.1] }\n', "sample.ranges",
+        ('replications = 1\n[levers.sample]\nn = 4\nranges = { "policy.referral_fee" = [0.2, 0.1] }\n', "sample.ranges",
          "min > max"),
     ],
 )
@@ -210,7 +210,7 @@ def test_bad_sweep_file_exits_2_without_traceback(tmp_path):
 
 def test_latin_hypercube_sample_is_stratified_and_reproducible(tmp_path):
     """LHS points fill each range once per stratum, integer ranges give integers, the seed fixes the points."""
-    body = ('replications = 1\n[sample]\nmethod = "lhs"\nn = 10\nseed = 3\n'
+    body = ('replications = 1\n[levers.sample]\nmethod = "lhs"\nn = 10\nseed = 3\n'
             'ranges = { "policy.referral_fee" = [0.0, 0.1], "policy.review.capacity_per_day" = [10, 110] }\n')
     s1 = load_sweep(_sweep_file(tmp_path, body, name="a"))
     s2 = load_sweep(_sweep_file(tmp_path, body, name="b"))
@@ -224,7 +224,7 @@ def test_latin_hypercube_sample_is_stratified_and_reproducible(tmp_path):
 
 def test_query_and_load_read_the_shards(tmp_path, capsys):
     """livesim query runs SQL over the shards (table or CSV); analysis.load gives tidy frames."""
-    path = _sweep_file(tmp_path, 'replications = 2\n[grid]\n"policy.detection.threshold" = [2.0, 3.0]\n', days=8)
+    path = _sweep_file(tmp_path, 'replications = 2\n[levers.grid]\n"policy.detection.threshold" = [2.0, 3.0]\n', days=8)
     out = tmp_path / "out"
     execute(load_sweep(path), out, workers=1)
     sql = ('SELECT "policy.detection.threshold" AS thr, count(*) AS n, avg(actions) AS actions '
@@ -296,7 +296,7 @@ def test_variant_preset_keeps_the_scenarios_own_policy_values(tmp_path):
 
 def test_integer_ranges_are_sampled_evenly(tmp_path):
     """Integer sample ranges give every integer an equal share of the points."""
-    body = 'replications = 1\n[sample]\nn = 300\nranges = { "policy.review.capacity_per_day" = [1, 3] }\n'
+    body = 'replications = 1\n[levers.sample]\nn = 300\nranges = { "policy.review.capacity_per_day" = [1, 3] }\n'
     values = [p["policy.review.capacity_per_day"] for p in load_sweep(_sweep_file(tmp_path, body)).points]
     assert {v: values.count(v) for v in (1, 2, 3)} == {1: 100, 2: 100, 3: 100}
 
@@ -304,7 +304,7 @@ def test_integer_ranges_are_sampled_evenly(tmp_path):
 def test_a_variant_and_the_grid_cannot_set_the_same_path(tmp_path):
     """Setting one path in a variant and in the grid is an error, not a silently lost override."""
     body = ('replications = 1\n[variants.x]\n"policy.review.capacity_per_day" = 300\n'
-            '[grid]\n"policy.review.capacity_per_day" = [50, 150]\n')
+            '[levers.grid]\n"policy.review.capacity_per_day" = [50, 150]\n')
     with pytest.raises(ScenarioError, match=r"variants\.x\.policy\.review\.capacity_per_day"):
         load_sweep(_sweep_file(tmp_path, body))
 
