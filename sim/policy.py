@@ -9,7 +9,8 @@ Governance levers follow real platforms (shared domain facts):
 - detection: a binormal-ROC classifier per violation type (separability d', threshold);
 - review: a daily capacity per market, a prioritisation rule, reviewer accuracy and an SLA;
 - enforcement: ``health_score`` (TikTok Shop CHR/AHR), ``points`` (TikTok Shop SEA points)
-  or ``tiers`` (Shopee), each with milestones that trigger graduated sanctions;
+  or ``tiers`` (Shopee), each with milestones that trigger graduated sanctions (each kind's
+  strategy lives in ``sim/platform/ladders/``; a kind registered there is accepted here too);
 - appeals: a window (30 days for creators; at least 6 months under the DSA) and a review;
 - onboarding: KYC strictness against ban-evader re-entry, and the pilot programme.
 """
