@@ -9,7 +9,8 @@ Governance levers follow real platforms (shared domain facts):
 - detection: a binormal-ROC classifier per violation type (separability d', threshold);
 - review: a daily capacity per market, a prioritisation rule, reviewer accuracy and an SLA;
 - enforcement: ``health_score`` (TikTok Shop CHR/AHR), ``points`` (TikTok Shop SEA points)
-  or ``tiers`` (Shopee), each with milestones that trigger graduated sanctions;
+  or ``tiers`` (Shopee), each with milestones that trigger graduated sanctions (each kind's
+  strategy lives in ``sim/platform/ladders/``; a kind registered there is accepted here too);
 - appeals: a window (30 days for creators; at least 6 months under the DSA) and a review;
 - onboarding: KYC strictness against ban-evader re-entry, and the pilot programme.
 """
@@ -17,9 +18,21 @@ Governance levers follow real platforms (shared domain facts):
 from __future__ import annotations
 
 import itertools
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, Strict, StrictBool, field_validator, model_validator
+from pydantic import (
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    Strict,
+    StrictBool,
+    ValidatorFunctionWrapHandler,
+    WrapSerializer,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from sim.schema import Budget, Count, Days, Followers, Money, Multiplier, Share, StrictModel
 
@@ -29,6 +42,7 @@ __all__ = [
     "Detection",
     "Enforcement",
     "HealthScoreLadder",
+    "LadderConfig",
     "Milestone",
     "Onboarding",
     "PointsLadder",
@@ -161,7 +175,13 @@ def _monotone(milestones: list[Milestone], increasing: bool, kind: str, example:
         raise ValueError(f"{kind} milestones must be strictly {order} (e.g. {example})")
 
 
-class _Ladder(StrictModel):
+class LadderConfig(StrictModel):
+    """What every ladder kind's config holds: the points range per violation and the milestones.
+
+    Each kind subclasses it with ``kind: Literal["<name>"]`` and its own parameters; its
+    strategy (``sim.platform.ladders``) is looked up by that name.
+    """
+
     # Points per confirmed violation, drawn from the range skewed to its low end (Beta(1, 3)):
     # most cases are mild, a few reach the top of the published range.
     points: dict[str, PointRange] = Field(default_factory=_points)
@@ -181,7 +201,7 @@ class _Ladder(StrictModel):
         return full
 
 
-class HealthScoreLadder(_Ladder):
+class HealthScoreLadder(LadderConfig):
     """TikTok Shop Creator Health Rating: 0-1000, start 200, milestones 150/100/50/0.
 
     Deductions (points x score_per_point) are restored after the 180-day window; clean orders
@@ -214,7 +234,7 @@ class HealthScoreLadder(_Ladder):
         return self
 
 
-class PointsLadder(_Ladder):
+class PointsLadder(LadderConfig):
     """TikTok Shop SEA violation points: milestones 12/24/36/48, points expire after 180 days
     (90 in the Philippines from June 2025); 48 points close the account."""
 
@@ -237,7 +257,7 @@ class PointsLadder(_Ladder):
         return self
 
 
-class TiersLadder(_Ladder):
+class TiersLadder(LadderConfig):
     """Shopee penalty tiers 3/6/9/12/15, each removing more privileges for 28 days; points are
     assessed per violation and reset every quarter."""
 
@@ -264,7 +284,47 @@ class TiersLadder(_Ladder):
         return self
 
 
-Enforcement = Annotated[HealthScoreLadder | PointsLadder | TiersLadder, Field(discriminator="kind")]
+_BUILTIN_LADDERS = (HealthScoreLadder, PointsLadder, TiersLadder)
+
+
+def _registered_kind(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Ladder kinds registered from outside livesim (``sim.platform.ladders.register``)
+    validate against their own config class; the built-in kinds go through the discriminated
+    union below, so their errors (paths and messages) are exactly as documented."""
+    from sim.platform.ladders.registry import BUILTIN, config_class, kind_names  # registry imports this module
+
+    if isinstance(value, LadderConfig) and not isinstance(value, _BUILTIN_LADDERS):
+        config = config_class(value.kind)
+        if config is not None and isinstance(value, config):
+            return value
+    kind = value.get("kind") if isinstance(value, dict) else None
+    if not isinstance(kind, str) or kind in BUILTIN:
+        return handler(value)
+    config = config_class(kind)
+    if config is not None:
+        return config.model_validate(value)
+    if len(kind_names()) > len(BUILTIN):  # name the registered kinds too, in the union's words
+        raise PydanticCustomError(
+            "union_tag_invalid",
+            "Input tag '{tag}' found using 'kind' does not match any of the expected tags: {expected_tags}",
+            {"discriminator": "'kind'", "tag": kind, "expected_tags": ", ".join(repr(k) for k in kind_names())},
+        )
+    return handler(value)
+
+
+def _dump_registered_kind(value: Any, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+    """A registered kind's config dumps as its own class (the union knows only the built-ins)."""
+    if isinstance(value, LadderConfig) and not isinstance(value, _BUILTIN_LADDERS):
+        return value.model_dump(mode=info.mode)
+    return handler(value)
+
+
+Enforcement = Annotated[
+    HealthScoreLadder | PointsLadder | TiersLadder,
+    Field(discriminator="kind"),
+    WrapValidator(_registered_kind),
+    WrapSerializer(_dump_registered_kind),
+]
 
 
 class Appeals(StrictModel):

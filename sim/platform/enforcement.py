@@ -3,15 +3,10 @@
 Every confirmed violation is a *decision*: a row of ``DecisionLog`` with the creator, the day,
 the reason the platform believed, the ground truth (was the stream really violating?), how it
 was found, the points, the milestone reached and the sanction applied. Ladders differ only in
-how a creator's standing moves:
-
-- ``points`` (TikTok Shop SEA): points add up; each decision's points expire after
-  ``expiry_days``; milestones are crossed upwards (12/24/36/48).
-- ``tiers`` (Shopee): scaled points add up and every creator's total resets every
-  ``reset_days`` (a quarter); milestones 3/6/9/12/15.
-- ``health_score`` (TikTok Shop CHR): a score starts at 200 and falls by points x
-  ``score_per_point``; each deduction is restored after the 180-day window and clean orders
-  earn score back; milestones are crossed downwards (150/100/50/0).
+how a creator's standing moves, and that is the business of the market's ladder kind
+(``sim/platform/ladders/``: ``points``, ``tiers``, ``health_score``, or one registered from
+outside livesim): its start value, what a decision adds and when that lapses, which milestones
+a move crosses, daily recovery and periodic resets. The Enforcer holds no branch on a kind.
 
 Sanctions are timers on creator columns (``traffic_until``, ``campaign_until``,
 ``incentive_until``, ``suspended_until``), a ban, and commission freezes or forfeits; a
@@ -25,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.labels import CreatorState, Tactic
+from sim.platform.ladders import ladder_for
 from sim.policy import VIOLATIONS, Milestone, Policy, Sanction
 from sim.table import ColumnTable
 
@@ -88,7 +84,7 @@ class DecisionLog(ColumnTable):
 
 def _ladder_start(policy: Policy) -> float:
     e = policy.enforcement
-    return float(e.initial) if e.kind == "health_score" else 0.0
+    return ladder_for(e).start(e)
 
 
 def _sanction_rank(s: Sanction) -> int:
@@ -113,7 +109,7 @@ class Enforcer:
     def __init__(self, model: LiveShopModel) -> None:
         self.model = model
         self.log = DecisionLog()
-        self._kinds = [p.enforcement.kind for p in model.policies]
+        self._ladders = [ladder_for(p.enforcement) for p in model.policies]
 
     # ---------------------------------------------------------------- creators
 
@@ -131,10 +127,10 @@ class Enforcer:
 
     def policy_changed(self, market: int) -> None:
         """A market switched ladder kind: its creators restart on the new ladder."""
-        kind = self.model.policies[market].enforcement.kind
-        if kind == self._kinds[market]:
+        ladder = ladder_for(self.model.policies[market].enforcement)
+        if ladder is self._ladders[market]:
             return
-        self._kinds[market] = kind
+        self._ladders[market] = ladder
         c = self.model.creators
         rows = np.flatnonzero(c.col("market") == market)
         c.col("ladder")[rows] = _ladder_start(self.model.policies[market])
@@ -186,17 +182,7 @@ class Enforcer:
             lo, hi = np.array(ranges, dtype=float).T
             r = reason[sel]
             pts = lo[r] + (hi[r] - lo[r]) * u[sel]
-            if e.kind == "points":
-                points[sel] = np.round(pts)
-                delta[sel] = points[sel]
-                expiry[sel] = day + e.expiry_days
-            elif e.kind == "tiers":
-                points[sel] = np.maximum(1.0, np.round(pts * e.points_scale))
-                delta[sel] = points[sel]
-            else:
-                points[sel] = np.round(pts)
-                delta[sel] = -points[sel] * e.score_per_point
-                expiry[sel] = day + e.window_days
+            points[sel], delta[sel], expiry[sel] = ladder_for(e).score(e, pts, day)
 
         # Order decisions per creator so milestone crossings follow one another.
         order = np.lexsort((np.arange(k), creator))
@@ -214,17 +200,12 @@ class Enforcer:
         milestone = np.full(k, -1, dtype=np.int8)
         for m, policy in enumerate(model.policies):
             sel = market == m
+            if not sel.any():
+                continue
             e = policy.enforcement
-            if e.kind == "health_score":
-                # Deductions only: clipping each running total at 0 is the sequential floor.
-                before[sel] = np.maximum(before[sel], 0.0)
-                after[sel] = np.maximum(after[sel], 0.0)
-            for i, ms in enumerate(e.milestones):
-                if e.kind == "health_score":
-                    hit = sel & (after <= ms.at) & (before > ms.at)
-                else:
-                    hit = sel & (before < ms.at) & (after >= ms.at)
-                milestone[hit] = i  # later milestones are more severe
+            ladder = ladder_for(e)
+            before[sel], after[sel] = ladder.bound(e, before[sel], after[sel])
+            milestone[sel] = ladder.milestones_reached(e, before[sel], after[sel])
         # The creator's final value is the last decision's 'after'.
         last = np.r_[creator[1:] != creator[:-1], True]
         value[creator[last]] = after[last]
@@ -327,7 +308,8 @@ class Enforcer:
     # ---------------------------------------------------------------- over time
 
     def daily(self, day: int, clean_orders: np.ndarray) -> None:
-        """Points expire, health deductions lapse, tiers reset, clean orders restore health."""
+        """Changes whose window has passed lapse, ladders reset and recover (per kind), and
+        frozen commission past its appeal window is forfeited."""
         model = self.model
         c = model.creators
         log = self.log
@@ -339,16 +321,12 @@ class Enforcer:
         market = c.col("market")
         for m, policy in enumerate(model.policies):
             e = policy.enforcement
-            if e.kind == "tiers" and day % e.reset_days == 0:
-                value[market == m] = 0.0
+            ladder = ladder_for(e)
+            members = market == m
+            if ladder.resets(e, day):
+                value[members] = ladder.start(e)
                 log.col("expired")[(log.col("market") == m) & (log.col("day") <= day)] = True
-            elif e.kind == "health_score":
-                sel = market == m
-                n = np.zeros(c.n)
-                k = min(c.n, clean_orders.size)
-                n[:k] = clean_orders[:k]
-                value[:] = np.where(sel, np.minimum(value + e.recovery_per_clean_order * n, e.maximum), value)
-                value[:] = np.where(sel, np.clip(value, 0.0, e.maximum), value)
+            ladder.recover(e, members, value, clean_orders)
         # Frozen commission is forfeited once its appeal window has passed without an overturn.
         ripe = np.flatnonzero((log.col("resolve_day") >= 0) & (log.col("resolve_day") <= day)
                               & ~log.col("resolved") & (log.col("appeal") != 2) & (log.col("appeal") != 1))
