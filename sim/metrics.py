@@ -407,6 +407,16 @@ METRICS: dict[str, Metric] = {}
 _COUNTERS: list[str] = []  # day counters registered by themselves (see register_counter)
 
 
+_TABLE_KEYS = ("day", "market")  # the daily table's other columns
+
+
+def _check_counter(name: str) -> None:
+    """A counter becomes an attribute of DayCounts: it must be a name that clobbers nothing."""
+    if not name.isidentifier() or name.startswith("_") or hasattr(DayCounts, name):
+        raise ValueError(f"day counter name must be an identifier not starting with _ and not one of "
+                         f"DayCounts' own attributes, got {name!r}")
+
+
 def register_metric(metric: Metric) -> Metric:
     """Add a metric to the scorecard: it becomes a column of the daily table, a value of every
     run summary, and its counters become day counters. Names are unique; the metric is appended
@@ -415,6 +425,11 @@ def register_metric(metric: Metric) -> Metric:
         raise TypeError(f"register_metric: expected a Metric, got {type(metric).__name__}")
     if metric.name in METRICS:
         raise ValueError(f"metric {metric.name!r} is already registered")
+    if not metric.name.isidentifier() or metric.name in _TABLE_KEYS:
+        raise ValueError(f"metric name must be an identifier other than {' or '.join(_TABLE_KEYS)}, "
+                         f"got {metric.name!r}")
+    for name in metric.counters:
+        _check_counter(name)
     METRICS[metric.name] = metric
     return metric
 
@@ -445,8 +460,8 @@ def register_counter(*names: str) -> None:
     """Declare day counters that a phase records and no metric reads (kept per market each day
     and summed over the run in ``model.totals``, for tests and diagnostics). Repeats are ignored."""
     for name in names:
-        if not name.isidentifier():
-            raise ValueError(f"counter name must be an identifier, got {name!r}")
+        _check_counter(name)
+    for name in names:
         if name not in _COUNTERS:
             _COUNTERS.append(name)
 
