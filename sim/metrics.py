@@ -216,11 +216,10 @@ class DayView:
 
     def count(self, field: str) -> float:
         """Today's value of a day counter in this market (or the platform)."""
-        try:
-            return self._sums[field]
-        except KeyError:
+        value = self._sums.get(field)
+        if value is None:
             value = self._sums[field] = float(getattr(self._counts, field)[self.sel].sum())
-            return value
+        return value
 
     def run_total(self, field: str) -> float:
         """A day counter summed over every day so far, in this market (or the platform)."""
