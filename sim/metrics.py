@@ -1,13 +1,32 @@
 """The scorecard: metric definitions, daily values and run summaries.
 
-Metric names are part of the interface (design §4). Each is a pure function of the model's
-state and the day's counts; ``METRICS`` carries the unit, a description and whether higher is
-better, so reports can colour effects without guessing.
+Metric names are part of the interface (design §4). Each metric is defined once, by a
+:class:`Metric`: its name, unit, description, which direction is better, how today's value
+follows from the model (``daily``), how the whole-run value follows (``summarize``) and which
+day counters it reads (``counters``). Definitions live in a registry keyed by name
+(``METRICS``); the daily table, the run summary and the day counters are all derived from it,
+so a new metric is one definition plus :func:`register_metric`, from this module or from
+outside the package, and nothing else changes::
+
+    from sim.metrics import Metric, ratio, ratio_of_totals, register_metric
+
+    register_metric(Metric(
+        "views_per_stream", "views", "stream views per live stream held", None,
+        daily=ratio("views", "streams"), summarize=ratio_of_totals("views", "streams")))
+
+Register before building a model: the model sizes its day counters from the registry when it
+is built. Each value must be computed with the same arithmetic in the same order every time
+(the golden files pin results bit for bit), which is why the rules below spell out the exact
+expression they evaluate.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
+from operator import methodcaller
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,111 +36,39 @@ from sim.labels import ADVERSARY_TYPES, CreatorType
 if TYPE_CHECKING:
     from sim.model import LiveShopModel
 
-__all__ = ["METRICS", "DayCounts", "Metric", "day_metrics", "gini", "run_summary", "top_share"]
+__all__ = [
+    "LAST_DAY",
+    "MEAN",
+    "METRICS",
+    "TOTAL",
+    "DailyRule",
+    "DayCounts",
+    "DayView",
+    "Metric",
+    "RunView",
+    "SummaryRule",
+    "count",
+    "counter_fields",
+    "cumulative_ratio",
+    "day_metrics",
+    "difference",
+    "gini",
+    "ratio",
+    "ratio_of_totals",
+    "register_counter",
+    "register_metric",
+    "registered",
+    "run_summary",
+    "sum_of",
+    "top_share",
+    "total_of_difference",
+    "unregister_metric",
+]
 
 
-@dataclass(frozen=True)
-class Metric:
-    """What a metric measures and which direction is good (None: neither)."""
-
-    name: str
-    unit: str
-    description: str
-    higher_is_better: bool | None
-    summary: str  # how the run summary aggregates the daily series
-
-
-def _m(name: str, unit: str, description: str, better: bool | None, summary: str) -> Metric:
-    return Metric(name, unit, description, better, summary)
-
-
-METRICS: dict[str, Metric] = {
-    m.name: m
-    for m in (
-        _m("gmv", "currency", "on-platform gross merchandise value placed", True, "total"),
-        _m("net_gmv", "currency", "GMV minus refunds paid", True, "total"),
-        _m("orders", "orders", "on-platform orders placed", True, "total"),
-        _m("refund_rate", "share", "share of settled orders that were refunded", False, "ratio of totals"),
-        _m("prevalence", "share", "share of stream views that were views of violating streams", False,
-           "ratio of totals"),
-        _m("harmful_gmv_share", "share", "share of GMV placed on violating streams", False, "ratio of totals"),
-        _m("buyer_harm", "currency", "money buyers lost to bad orders not made good (incl. off-platform)",
-           False, "total"),
-        _m("buyer_trust", "score 0-1", "mean trust of active buyers", True, "last day"),
-        _m("buyer_retention", "share", "share of the buyers present on day 0 still active", True, "last day"),
-        _m("honest_creator_income", "currency / 30 days",
-           "median earnings of active honest creators over the last 30 days (scaled up before day 30)", True,
-           "median over honest creators of earnings per 30 days present"),
-        _m("honest_creator_retention", "share", "share of day-0 honest creators still on the platform", True,
-           "last day"),
-        _m("creator_gini", "0-1", "Gini coefficient of creator GMV (trailing 30 days)", None,
-           "over whole-run GMV of all creators"),
-        _m("top1pct_gmv_share", "share", "share of GMV made by the top 1 % of creators (trailing 30 days)",
-           None, "over whole-run GMV"),
-        _m("adversary_share", "share", "adversarial share of live creators (pilot or active, not suspended)", False,
-           "last day"),
-        _m("adversary_profit", "currency", "profit of adversarial creators net of their costs", False, "total"),
-        _m("incentive_spend", "currency", "incentive bonuses paid", None, "total"),
-        _m("incentive_roi", "ratio",
-           "net GMV of streams incentives induced, per unit of bonus paid (cumulative; crowding-out of "
-           "other creators is not subtracted: compare paired runs for the exact effect)", True, "ratio of totals"),
-        _m("actions", "decisions", "enforcement decisions (confirmed violations sanctioned)", None, "total"),
-        _m("enforcement_precision", "share", "share of enforcement decisions on streams that really violated",
-           True, "ratio of totals"),
-        _m("enforcement_recall", "share", "share of violating streams that drew at least one enforcement decision", True,
-           "ratio of totals"),
-        _m("wrongful_bans", "bans", "bans triggered by a decision on a stream that did not violate", False, "total"),
-        _m("proactive_rate", "share", "share of actioned violations found by classifiers before any user report",
-           True, "ratio of totals"),
-        _m("time_to_action", "days", "median days from violation to enforcement decision", False,
-           "median over all decisions"),
-        _m("queue_backlog", "items", "flagged items waiting for review at the end of the day", False, "mean"),
-        _m("appeals", "appeals", "appeals filed by sanctioned creators", None, "total"),
-        _m("appeal_overturn_rate", "share", "share of decided appeals that overturned the decision", None,
-           "ratio of totals"),
-        _m("ban_evasions", "accounts", "banned evaders who re-entered through onboarding checks", False, "total"),
-        _m("moderation_cost", "currency", "cost of reviews, auto-actions and appeals", False, "total"),
-        _m("bans", "bans", "accounts banned", None, "total"),
-        _m("violations", "streams", "violating streams held (ground truth)", False, "total"),
-        _m("flags", "items", "streams or creators flagged by classifiers, reports or complaint spikes", None, "total"),
-        _m("reviews", "items", "flags decided: reviewed by people or auto-actioned", None, "total"),
-        _m("overturns", "decisions", "decisions overturned on appeal", None, "total"),
-        _m("streams", "streams", "live streams held", None, "total"),
-        _m("views", "views", "stream views (buyer sessions that reached a stream)", None, "total"),
-        _m("offplatform_gmv", "currency", "sales diverted off the platform", False, "total"),
-        _m("complaints", "complaints", "buyer complaints about settled orders", False, "total"),
-        _m("reports", "reports", "buyer reports of streams (true and false)", None, "total"),
-        _m("active_buyers", "buyers", "buyers still shopping", True, "last day"),
-        _m("active_creators", "creators", "creators able to go live (pilot or active, not suspended)", None, "last day"),
-    )
-}
-
-
-class DayCounts:
-    """Today's flows, per market; reset at the start of each day."""
-
-    FIELDS = (
-        "streams", "violating_streams", "sessions", "views", "violating_views",
-        "gmv", "violating_gmv", "orders", "settled", "refunded", "refund_value",
-        "buyer_harm", "offplatform_gmv", "complaints", "reports", "false_reports",
-        "incentive_spend", "induced_net_gmv", "adversary_profit",
-        "actions", "actions_real", "auto_actions", "bans", "wrongful_bans", "proactive_actions",
-        "time_to_action_sum", "reviews", "expired_items", "appeals", "appeal_decisions", "overturns",
-        "moderation_cost", "ban_evasions", "ban_evasions_caught", "interrupted_views", "violations_actioned",
-        "flags",
-    )
-
-    def __init__(self, n_markets: int) -> None:
-        self.n_markets = n_markets
-        self.reset()
-
-    def reset(self) -> None:
-        for f in self.FIELDS:
-            setattr(self, f, np.zeros(self.n_markets))
-
-    def add(self, field: str, market: np.ndarray, weights: np.ndarray | None = None) -> None:
-        """Add per-item values (or counts) grouped by market."""
-        getattr(self, field)[:] += np.bincount(market, weights=weights, minlength=self.n_markets)
+# ---------------------------------------------------------------------------------------
+# Numeric helpers
+# ---------------------------------------------------------------------------------------
 
 
 def gini(x: np.ndarray) -> float:
@@ -146,144 +93,608 @@ def top_share(x: np.ndarray, fraction: float = 0.01) -> float:
 
 
 def _ratio(a: float, b: float) -> float:
+    """``a / b``, undefined (NaN) when nothing was there to divide by."""
     return float(a / b) if b > 0 else float("nan")
 
 
 def _median(x: np.ndarray) -> float:
+    """The median, undefined (NaN) for no values rather than numpy's warning."""
     return float(np.median(x)) if x.size else float("nan")
 
 
+# ---------------------------------------------------------------------------------------
+# What a rule sees: one market (or the whole platform) on one day, or over the whole run
+# ---------------------------------------------------------------------------------------
+
+
+class _Today:
+    """Model state that every market's daily values share, derived once a day and only when a
+    metric asks for it (so a metric nobody registered costs nothing)."""
+
+    def __init__(self, model: LiveShopModel) -> None:
+        self.model = model
+
+    # Buyer stocks per market.
+    @cached_property
+    def active_buyers(self) -> np.ndarray:
+        return self.model.buyers.stock_active.astype(float)
+
+    @cached_property
+    def trust_sum(self) -> np.ndarray:
+        return self.model.buyers.stock_trust
+
+    @cached_property
+    def initial_buyers(self) -> np.ndarray:
+        return self.model.buyers.stock_initial.astype(float)
+
+    @cached_property
+    def initial_buyers_active(self) -> np.ndarray:
+        return self.model.buyers.stock_initial_active.astype(float)
+
+    # Creator masks.
+    @cached_property
+    def creator_market(self) -> np.ndarray:
+        return self.model.creators.col("market")
+
+    @cached_property
+    def ctype(self) -> np.ndarray:
+        return self.model.creators.col("ctype")
+
+    @cached_property
+    def present(self) -> np.ndarray:
+        return self.model.creators.present_mask()
+
+    @cached_property
+    def live(self) -> np.ndarray:
+        return self.model.creators.live_mask()
+
+    @cached_property
+    def honest(self) -> np.ndarray:
+        return self.ctype == CreatorType.honest
+
+    @cached_property
+    def adversary(self) -> np.ndarray:
+        return np.isin(self.ctype, [int(t) for t in ADVERSARY_TYPES])
+
+    @cached_property
+    def day0_honest(self) -> np.ndarray:
+        return self.honest & (self.model.creators.col("joined_day") == 0)
+
+    # Trailing creator values.
+    @cached_property
+    def income(self) -> np.ndarray:
+        """Trailing 30-day income, scaled to 30 days while fewer have passed (no warm-up ramp)."""
+        return self.model.income_30d.values * (30.0 / max(1, min(self.model.day, 30)))
+
+    @cached_property
+    def gmv30(self) -> np.ndarray:
+        return self.model.gmv_30d.values
+
+    # Today's enforcement decisions.
+    @cached_property
+    def _decisions_today(self) -> np.ndarray:
+        log = self.model.governance.enforcer.log
+        day = self.model.day
+        return np.flatnonzero(log.col("day") == day) if day > 0 else np.zeros(0, dtype=np.int64)
+
+    @cached_property
+    def decision_delay(self) -> np.ndarray:
+        """Days from violation to decision of today's decisions."""
+        log = self.model.governance.enforcer.log
+        today = self._decisions_today
+        return (log.col("day")[today] - log.col("violation_day")[today]).astype(float)
+
+    @cached_property
+    def decision_market(self) -> np.ndarray:
+        return self.model.governance.enforcer.log.col("market")[self._decisions_today]
+
+    @cached_property
+    def backlog(self) -> np.ndarray:
+        return self.model.governance.backlog()
+
+
+class DayView:
+    """What a daily rule sees: today, for the whole platform (``market is None``) or one market.
+
+    ``sel`` selects the market's entries of per-market arrays; ``creators`` is the mask of the
+    market's creators; ``today`` holds the state shared by all markets (see ``_Today``).
+    """
+
+    def __init__(self, model: LiveShopModel, today: _Today, key: str, market: int | None) -> None:
+        self.model = model
+        self.today = today
+        self.key = key
+        self.market = market
+        self.sel = slice(None) if market is None else slice(market, market + 1)
+        self._counts = model.counts
+        self._sums: dict[str, float] = {}  # each counter summed once, however many metrics read it
+
+    @cached_property
+    def creators(self) -> np.ndarray:
+        c = self.model.creators
+        return np.ones(c.n, dtype=bool) if self.market is None else self.today.creator_market == self.market
+
+    def count(self, field: str) -> float:
+        """Today's value of a day counter in this market (or the platform)."""
+        value = self._sums.get(field)
+        if value is None:
+            value = self._sums[field] = float(getattr(self._counts, field)[self.sel].sum())
+        return value
+
+    def run_total(self, field: str) -> float:
+        """A day counter summed over every day so far, in this market (or the platform)."""
+        return float(self.model.totals[field][self.sel].sum())
+
+    def stock(self, values: np.ndarray) -> float:
+        """A per-market array summed over this market's entries (all markets for the platform)."""
+        return float(values[self.sel].sum())
+
+
+class _Run:
+    """Whole-run state that every market's summary shares."""
+
+    def __init__(self, model: LiveShopModel) -> None:
+        self.model = model
+
+    @cached_property
+    def days_present(self) -> np.ndarray:
+        c = self.model.creators
+        return np.where(c.col("left_day") >= 0, c.col("left_day"), self.model.day) - c.col("joined_day")
+
+    @cached_property
+    def honest(self) -> np.ndarray:
+        return self.model.creators.col("ctype") == CreatorType.honest
+
+
+class RunView:
+    """What a summary rule sees: the whole run, for the platform (``market is None``) or one market."""
+
+    def __init__(self, model: LiveShopModel, run: _Run, key: str, market: int | None) -> None:
+        self.model = model
+        self.run = run
+        self.key = key
+        self.market = market
+        self.sel = slice(None) if market is None else slice(market, market + 1)
+
+    @cached_property
+    def creators(self) -> np.ndarray:
+        c = self.model.creators
+        return np.ones(c.n, dtype=bool) if self.market is None else c.col("market") == self.market
+
+    def total(self, field: str) -> float:
+        """A day counter summed over the whole run, in this market (or the platform)."""
+        return float(self.model.totals[field][self.sel].sum())
+
+
+# ---------------------------------------------------------------------------------------
+# Rules
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DailyRule:
+    """How today's value follows from a :class:`DayView`, and the day counters it reads."""
+
+    compute: Callable[[DayView], float]
+    counters: tuple[str, ...] = ()
+
+    def __call__(self, view: DayView) -> float:
+        return self.compute(view)
+
+
+@dataclass(frozen=True)
+class SummaryRule:
+    """How the whole-run value follows from a :class:`RunView` and the metric's daily series.
+
+    ``label`` says in words how (it is shown in the metric tables of the docs).
+    """
+
+    label: str
+    compute: Callable[[RunView, Sequence[float]], float]
+    counters: tuple[str, ...] = ()
+
+    def __call__(self, view: RunView, series: Sequence[float]) -> float:
+        return self.compute(view, series)
+
+
+def count(field: str) -> DailyRule:
+    """Today's value of one day counter."""
+    return DailyRule(methodcaller("count", field), (field,))  # no Python frame: this runs for every market every day
+
+
+def ratio(numerator: str, denominator: str) -> DailyRule:
+    """Today's ratio of two day counters (NaN when the denominator is zero)."""
+    return DailyRule(lambda v: _ratio(v.count(numerator), v.count(denominator)), (numerator, denominator))
+
+
+def difference(a: str, b: str) -> DailyRule:
+    """Today's ``a - b`` of two day counters."""
+    return DailyRule(lambda v: v.count(a) - v.count(b), (a, b))
+
+
+def sum_of(a: str, b: str) -> DailyRule:
+    """Today's ``a + b`` of two day counters."""
+    return DailyRule(lambda v: v.count(a) + v.count(b), (a, b))
+
+
+def cumulative_ratio(numerator: str, denominator: str) -> DailyRule:
+    """The ratio of two day counters summed over every day so far (NaN when the denominator is zero)."""
+    return DailyRule(lambda v: _ratio(v.run_total(numerator), v.run_total(denominator)), (numerator, denominator))
+
+
+def _nansum(view: RunView, series: Sequence[float]) -> float:
+    return float(np.nansum(series))
+
+
+def _last(view: RunView, series: Sequence[float]) -> float:
+    return float(series[-1]) if len(series) else float("nan")
+
+
+def _nanmean(view: RunView, series: Sequence[float]) -> float:
+    return float(np.nanmean(series)) if len(series) else float("nan")
+
+
+TOTAL = SummaryRule("total", _nansum)
+"""The sum of the daily values (undefined days skipped)."""
+LAST_DAY = SummaryRule("last day", _last)
+"""The value on the last day (a stock at the end of the run)."""
+MEAN = SummaryRule("mean", _nanmean)
+"""The mean of the daily values (undefined days skipped)."""
+
+
+def ratio_of_totals(numerator: str, denominator: str) -> SummaryRule:
+    """The ratio of two day counters summed over the whole run: a share over the run's items,
+    not a mean of daily shares (which would weight a quiet day like a busy one)."""
+    return SummaryRule("ratio of totals", lambda v, s: _ratio(v.total(numerator), v.total(denominator)),
+                       (numerator, denominator))
+
+
+def total_of_difference(a: str, b: str) -> SummaryRule:
+    """The run's total of ``a - b``, taken from the run totals of the two counters (one
+    subtraction, rather than a sum of daily differences)."""
+    return SummaryRule("total", lambda v, s: v.total(a) - v.total(b), (a, b))
+
+
+# ---------------------------------------------------------------------------------------
+# Definitions and the registry
+# ---------------------------------------------------------------------------------------
+
+
+def _unique(names: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric, defined once: what it measures, which direction is good (None: neither), how
+    today's value and the whole-run value follow, and which day counters it reads.
+
+    ``daily`` is a :class:`DailyRule` (``count``, ``ratio``, ...) or any function of a
+    :class:`DayView`; ``summarize`` a :class:`SummaryRule` (``TOTAL``, ``LAST_DAY``, ``MEAN``,
+    ``ratio_of_totals``, ...) or a function of a :class:`RunView` and the daily series, in which
+    case ``summary`` must say in words how it aggregates. ``counters`` lists day counters a plain
+    function reads (those of rules are known already); the model keeps every declared counter.
+    """
+
+    name: str
+    unit: str
+    description: str
+    higher_is_better: bool | None
+    daily: DailyRule | Callable[[DayView], float]
+    summarize: SummaryRule | Callable[[RunView, Sequence[float]], float]
+    counters: tuple[str, ...] = ()
+    summary: str = ""  # how the run summary aggregates the daily series, in words
+
+    def __post_init__(self) -> None:
+        if not self.summary:
+            if not isinstance(self.summarize, SummaryRule):
+                raise ValueError(f"metric {self.name!r}: a summary function needs `summary` saying how it aggregates")
+            object.__setattr__(self, "summary", self.summarize.label)
+        object.__setattr__(self, "counters", _unique([*self.counters, *self.needs_from_rules()]))
+
+    def needs_from_rules(self) -> tuple[str, ...]:
+        """The day counters the daily and summary rules declare."""
+        out: list[str] = []
+        for rule in (self.daily, self.summarize):
+            out.extend(getattr(rule, "counters", ()))
+        return tuple(out)
+
+
+METRICS: dict[str, Metric] = {}
+"""The registry: every metric by name, in the order of the daily table's columns."""
+
+_COUNTERS: list[str] = []  # day counters registered by themselves (see register_counter)
+
+
+_TABLE_KEYS = ("day", "market")  # the daily table's other columns
+
+
+def _check_counter(name: str) -> None:
+    """A counter becomes an attribute of DayCounts: it must be a name that clobbers nothing."""
+    if not name.isidentifier() or name.startswith("_") or hasattr(DayCounts, name):
+        raise ValueError(f"day counter name must be an identifier not starting with _ and not one of "
+                         f"DayCounts' own attributes, got {name!r}")
+
+
+def register_metric(metric: Metric) -> Metric:
+    """Add a metric to the scorecard: it becomes a column of the daily table, a value of every
+    run summary, and its counters become day counters. Names are unique; the metric is appended
+    (the order of the daily table's columns is the order of registration)."""
+    if not isinstance(metric, Metric):
+        raise TypeError(f"register_metric: expected a Metric, got {type(metric).__name__}")
+    if metric.name in METRICS:
+        raise ValueError(f"metric {metric.name!r} is already registered")
+    if not metric.name.isidentifier() or metric.name in _TABLE_KEYS:
+        raise ValueError(f"metric name must be an identifier other than {' or '.join(_TABLE_KEYS)}, "
+                         f"got {metric.name!r}")
+    for name in metric.counters:
+        _check_counter(name)
+    METRICS[metric.name] = metric
+    return metric
+
+
+def unregister_metric(name: str) -> Metric:
+    """Remove a metric (and the counters only it declared); returns its definition."""
+    if name not in METRICS:
+        raise KeyError(f"metric {name!r} is not registered")
+    return METRICS.pop(name)
+
+
+@contextmanager
+def registered(*metrics: Metric) -> Iterator[tuple[Metric, ...]]:
+    """Register ``metrics`` for the duration of a ``with`` block, and remove them afterwards even
+    when the block fails (for tests and one-off analyses that must leave the scorecard as found)."""
+    done: list[str] = []
+    try:
+        for m in metrics:
+            register_metric(m)
+            done.append(m.name)
+        yield metrics
+    finally:
+        for name in reversed(done):
+            METRICS.pop(name, None)
+
+
+def register_counter(*names: str) -> None:
+    """Declare day counters that a phase records and no metric reads (kept per market each day
+    and summed over the run in ``model.totals``, for tests and diagnostics). Repeats are ignored."""
+    for name in names:
+        _check_counter(name)
+    for name in names:
+        if name not in _COUNTERS:
+            _COUNTERS.append(name)
+
+
+def counter_fields() -> tuple[str, ...]:
+    """Every day counter: those the registered metrics declare, in registration order, then those
+    registered by themselves."""
+    return _unique([*(f for m in METRICS.values() for f in m.counters), *_COUNTERS])
+
+
+class _CountsFields(type):
+    """Makes ``DayCounts.FIELDS`` follow the registry (a data descriptor on the metaclass wins
+    over the class's own attribute, so instances keep the fields they were built with)."""
+
+    @property
+    def FIELDS(cls) -> tuple[str, ...]:  # noqa: N802 (the historical name)
+        return counter_fields()
+
+
+class DayCounts(metaclass=_CountsFields):
+    """Today's flows, per market; reset at the start of each day.
+
+    The fields are the counters declared by the registered metrics and by ``register_counter``,
+    fixed when the counts are built.
+    """
+
+    def __init__(self, n_markets: int) -> None:
+        self.n_markets = n_markets
+        self.fields = counter_fields()
+        self.reset()
+
+    @property
+    def FIELDS(self) -> tuple[str, ...]:  # noqa: N802
+        return self.fields
+
+    def reset(self) -> None:
+        for f in self.fields:
+            setattr(self, f, np.zeros(self.n_markets))
+
+    def add(self, field: str, market: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Add per-item values (or counts) grouped by market."""
+        getattr(self, field)[:] += np.bincount(market, weights=weights, minlength=self.n_markets)
+
+
+# ---------------------------------------------------------------------------------------
+# The daily table and the run summary
+# ---------------------------------------------------------------------------------------
+
+
+def _markets(model: LiveShopModel) -> list[tuple[str, int | None]]:
+    return [("all", None), *((name, i) for i, name in enumerate(model.market_names))]
+
+
 def day_metrics(model: LiveShopModel) -> dict[str, dict[str, float]]:
-    """Today's metrics for the whole platform (``"all"``) and each market."""
-    d = model.counts
-    c = model.creators
-    b = model.buyers
-    names = model.market_names
-    len(names)
-    # Stocks per market, by bincount over buyers and creators.
-    active_n = b.stock_active.astype(float)
-    trust_sum = b.stock_trust
-    init_n = b.stock_initial.astype(float)
-    init_active = b.stock_initial_active.astype(float)
-
-    c_market = c.col("market")
-    ctype = c.col("ctype")
-    present = c.present_mask()
-    live = c.live_mask()
-    honest = ctype == CreatorType.honest
-    adversary = np.isin(ctype, [int(t) for t in ADVERSARY_TYPES])
-    day0_honest = honest & (c.col("joined_day") == 0)
-    # Trailing 30-day income, scaled to 30 days while fewer have passed (no warm-up ramp).
-    income = model.income_30d.values * (30.0 / max(1, min(model.day, 30)))
-    gmv30 = model.gmv_30d.values
-    roi_num = model.totals["induced_net_gmv"]
-    roi_den = model.totals["incentive_spend"]
-    log = model.governance.enforcer.log
-    today = np.flatnonzero(log.col("day") == model.day) if model.day > 0 else np.zeros(0, dtype=np.int64)
-    delay_today = (log.col("day")[today] - log.col("violation_day")[today]).astype(float)
-    log_market_today = log.col("market")[today]
-    backlog = model.governance.backlog()
-
+    """Today's value of every registered metric for the whole platform (``"all"``) and each market."""
+    today = _Today(model)
+    # The plain functions behind the rules, looked up once a day (this runs every simulated day).
+    rules = [(name, getattr(metric.daily, "compute", metric.daily)) for name, metric in METRICS.items()]
     out: dict[str, dict[str, float]] = {}
-    for key in ["all", *names]:
-        if key == "all":
-            sel_m = slice(None)
-            cm = np.ones(c.n, dtype=bool)
-        else:
-            m = names.index(key)
-            sel_m = slice(m, m + 1)
-            cm = c_market == m
-
-        def s(field: str, sel: slice = sel_m) -> float:
-            return float(getattr(d, field)[sel].sum())
-
-        row = {
-            "gmv": s("gmv"),
-            "net_gmv": s("gmv") - s("refund_value"),
-            "orders": s("orders"),
-            "refund_rate": _ratio(s("refunded"), s("settled")),
-            "prevalence": _ratio(s("violating_views"), s("views")),
-            "harmful_gmv_share": _ratio(s("violating_gmv"), s("gmv")),
-            "buyer_harm": s("buyer_harm"),
-            "buyer_trust": _ratio(float(trust_sum[sel_m].sum()), float(active_n[sel_m].sum())),
-            "buyer_retention": _ratio(float(init_active[sel_m].sum()), float(init_n[sel_m].sum())),
-            "honest_creator_income": _median(income[honest & live & cm]),
-            "honest_creator_retention": _ratio(float((day0_honest & present & cm).sum()),
-                                               float((day0_honest & cm).sum())),
-            "creator_gini": gini(gmv30[present & cm]),
-            "top1pct_gmv_share": top_share(gmv30[present & cm]),
-            "adversary_share": _ratio(float((adversary & live & cm).sum()), float((live & cm).sum())),
-            "adversary_profit": s("adversary_profit"),
-            "incentive_spend": s("incentive_spend"),
-            "incentive_roi": _ratio(float(roi_num[sel_m].sum()), float(roi_den[sel_m].sum())),
-            "actions": s("actions"),
-            "enforcement_precision": _ratio(s("actions_real"), s("actions")),
-            "enforcement_recall": _ratio(s("violations_actioned"), s("violating_streams")),
-            "wrongful_bans": s("wrongful_bans"),
-            "proactive_rate": _ratio(s("proactive_actions"), s("actions_real")),
-            "time_to_action": _median(delay_today if key == "all" else delay_today[log_market_today == m]),
-            "queue_backlog": float(backlog[sel_m].sum()),
-            "appeals": s("appeals"),
-            "appeal_overturn_rate": _ratio(s("overturns"), s("appeal_decisions")),
-            "ban_evasions": s("ban_evasions"),
-            "moderation_cost": s("moderation_cost"),
-            "bans": s("bans"),
-            "violations": s("violating_streams"),
-            "flags": s("flags"),
-            "reviews": s("reviews") + s("auto_actions"),
-            "overturns": s("overturns"),
-            "streams": s("streams"),
-            "views": s("views"),
-            "offplatform_gmv": s("offplatform_gmv"),
-            "complaints": s("complaints"),
-            "reports": s("reports"),
-            "active_buyers": float(active_n[sel_m].sum()),
-            "active_creators": float((live & cm).sum()),
-        }
-        out[key] = row
+    for key, market in _markets(model):
+        view = DayView(model, today, key, market)
+        out[key] = {name: rule(view) for name, rule in rules}
     return out
 
 
 def run_summary(model: LiveShopModel, daily: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
-    """Whole-run values per market and ``"all"``, following each metric's summary rule."""
-    c = model.creators
-    names = model.market_names
-    t = model.totals
-    days_present = np.where(c.col("left_day") >= 0, c.col("left_day"), model.day) - c.col("joined_day")
-    honest = c.col("ctype") == CreatorType.honest
-    log = model.governance.enforcer.log
+    """Whole-run values per market and ``"all"``: each registered metric's summary rule applied to
+    its daily series (``daily[market][metric]``) and the run totals."""
+    run = _Run(model)
     out: dict[str, dict[str, float]] = {}
-    for key in ["all", *names]:
+    for key, market in _markets(model):
+        view = RunView(model, run, key, market)
         series = daily[key]
-        sel = slice(None) if key == "all" else slice(names.index(key), names.index(key) + 1)
-        cm = np.ones(c.n, dtype=bool) if key == "all" else c.col("market") == names.index(key)
-
-        def tot(field: str, sel: slice = sel) -> float:
-            return float(t[field][sel].sum())
-
-        row: dict[str, float] = {}
-        for name, meta in METRICS.items():
-            if meta.summary == "total":
-                row[name] = float(np.nansum(series[name]))
-            elif meta.summary == "last day":
-                row[name] = float(series[name][-1]) if series[name] else float("nan")
-            elif meta.summary == "mean":
-                row[name] = float(np.nanmean(series[name])) if series[name] else float("nan")
-        row["net_gmv"] = tot("gmv") - tot("refund_value")
-        row["refund_rate"] = _ratio(tot("refunded"), tot("settled"))
-        row["prevalence"] = _ratio(tot("violating_views"), tot("views"))
-        row["harmful_gmv_share"] = _ratio(tot("violating_gmv"), tot("gmv"))
-        row["incentive_roi"] = _ratio(tot("induced_net_gmv"), tot("incentive_spend"))
-        row["enforcement_precision"] = _ratio(tot("actions_real"), tot("actions"))
-        row["enforcement_recall"] = _ratio(tot("violations_actioned"), tot("violating_streams"))
-        row["proactive_rate"] = _ratio(tot("proactive_actions"), tot("actions_real"))
-        row["appeal_overturn_rate"] = _ratio(tot("overturns"), tot("appeal_decisions"))
-        in_market = np.ones(log.n, dtype=bool) if key == "all" else log.col("market") == names.index(key)
-        row["time_to_action"] = _median((log.col("day") - log.col("violation_day"))[in_market].astype(float))
-        eligible = honest & cm & (days_present >= 1)
-        monthly = c.col("earnings")[eligible] * 30.0 / days_present[eligible]
-        row["honest_creator_income"] = _median(monthly)
-        row["creator_gini"] = gini(c.col("gmv")[cm])
-        row["top1pct_gmv_share"] = top_share(c.col("gmv")[cm])
-        out[key] = row
+        out[key] = {name: metric.summarize(view, series[name]) for name, metric in METRICS.items()}
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# The built-in scorecard
+# ---------------------------------------------------------------------------------------
+
+# Daily rules of the metrics that read model state beyond the day counters.
+
+
+def _buyer_trust(v: DayView) -> float:
+    return _ratio(v.stock(v.today.trust_sum), v.stock(v.today.active_buyers))
+
+
+def _buyer_retention(v: DayView) -> float:
+    return _ratio(v.stock(v.today.initial_buyers_active), v.stock(v.today.initial_buyers))
+
+
+def _honest_creator_income(v: DayView) -> float:
+    t = v.today
+    return _median(t.income[t.honest & t.live & v.creators])
+
+
+def _honest_creator_retention(v: DayView) -> float:
+    t = v.today
+    return _ratio(float((t.day0_honest & t.present & v.creators).sum()), float((t.day0_honest & v.creators).sum()))
+
+
+def _creator_gini(v: DayView) -> float:
+    return gini(v.today.gmv30[v.today.present & v.creators])
+
+
+def _top1pct_gmv_share(v: DayView) -> float:
+    return top_share(v.today.gmv30[v.today.present & v.creators])
+
+
+def _adversary_share(v: DayView) -> float:
+    t = v.today
+    return _ratio(float((t.adversary & t.live & v.creators).sum()), float((t.live & v.creators).sum()))
+
+
+def _time_to_action(v: DayView) -> float:
+    t = v.today
+    return _median(t.decision_delay if v.market is None else t.decision_delay[t.decision_market == v.market])
+
+
+def _queue_backlog(v: DayView) -> float:
+    return v.stock(v.today.backlog)
+
+
+def _active_buyers(v: DayView) -> float:
+    return v.stock(v.today.active_buyers)
+
+
+def _active_creators(v: DayView) -> float:
+    return float((v.today.live & v.creators).sum())
+
+
+# Summary rules of the metrics whose whole-run value is not an aggregate of the daily series.
+
+
+def _time_to_action_run(v: RunView, series: Sequence[float]) -> float:
+    """Median over every decision of the run (not a median of daily medians)."""
+    log = v.model.governance.enforcer.log
+    in_market = np.ones(log.n, dtype=bool) if v.market is None else log.col("market") == v.market
+    return _median((log.col("day") - log.col("violation_day"))[in_market].astype(float))
+
+
+def _honest_creator_income_run(v: RunView, series: Sequence[float]) -> float:
+    """Median over honest creators of their whole-run earnings per 30 days present."""
+    c = v.model.creators
+    days_present = v.run.days_present
+    eligible = v.run.honest & v.creators & (days_present >= 1)
+    monthly = c.col("earnings")[eligible] * 30.0 / days_present[eligible]
+    return _median(monthly)
+
+
+def _creator_gini_run(v: RunView, series: Sequence[float]) -> float:
+    return gini(v.model.creators.col("gmv")[v.creators])
+
+
+def _top1pct_gmv_share_run(v: RunView, series: Sequence[float]) -> float:
+    return top_share(v.model.creators.col("gmv")[v.creators])
+
+
+def _m(name: str, unit: str, description: str, better: bool | None, daily: DailyRule | Callable[[DayView], float],
+       summarize: SummaryRule | Callable[[RunView, Sequence[float]], float], summary: str = "") -> Metric:
+    return register_metric(Metric(name, unit, description, better, daily, summarize, summary=summary))
+
+
+# The order is the column order of the daily table (part of the output format).
+_m("gmv", "currency", "on-platform gross merchandise value placed", True, count("gmv"), TOTAL)
+_m("net_gmv", "currency", "GMV minus refunds paid", True, difference("gmv", "refund_value"),
+   total_of_difference("gmv", "refund_value"))
+_m("orders", "orders", "on-platform orders placed", True, count("orders"), TOTAL)
+_m("refund_rate", "share", "share of settled orders that were refunded", False, ratio("refunded", "settled"),
+   ratio_of_totals("refunded", "settled"))
+_m("prevalence", "share", "share of stream views that were views of violating streams", False,
+   ratio("violating_views", "views"), ratio_of_totals("violating_views", "views"))
+_m("harmful_gmv_share", "share", "share of GMV placed on violating streams", False, ratio("violating_gmv", "gmv"),
+   ratio_of_totals("violating_gmv", "gmv"))
+_m("buyer_harm", "currency", "money buyers lost to bad orders not made good (incl. off-platform)", False,
+   count("buyer_harm"), TOTAL)
+_m("buyer_trust", "score 0-1", "mean trust of active buyers", True, _buyer_trust, LAST_DAY)
+_m("buyer_retention", "share", "share of the buyers present on day 0 still active", True, _buyer_retention, LAST_DAY)
+_m("honest_creator_income", "currency / 30 days",
+   "median earnings of active honest creators over the last 30 days (scaled up before day 30)", True,
+   _honest_creator_income, _honest_creator_income_run,
+   "median over honest creators of earnings per 30 days present")
+_m("honest_creator_retention", "share", "share of day-0 honest creators still on the platform", True,
+   _honest_creator_retention, LAST_DAY)
+_m("creator_gini", "0-1", "Gini coefficient of creator GMV (trailing 30 days)", None, _creator_gini,
+   _creator_gini_run, "over whole-run GMV of all creators")
+_m("top1pct_gmv_share", "share", "share of GMV made by the top 1 % of creators (trailing 30 days)", None,
+   _top1pct_gmv_share, _top1pct_gmv_share_run, "over whole-run GMV")
+_m("adversary_share", "share", "adversarial share of live creators (pilot or active, not suspended)", False,
+   _adversary_share, LAST_DAY)
+_m("adversary_profit", "currency", "profit of adversarial creators net of their costs", False,
+   count("adversary_profit"), TOTAL)
+_m("incentive_spend", "currency", "incentive bonuses paid", None, count("incentive_spend"), TOTAL)
+_m("incentive_roi", "ratio",
+   "net GMV of streams incentives induced, per unit of bonus paid (cumulative; crowding-out of "
+   "other creators is not subtracted: compare paired runs for the exact effect)", True,
+   cumulative_ratio("induced_net_gmv", "incentive_spend"), ratio_of_totals("induced_net_gmv", "incentive_spend"))
+_m("actions", "decisions", "enforcement decisions (confirmed violations sanctioned)", None, count("actions"), TOTAL)
+_m("enforcement_precision", "share", "share of enforcement decisions on streams that really violated", True,
+   ratio("actions_real", "actions"), ratio_of_totals("actions_real", "actions"))
+_m("enforcement_recall", "share", "share of violating streams that drew at least one enforcement decision", True,
+   ratio("violations_actioned", "violating_streams"), ratio_of_totals("violations_actioned", "violating_streams"))
+_m("wrongful_bans", "bans", "bans triggered by a decision on a stream that did not violate", False,
+   count("wrongful_bans"), TOTAL)
+_m("proactive_rate", "share", "share of actioned violations found by classifiers before any user report", True,
+   ratio("proactive_actions", "actions_real"), ratio_of_totals("proactive_actions", "actions_real"))
+_m("time_to_action", "days", "median days from violation to enforcement decision", False, _time_to_action,
+   _time_to_action_run, "median over all decisions")
+_m("queue_backlog", "items", "flagged items waiting for review at the end of the day", False, _queue_backlog, MEAN)
+_m("appeals", "appeals", "appeals filed by sanctioned creators", None, count("appeals"), TOTAL)
+_m("appeal_overturn_rate", "share", "share of decided appeals that overturned the decision", None,
+   ratio("overturns", "appeal_decisions"), ratio_of_totals("overturns", "appeal_decisions"))
+_m("ban_evasions", "accounts", "banned evaders who re-entered through onboarding checks", False,
+   count("ban_evasions"), TOTAL)
+_m("moderation_cost", "currency", "cost of reviews, auto-actions and appeals", False, count("moderation_cost"), TOTAL)
+_m("bans", "bans", "accounts banned", None, count("bans"), TOTAL)
+_m("violations", "streams", "violating streams held (ground truth)", False, count("violating_streams"), TOTAL)
+_m("flags", "items", "streams or creators flagged by classifiers, reports or complaint spikes", None,
+   count("flags"), TOTAL)
+_m("reviews", "items", "flags decided: reviewed by people or auto-actioned", None, sum_of("reviews", "auto_actions"),
+   TOTAL)
+_m("overturns", "decisions", "decisions overturned on appeal", None, count("overturns"), TOTAL)
+_m("streams", "streams", "live streams held", None, count("streams"), TOTAL)
+_m("views", "views", "stream views (buyer sessions that reached a stream)", None, count("views"), TOTAL)
+_m("offplatform_gmv", "currency", "sales diverted off the platform", False, count("offplatform_gmv"), TOTAL)
+_m("complaints", "complaints", "buyer complaints about settled orders", False, count("complaints"), TOTAL)
+_m("reports", "reports", "buyer reports of streams (true and false)", None, count("reports"), TOTAL)
+_m("active_buyers", "buyers", "buyers still shopping", True, _active_buyers, LAST_DAY)
+_m("active_creators", "creators", "creators able to go live (pilot or active, not suspended)", None,
+   _active_creators, LAST_DAY)
+
+# Counters the phases record that no metric reads: sessions drawn, false reports, flags that
+# expired unreviewed, evaders caught at onboarding, views cut short by an interruption, and the
+# days-to-action sum. A phase module may register its own the same way.
+register_counter("sessions", "false_reports", "expired_items", "ban_evasions_caught", "interrupted_views",
+                 "time_to_action_sum")
