@@ -1,0 +1,51 @@
+"""docs/extending.md is a contract: each of its examples registers a working plug-in."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sim.metrics import METRICS, unregister_metric
+from sim.platform.ladders import kind_names, unregister
+from sim.runner import run
+from tests.conftest import tiny_dict
+
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "extending.md").read_text(encoding="utf-8")
+BLOCKS = re.findall(r"^```python\n(.*?)^```", DOC, flags=re.S | re.M)
+
+
+def _example(first_line: str) -> str:
+    (block,) = [b for b in BLOCKS if b.startswith(first_line)]
+    return block
+
+
+def test_metric_example_adds_a_column_and_a_summary() -> None:
+    """The metric example, run as written, adds a daily column and a summary equal to views / streams."""
+    exec(compile(_example("# my_metrics.py"), "extending.md metric", "exec", dont_inherit=True), {})  # noqa: S102
+    try:
+        assert "views_per_stream" in METRICS
+        from sim.config import scenario_from_dict
+
+        result = run(scenario_from_dict(tiny_dict(enforced=True) | {"days": 4}))
+        assert result.summary["views_per_stream"] == result.summary["views"] / result.summary["streams"]
+        assert "views_per_stream" in result.daily.columns
+    finally:
+        unregister_metric("views_per_stream")
+
+
+def test_ladder_example_is_accepted_and_bans_at_three_strikes() -> None:
+    """The ladder example, run as written, makes kind = "strikes" valid; every ban comes at the third strike."""
+    exec(compile(_example("# strikes.py"), "extending.md ladder", "exec", dont_inherit=True), {})  # noqa: S102
+    try:
+        assert "strikes" in kind_names()
+        from sim.config import scenario_from_dict
+
+        data = tiny_dict(enforced=True) | {"days": 20}
+        data["policy"] = {"enforcement": {"kind": "strikes"}, "appeals": {"rate_if_wrong": 0.0, "rate_if_right": 0.0}}
+        result = run(scenario_from_dict(data))
+        log = result.sanctions.reset_index(drop=True)
+        strikes = log.groupby("creator_id").cumcount() + 1  # decisions so far, per creator
+        assert log["ban"].any()
+        assert (strikes[log["ban"]] == 3).all()
+    finally:
+        unregister("strikes")
