@@ -270,7 +270,11 @@ def check_report_target(out_html: Path) -> None:
     The report writes ``OUT.html``, ``OUT.md`` and ``OUT_*.png``; each that already exists must
     be an earlier livesim report's. Raises ScenarioError (one line naming the file)."""
     from sim.errors import ScenarioError
+    from sim.outdir import _can_make_folder, check_path_text
 
+    check_path_text(out_html, str(out_html))
+    if out_html.is_symlink() and not out_html.exists():
+        raise ScenarioError(str(out_html), "--out", None, "is a symbolic link to nothing; name the report's file")
     if out_html.suffix != ".html":
         raise ScenarioError(str(out_html), "--out", None, "the report must be an .html file (its .md and PNGs go "
                             "beside it)")
@@ -281,7 +285,7 @@ def check_report_target(out_html: Path) -> None:
         if up.exists():
             if not up.is_dir():
                 raise ScenarioError(str(out_html), "--out", None, f"{up} is a file, not a folder")
-            if not os.access(up, os.W_OK | os.X_OK):
+            if not os.access(up, os.W_OK | os.X_OK) or not _can_make_folder(up):
                 raise ScenarioError(str(out_html), "--out", None, f"cannot write in {up}")
             break
     existing = [out_html, out_html.with_suffix(".md")]
@@ -324,8 +328,22 @@ def build_report(
         raise ValueError(f"{results}: no finished runs to report on")
     variants = list(dict.fromkeys(summary["variant"]))
     if baseline not in variants:
-        raise ValueError(f"baseline variant {baseline!r} is not in the results; variants: {', '.join(variants)}")
-    out_html = Path(out) if out else Path(results) / "report.html"
+        raise ScenarioError(str(results), "--baseline", baseline,
+                            f"not a variant of these results; variants: {', '.join(variants)}")
+    markets_seen = set(summary["market"].astype(str))
+    for i, t in enumerate(targets or []):
+        if t.market not in markets_seen:
+            raise ScenarioError(targets_source, f"targets[{i}].market", t.market,
+                                f"not a market of these results; markets: {', '.join(sorted(markets_seen))}")
+    config = res.manifest.get("config", {})
+    if not isinstance(config, dict) or not isinstance(config.get("points", []), list) \
+            or not isinstance(config.get("base_scenario", {}), dict):
+        raise ScenarioError(str(Path(results) / "manifest.json"), "config", None,
+                            "is damaged (expected a table with points and base_scenario, as livesim writes it); "
+                            "rerun the sweep into a new --out")
+    out_html = Path(out) if out is not None else Path(results) / "report.html"
+    if out is not None and not str(out).strip():
+        raise ScenarioError("--out", None, str(out), "is empty; name the report's .html file")
     check_report_target(out_html)
     out_dir = out_html.parent
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -348,11 +366,6 @@ def build_report(
     diffs = diffs[diffs["n"] > 0].reset_index(drop=True)  # metrics undefined in every run (e.g. no programme)
     diffs["label"] = [labels.get((v, p), v) for v, p in zip(diffs["variant"], diffs["point"], strict=True)]
 
-    markets_seen = set(summary["market"].astype(str))
-    for i, t in enumerate(targets or []):
-        if t.market not in markets_seen:
-            raise ScenarioError(targets_source, f"targets[{i}].market", t.market,
-                                f"not a market of these results; markets: {', '.join(sorted(markets_seen))}")
     all_targets = list(targets or [])
     for t in base_scen.get("targets", []) or []:
         all_targets.append(Target.model_validate(t))

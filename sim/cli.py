@@ -99,6 +99,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
             value = json.loads(raw)
         except (json.JSONDecodeError, RecursionError):
             value = raw
+        except ValueError:  # e.g. an integer of thousands of digits
+            raise ScenarioError("--set", key, raw[:40] + ("..." if len(raw) > 40 else ""),
+                                "not a usable value (too long a number?)") from None
         out[key] = value
     return out
 
@@ -146,9 +149,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     overrides = _overrides(args)
     scenario = _load(args)
-    out = Path(args.out) if args.out else Path("results") / scenario.name
+    given = args.out if args.out is not None else str(Path("results") / scenario.name)
     # Everything that can be refused is refused before the simulation (or its imports) starts.
-    check_out_dir(out, run_files(not args.no_plot))
+    out = check_out_dir(given, run_files(not args.no_plot))
     check_memory(scenario, args.scenario)
     from sim.runner import run, write_run
 
@@ -244,7 +247,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.scheduler and args.backend != "dask":
         raise ScenarioError("--scheduler", None, args.scheduler, "needs --backend dask")
     sweep = load_sweep(args.sweep)
-    out = check_results_dir(Path(args.out) if args.out else Path("results") / sweep.file.name)
+    out = check_results_dir(args.out if args.out is not None else str(Path("results") / sweep.file.name))
     n_runs = len(sweep.variants) * len(sweep.points) * sweep.replications
     if n_runs > MAX_RUNS_WITHOUT_YES and not args.yes:
         raise ScenarioError(str(args.sweep), "runs", n_runs,
@@ -322,7 +325,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     targets = load_targets(args.targets) if args.targets else None
     try:
-        report = build_report(args.results, args.out, baseline=args.baseline, targets=targets, method=args.method, targets_source=args.targets or "targets")
+        report = build_report(args.results, args.out, baseline=args.baseline, targets=targets, method=args.method,
+                              targets_source=args.targets or "targets")
     except (FileNotFoundError, ValueError) as exc:
         print(f"livesim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -343,7 +347,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     sweep = sweep_from_presets(args.scenario, variants, replications=args.replications, days=args.days)
-    out = check_results_dir(Path(args.out) if args.out else Path("results") / sweep.file.name)
+    out = check_results_dir(args.out if args.out is not None else str(Path("results") / sweep.file.name))
     check_report_target(out / "report.html")  # before the runs, not after
     workers = _workers(args.workers)
     n = len(sweep.variants) * sweep.replications

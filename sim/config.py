@@ -679,11 +679,11 @@ def load_preset(name: str, base_dir: str | Path | None = None) -> dict[str, Any]
     for path in candidates:
         if path.is_file():
             try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
-                raise ValueError(f"@policy_preset|preset file {path} is not valid TOML: {exc}") from None
+                data = read_toml(path, "preset")
+            except ScenarioError as exc:
+                raise ValueError(f"@policy_preset|preset file {exc.message}") from None
             extra = set(data) - {"policy", "description"}
-            if extra or "policy" not in data:
+            if extra or not isinstance(data.get("policy"), dict):
                 raise ValueError(f"@policy_preset|preset file {path} must hold a [policy] table (and a description)")
             return data["policy"]
     raise ValueError(f"@policy_preset|got {name!r}; {unknown_name_message(name, preset_names(), 'preset')}")
@@ -713,6 +713,10 @@ def read_toml(path: str | Path, what: str = "scenario") -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(str(path), None, None, f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(str(path), None, None, "not usable: its arrays or tables are nested too deeply") from None
+    except ValueError:  # Python refuses integers of more than 4,300 digits
+        raise ScenarioError(str(path), None, None, "not usable: it holds a number of thousands of digits") from None
     except UnicodeDecodeError:
         raise ScenarioError(str(path), None, None, "not a UTF-8 text file") from None
     except OSError as exc:

@@ -313,6 +313,11 @@ def _check_folder(sweep: Sweep, specs: list[RunSpec], out_dir: Path, *, resume: 
     """Refuse, before anything is written, what the folder does not allow; return an earlier
     sweep's manifest when it will be resumed or overwritten."""
     manifest_path = out_dir / MANIFEST
+    for name in (*SHARD_KINDS, SCENARIO_DIR):  # the layout's folders: a file or link there is not ours
+        place = out_dir / name
+        if place.is_symlink() or (place.exists() and not place.is_dir()):
+            raise ScenarioError(str(place), None, None, "is where the sweep keeps a folder of its own, but it is "
+                                "a file or a link livesim did not make; move it away or choose another --out")
     if not (manifest_path.exists() or manifest_path.is_symlink()):
         if overwrite and out_dir.is_dir() and any(p.name != LOCK_NAME for p in out_dir.iterdir()):
             raise ScenarioError(str(out_dir), None, None, "is not empty and holds no sweep (no manifest.json): "

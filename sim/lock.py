@@ -36,7 +36,21 @@ class FolderLock:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX
             return self._acquire_filelock()
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)  # no O_TRUNC: the holder's pid stays
+        # No O_TRUNC: the holder's pid stays. O_NOFOLLOW and the regular-file check: a lock path
+        # that is a link or a folder is not livesim's, and writing through it could change a
+        # user's file.
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except OSError as exc:
+            raise ScenarioError(str(self.path), None, None,
+                                f"cannot use it as the sweep's lock file ({exc.strerror}): it must be a plain "
+                                "file livesim made; move it away or choose another --out") from None
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise ScenarioError(str(self.path), None, None, "is not a plain file, so it cannot be the sweep's lock "
+                                "file; move it away or choose another --out")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -148,20 +148,10 @@ def check_out_dir(out: str | Path, files: tuple[str, ...] | list[str] = RUN_FILE
     Allowed: a new folder (under a writable folder), an empty folder, or an earlier livesim run
     folder whose non-livesim files do not collide with ``files``.
     """
-    out = Path(out)
     given = str(out)
-    resolved = out.resolve()
-    cwd = Path.cwd().resolve()
-    if resolved == cwd or resolved in cwd.parents:
-        raise _refuse(out, "that is the working directory or a folder above it, which livesim will not write "
-                           "its run files into; name a folder for this run, e.g. results/NAME")
-    try:
-        home = Path.home().resolve()
-    except (RuntimeError, KeyError):  # no home directory known
-        home = None
-    if resolved == home or resolved == Path(resolved.anchor):
-        raise _refuse(out, "that is the home directory or the filesystem root; name a folder for this run, "
-                           "e.g. results/NAME")
+    out = Path(out)
+    check_path_text(out, given)
+    _refuse_cwd_home_root(out, "its run files")
     if out.is_symlink() and not out.exists():
         raise _refuse(out, "it is a symbolic link to nothing; name a folder")
     if out.exists() and not out.is_dir():
@@ -197,13 +187,48 @@ def check_out_dir(out: str | Path, files: tuple[str, ...] | list[str] = RUN_FILE
     return out
 
 
+def check_path_text(out: Path, given: str) -> None:
+    """Refuse a path no file system or Parquet writer here can take: empty, not UTF-8, a name
+    too long for the temporary names livesim makes beside it, or a symbolic-link loop."""
+    if not given.strip():
+        raise ScenarioError(FIELD, None, given, "is empty; name a folder, e.g. results/NAME")
+    try:
+        given.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ScenarioError(FIELD, None, given, "is not valid UTF-8; use a name of ordinary characters") from None
+    for part in out.parts:  # livesim adds up to ~40 characters for its temporary names
+        if len(os.fsencode(part)) > 200:
+            raise ScenarioError(FIELD, None, given[:60] + "...", "has a name longer than 200 bytes; use a shorter "
+                                "one")
+    try:
+        out.resolve(strict=False)
+    except (RuntimeError, OSError) as exc:
+        raise ScenarioError(FIELD, None, given, f"cannot be followed ({exc}); name another folder") from None
+
+
+def _refuse_cwd_home_root(out: Path, what: str) -> None:
+    resolved = out.resolve()
+    cwd = Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        raise _refuse(out, f"that is the working directory or a folder above it, which livesim will not write "
+                           f"{what} into; name a folder, e.g. results/NAME")
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError):  # no home directory known
+        home = None
+    if resolved == home or resolved == Path(resolved.anchor):
+        raise _refuse(out, "that is the home directory or the filesystem root; name a folder, e.g. results/NAME")
+
+
 def check_results_dir(out: str | Path) -> Path:
     """Raise ScenarioError unless a sweep may keep its results folder at ``out``: an existing
     folder, or one that can be made under a folder livesim can write in. Cheap: call it first.
 
     (What the folder may already hold is the sweep's own check: --resume, --overwrite.)"""
-    out = Path(out)
     given = str(out)
+    out = Path(out)
+    check_path_text(out, given)
+    _refuse_cwd_home_root(out, "a sweep's results")
     if out.is_symlink() and not out.exists():
         raise _refuse(out, "it is a symbolic link to nothing; name a folder")
     if out.exists() and not out.is_dir():

@@ -121,7 +121,9 @@ def scenario_toml(scenario: Any) -> str:
     """The resolved scenario as TOML: every default filled in, the preset already merged.
 
     Loading it gives the same scenario (the same :func:`scenario_hash`), so it reproduces the
-    run on its own.
+    run on its own. Timeline entries that start after the last day (a run shortened with
+    ``--days``) never fire; they are left out, and the header says so, so that the file is
+    valid on its own (its hash then differs from the run's, its results do not).
     """
     import tomli_w
 
@@ -130,4 +132,10 @@ def scenario_toml(scenario: Any) -> str:
     header = f"# resolved scenario, hash {scenario_hash(scenario)}; livesim {livesim_version()}\n"
     if preset:
         header += f"# [policy] started from the preset {preset!r}; every value is written out below\n"
+    days = doc.get("days")
+    late = [e for e in doc.get("timeline", []) if isinstance(days, int) and e.get("start_day", 0) > days]
+    if late:
+        doc["timeline"] = [e for e in doc["timeline"] if e not in late]
+        names = ", ".join(str(e.get("name")) for e in late)
+        header += f"# left out, as they start after the last day (day {days}) and never fire: {names}\n"
     return header + tomli_w.dumps(doc)

@@ -81,8 +81,11 @@ class Sample(StrictModel):
     def _ordered(cls, v: dict[str, tuple[Any, Any]]) -> dict[str, tuple[float, float]]:
         for path, (lo, hi) in v.items():
             for end in (lo, hi):
-                if isinstance(end, bool) or not isinstance(end, int | float) or not math.isfinite(end):
+                if isinstance(end, bool) or not isinstance(end, int | float):
                     raise ValueError(f"@{path}|got {end!r}; a range is [min, max] of finite numbers")
+                # Beyond 1e15, min + u x (max - min) loses all precision or overflows.
+                if (isinstance(end, int) and abs(end) > 10**15) or not math.isfinite(end) or abs(end) > 1e15:
+                    raise ValueError(f"@{path}|got {str(end)[:30]}; range ends must be finite, within +/-1e15")
             if lo > hi:
                 raise ValueError(f"ranges.{path}: [{lo}, {hi}] has min > max")
         return v
@@ -381,7 +384,16 @@ def _sample_points(sample: Sample) -> list[dict[str, Any]]:
     if sample.method == "lhs":
         unit = qmc.LatinHypercube(d=d, rng=np.random.default_rng(sample.seed)).random(sample.n)
     else:
-        unit = qmc.Sobol(d=d, scramble=True, rng=np.random.default_rng(sample.seed)).random(sample.n)
+        import warnings
+
+        from sim.errors import ScenarioWarning
+
+        if sample.n & (sample.n - 1):  # scipy warns too, in two lines; say it once, as livesim does
+            warnings.warn(ScenarioWarning(f"sample.n: {sample.n} is not a power of 2, so the Sobol sample loses "
+                                          "its balance properties; 8, 16, 32, ... keep them"), stacklevel=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            unit = qmc.Sobol(d=d, scramble=True, rng=np.random.default_rng(sample.seed)).random(sample.n)
     points = []
     for row in unit:
         point: dict[str, Any] = {}
