@@ -715,10 +715,10 @@ def read_toml(path: str | Path, what: str = "scenario") -> dict[str, Any]:
         raise ScenarioError(str(path), None, None, f"not valid TOML: {exc}") from None
     except RecursionError:
         raise ScenarioError(str(path), None, None, "not usable: its arrays or tables are nested too deeply") from None
-    except ValueError:  # Python refuses integers of more than 4,300 digits
-        raise ScenarioError(str(path), None, None, "not usable: it holds a number of thousands of digits") from None
     except UnicodeDecodeError:
         raise ScenarioError(str(path), None, None, "not a UTF-8 text file") from None
+    except ValueError:  # Python refuses integers of more than 4,300 digits
+        raise ScenarioError(str(path), None, None, "not usable: it holds a number of thousands of digits") from None
     except OSError as exc:
         raise ScenarioError(str(path), None, None, f"cannot be read: {exc.strerror or exc}") from None
 
