@@ -708,6 +708,9 @@ def read_toml(path: str | Path, what: str = "scenario") -> dict[str, Any]:
     if path.is_dir():
         raise ScenarioError(str(path), None, None, f"is a directory, not a {what} file")
     if not path.is_file():
+        if path.exists():
+            raise ScenarioError(str(path), None, None, f"is not a regular file (a device, pipe or socket), not a "
+                                f"{what} file")
         raise ScenarioError(str(path), None, None, f"no such {what} file")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))

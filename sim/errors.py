@@ -34,7 +34,10 @@ class ScenarioError(ValueError):
     def message(self) -> str:
         """One line: ``file: field: got value; allowed``."""
         where = f"{self.source}: {self.field}" if self.field else self.source
-        got = "" if self.value is None else f"got {self.value!r}; "
+        shown = repr(self.value)
+        if len(shown) > 120:  # a pasted blob is named, not echoed
+            shown = shown[:100] + f"... ({len(shown)} characters)"
+        got = "" if self.value is None else f"got {shown}; "
         return f"{where}: {got}{self.allowed}"
 
 

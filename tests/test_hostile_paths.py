@@ -133,3 +133,16 @@ def test_resolved_scenario_of_a_shortened_run_reproduces_it(work: Path) -> None:
     first = json.loads((work / "a" / "summary.json").read_text())
     again = json.loads((work / "b" / "summary.json").read_text())
     assert first["metrics"] == again["metrics"] and first["ledger"] == again["ledger"]
+
+
+def test_a_device_is_not_called_missing(work: Path, capsys) -> None:
+    """A scenario path that exists but is no regular file (/dev/null) is named as such, not as missing."""
+    if not Path("/dev/null").exists():
+        pytest.skip("no /dev/null")
+    _refused(["validate", "/dev/null"], capsys, "/dev/null", "not a regular file")
+
+
+def test_a_pasted_blob_is_not_echoed_whole(work: Path, capsys) -> None:
+    """A huge bad value is shown shortened, with its length, keeping the error one readable line."""
+    line = _refused(["validate", "small.toml", "--set", "name=" + "a" * 5000], capsys, "name", "characters")
+    assert len(line) < 400
