@@ -142,6 +142,21 @@ def _can_make_folder(place: Path) -> bool:
     return True
 
 
+def _folder_place(out: Path, given: str, what: str) -> Path:
+    """The checks every output folder passes (its name, where it is, what is there now); returns
+    the nearest folder that exists on the way to it, where writing starts."""
+    check_path_text(out, given)
+    _refuse_cwd_home_root(out, what)
+    if out.is_symlink() and not out.exists():
+        raise _refuse(out, "it is a symbolic link to nothing; name a folder")
+    if out.exists() and not out.is_dir():
+        raise _refuse(out, f"{given} is a file, not a folder; name a folder for {what}")
+    base = _nearest_existing(out)
+    if not base.is_dir():
+        raise _refuse(out, f"{base} is a file, so no folder can be made under it; name a folder")
+    return base
+
+
 def check_out_dir(out: str | Path, files: tuple[str, ...] | list[str] = RUN_FILES) -> Path:
     """Raise ScenarioError unless a run writing ``files`` may write into ``out``; cheap, so call it before the run.
 
@@ -150,15 +165,7 @@ def check_out_dir(out: str | Path, files: tuple[str, ...] | list[str] = RUN_FILE
     """
     given = str(out)
     out = Path(out)
-    check_path_text(out, given)
-    _refuse_cwd_home_root(out, "its run files")
-    if out.is_symlink() and not out.exists():
-        raise _refuse(out, "it is a symbolic link to nothing; name a folder")
-    if out.exists() and not out.is_dir():
-        raise _refuse(out, f"{given} is a file, not a folder; name a folder for the run's files")
-    base = _nearest_existing(out)
-    if not base.is_dir():
-        raise _refuse(out, f"{base} is a file, so no folder can be made under it; name a folder")
+    base = _folder_place(out, given, "the run's files")
     # The temporary folder is made beside ``out``; files are then moved into ``out`` itself.
     places = [out.parent, out] if out.exists() else [base]
     for place in places:
@@ -227,15 +234,7 @@ def check_results_dir(out: str | Path) -> Path:
     (What the folder may already hold is the sweep's own check: --resume, --overwrite.)"""
     given = str(out)
     out = Path(out)
-    check_path_text(out, given)
-    _refuse_cwd_home_root(out, "a sweep's results")
-    if out.is_symlink() and not out.exists():
-        raise _refuse(out, "it is a symbolic link to nothing; name a folder")
-    if out.exists() and not out.is_dir():
-        raise _refuse(out, f"{given} is a file, not a folder; name a folder for the sweep's results")
-    base = _nearest_existing(out)
-    if not base.is_dir():
-        raise _refuse(out, f"{base} is a file, so no folder can be made under it; name a folder")
+    base = _folder_place(out, given, "a sweep's results")
     if not os.access(base, os.W_OK | os.X_OK) or not _can_make_folder(base):
         raise _refuse(out, f"cannot write in {base} (permission denied or read-only); "
                            "choose a folder you can write to")
