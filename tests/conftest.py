@@ -87,3 +87,13 @@ def sweep_results(tmp_path_factory) -> Path:
     out = base / "results"
     execute(load_sweep(path), out, workers=2, with_creators=True)
     return out
+
+
+def sweep_file(tmp_path: Path, body: str, *, days: int = 3, name: str = "t", buyers: int = 1500,
+               creators: int = 60) -> Path:
+    """A sweep file ``name.toml`` in ``tmp_path``: ``body`` (replications, variants, axes) over an
+    inline tiny scenario of ``days`` days."""
+    path = tmp_path / f"{name}.toml"
+    path.write_text(f'name = "{name}"\n{body}\n[scenario]\nname = "tiny"\ndays = {days}\nseed = 7\n'
+                    f"[scenario.world]\nn_buyers = {buyers}\nn_creators = {creators}\n", encoding="utf-8")
+    return path

@@ -102,7 +102,7 @@ def test_preset_then_policy_override_in_one_call(tmp_path: Path) -> None:
 
 
 def test_preset_name_is_never_a_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`policy_preset = "/tmp/x"` is refused before any file named after it is read."""
+    """A preset given as a path (absolute or relative) is refused before any file named after it is read."""
     evil = tmp_path / "evil.toml"
     evil.write_text("[policy]\nreferral_fee = 0.5\n", encoding="utf-8")
     read: list[str] = []

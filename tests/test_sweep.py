@@ -23,7 +23,7 @@ from sim.errors import ScenarioError
 from sim.experiment import execute
 from sim.metrics import METRICS
 from sim.sweep import load_sweep
-from tests.conftest import BASELINE, ROOT
+from tests.conftest import BASELINE, ROOT, sweep_file
 
 TINY_SCENARIO = """
 [scenario]
@@ -37,9 +37,7 @@ n_creators = 100
 
 
 def _sweep_file(tmp_path: Path, body: str, days: int = 12, name: str = "t") -> Path:
-    path = tmp_path / f"{name}.toml"
-    path.write_text(f'name = "{name}"\n' + body + TINY_SCENARIO.format(days=days))
-    return path
+    return sweep_file(tmp_path, body, days=days, name=name, buyers=2500, creators=100)
 
 
 def _summary(out: Path) -> pd.DataFrame:

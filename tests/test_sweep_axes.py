@@ -15,23 +15,10 @@ from analysis.load import load
 from sim.errors import ScenarioError
 from sim.experiment import execute
 from sim.sweep import load_sweep
-from tests.conftest import ROOT
-
-TINY = """
-[scenario]
-name = "tiny"
-days = {days}
-seed = 7
-[scenario.world]
-n_buyers = 1500
-n_creators = 60
-"""
-
+from tests.conftest import ROOT, sweep_file
 
 def _sweep(tmp_path: Path, body: str, days: int = 3, name: str = "t") -> Path:
-    path = tmp_path / f"{name}.toml"
-    path.write_text(f'name = "{name}"\nreplications = 1\n' + body + TINY.format(days=days), encoding="utf-8")
-    return path
+    return sweep_file(tmp_path, "replications = 1\n" + body, days=days, name=name)
 
 
 def _error(path: Path) -> str:

@@ -13,24 +13,11 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from tests.conftest import ROOT
-
-TINY_SCENARIO = """
-[scenario]
-name = "tiny"
-days = {days}
-seed = 7
-[scenario.world]
-n_buyers = {buyers}
-n_creators = 60
-"""
-
+from tests.conftest import ROOT, sweep_file
 
 def _sweep_file(tmp_path: Path, body: str = "replications = 2\n", days: int = 3, name: str = "t",
                 buyers: int = 1500) -> Path:
-    path = tmp_path / f"{name}.toml"
-    path.write_text(f'name = "{name}"\n' + body + TINY_SCENARIO.format(days=days, buyers=buyers))
-    return path
+    return sweep_file(tmp_path, body, days=days, name=name, buyers=buyers)
 
 
 # ---------------------------------------------------------------------------------------
