@@ -32,6 +32,9 @@ from pydantic import (
 from sim.errors import ScenarioError, ScenarioWarning, format_validation_error, unknown_name_message
 from sim.policy import Policy
 from sim.schema import Budget, Followers, Money, Multiplier, Name, Share, StrictModel, Weight, WeightOrZero
+from sim.tactics import TacticConfig, TacticKind
+from sim.tactics import kinds as tactic_kinds
+from sim.tactics.keyed import KeyedByTactic, number_adapter
 
 __all__ = [
     "OVERRIDE_ALIASES",
@@ -58,6 +61,8 @@ __all__ = [
 ]
 
 _Strict = StrictModel
+_SHARE = number_adapter(Share)
+_WEIGHT_OR_ZERO = number_adapter(WeightOrZero)
 
 BetaParam = Annotated[float, Strict(), Field(ge=0.01, le=1e4)]
 # Timeline days: a run lasts at most 3650 days, so no event starts or lasts longer than that.
@@ -95,15 +100,20 @@ class Market(_Strict):
         return v
 
 
-class Exposure(_Strict):
-    """How strongly a category attracts each violation tactic (1 = average)."""
+class Exposure(KeyedByTactic):
+    """How strongly a category attracts each violation tactic (1 = average), one entry per
+    typology (``sim.tactics``)."""
 
-    # Relative weights multiplying category shares (bounded like the shares themselves).
-    counterfeit: WeightOrZero = 1.0
-    misleading_claims: WeightOrZero = 1.0
-    fake_engagement: WeightOrZero = 1.0
-    offplatform_diversion: WeightOrZero = 1.0
-    incentive_fraud: WeightOrZero = 1.0
+    typologies_only = True
+
+    @classmethod
+    def entry(cls, kind: TacticKind, value: Any) -> float:
+        # Relative weights multiplying category shares (bounded like the shares themselves).
+        return _WEIGHT_OR_ZERO.validate_python(value)
+
+    @classmethod
+    def default(cls, kind: TacticKind) -> float:
+        return 1.0
 
 
 class Category(_Strict):
@@ -115,21 +125,29 @@ class Category(_Strict):
     order_value_median: Annotated[float, Strict(), Field(ge=0.01, le=1e6)]
     order_value_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.6
     return_rate: Share = 0.10
-    exposure: Exposure = Exposure()
+    exposure: Exposure = Field(default_factory=Exposure)
 
 
-class CreatorMix(_Strict):
-    """Shares of creator types; they must sum to 1."""
+class CreatorMix(KeyedByTactic):
+    """Shares of creator types; they must sum to 1.
+
+    Besides honest creators, opportunists and ban evaders, every typology (``sim.tactics``)
+    has an entry, defaulting to the share the tactic declares.
+    """
+
+    typologies_only = True
 
     honest: Share = 0.84
     opportunist: Share = 0.08
-    # Counterfeits are up to 2.5 % of world trade (OECD/EUIPO 2021, H).
-    counterfeit: Share = 0.025
-    misleading_claims: Share = 0.02
-    fake_engagement: Share = 0.015
-    offplatform_diversion: Share = 0.01
-    incentive_fraud: Share = 0.005
     ban_evader: Share = 0.005
+
+    @classmethod
+    def entry(cls, kind: TacticKind, value: Any) -> float:
+        return _SHARE.validate_python(value)
+
+    @classmethod
+    def default(cls, kind: TacticKind) -> float:
+        return kind.share
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> CreatorMix:
@@ -161,7 +179,7 @@ class CreatorPopulation(_Strict):
     low_income_churn_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.003
     # Opportunists violate when it pays; until they adapt, this is their per-stream rate.
     opportunist_intensity: Share = 0.15
-    mix: CreatorMix = CreatorMix()
+    mix: CreatorMix = Field(default_factory=CreatorMix)
 
 
 class BuyerPopulation(_Strict):
@@ -219,79 +237,10 @@ class Adaptation(_Strict):
     reentry_attempts: Annotated[int, Strict(), Field(ge=0, le=100)] = 3
 
 
-class _TacticBase(_Strict):
-    intensity: Share = Field(description="probability that a stream of this creator violates")
-    conversion_lift: Multiplier = 1.0
-    bad_outcome_rate: Share = 0.0
-    harm_fraction: Share = 0.5
-    report_visibility: Share = 1.0
+class Tactics(KeyedByTactic):
+    """What each violation does to views, orders and outcomes: one block per registered tactic
+    (``sim.tactics``), validated by the tactic's own config class."""
 
-
-class Counterfeit(_TacticBase):
-    intensity: Share = 0.8
-    conversion_lift: Multiplier = 1.3
-    bad_outcome_rate: Share = 0.55
-    harm_fraction: Share = 0.8
-    report_visibility: Share = 0.8
-    illicit_margin: Share = 0.45
-    cost_of_goods: Share = 0.15
-
-
-class MisleadingClaims(_TacticBase):
-    intensity: Share = 0.8
-    # For a fully susceptible buyer; scaled by each buyer's susceptibility.
-    conversion_lift: Multiplier = 2.5
-    bad_outcome_rate: Share = 0.35
-    harm_fraction: Share = 0.5
-    report_visibility: Share = 0.6
-
-
-class FakeEngagement(_TacticBase):
-    intensity: Share = 0.9
-    bad_outcome_rate: Share = 0.12
-    harm_fraction: Share = 0.4
-    report_visibility: Share = 0.2
-    engagement_boost: Multiplier = 3.0
-    # Bots and likes bought per stream, at a price level of 1 (scaled by the market's).
-    cost_per_stream: Money = 15.0
-
-
-class OffplatformDiversion(_TacticBase):
-    intensity: Share = 0.7
-    conversion_lift: Multiplier = 1.1
-    bad_outcome_rate: Share = 0.3
-    harm_fraction: Share = 0.9
-    report_visibility: Share = 0.5
-    diversion_share: Share = 0.6
-    illicit_margin: Share = 0.5
-
-
-class IncentiveFraud(_TacticBase):
-    intensity: Share = 0.9
-    report_visibility: Share = 0.05
-    # Fake orders top the period GMV up to overshoot x the programme threshold.
-    overshoot: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 1.2
-    cancel_rate: Share = 0.9
-    brushing_cost: Share = 0.05
-
-
-class Minor(_TacticBase):
-    # Honest creators' accidental low-severity breaches per stream.
-    intensity: Share = 0.01
-    bad_outcome_rate: Share = 0.05
-    harm_fraction: Share = 0.2
-    report_visibility: Share = 0.3
-
-
-class Tactics(_Strict):
-    """What each violation does to views, orders and outcomes."""
-
-    counterfeit: Counterfeit = Counterfeit()
-    misleading_claims: MisleadingClaims = MisleadingClaims()
-    fake_engagement: FakeEngagement = FakeEngagement()
-    offplatform_diversion: OffplatformDiversion = OffplatformDiversion()
-    incentive_fraud: IncentiveFraud = IncentiveFraud()
-    minor: Minor = Minor()
     # Which tactic an opportunist adopts (relative weights).
     opportunist_weights: dict[str, WeightOrZero] = Field(
         default_factory=lambda: {
@@ -302,10 +251,18 @@ class Tactics(_Strict):
         }
     )
 
+    @classmethod
+    def entry(cls, kind: TacticKind, value: Any) -> TacticConfig:
+        return kind.config.model_validate(value)
+
+    @classmethod
+    def default(cls, kind: TacticKind) -> TacticConfig:
+        return kind.config()
+
     @field_validator("opportunist_weights")
     @classmethod
     def _known_tactics(cls, v: dict[str, float]) -> dict[str, float]:
-        allowed = ("counterfeit", "misleading_claims", "fake_engagement", "offplatform_diversion")
+        allowed = [k.name for k in tactic_kinds() if k.opportunist]
         for key in v:
             if key not in allowed:
                 raise ValueError(f"unknown tactic {key!r}; allowed: {', '.join(allowed)}")
@@ -352,7 +309,7 @@ class World(_Strict):
     )
     creators: CreatorPopulation = CreatorPopulation()
     buyers: BuyerPopulation = BuyerPopulation()
-    tactics: Tactics = Tactics()
+    tactics: Tactics = Field(default_factory=Tactics)
     adaptation: Adaptation = Adaptation()
 
     @model_validator(mode="after")

@@ -27,7 +27,7 @@ from sim.agents.buyers import BuyerPopulation
 from sim.agents.creators import CreatorTable
 from sim.config import Scenario, load_scenario, with_overrides
 from sim.day import Day, DayStreams, RollingSum
-from sim.labels import ADVERSARY_TYPES, CreatorState, Tactic
+from sim.labels import CreatorState
 from sim.metrics import METRICS, DayCounts, day_metrics
 from sim.platform.commerce import Ledger, OrderBook, settle, shop
 from sim.platform.governance import Governance
@@ -39,6 +39,7 @@ from sim.platform.rewards import reward
 from sim.platform.timeline import Timeline
 from sim.policy import Policy
 from sim.seeding import day_streams, run_seed_sequence, spawn_streams
+from sim.tactics import TacticArrays, adversary_type_codes
 
 __all__ = ["DEFAULT_SCENARIO", "DayStreams", "LiveShopModel", "RollingSum"]
 
@@ -110,24 +111,8 @@ class LiveShopModel(mesa.Model):
         self.policies = [cfg.market_policy(name) for name in self.market_names]
         self.levers = Levers(self.policies, self.category_names)
 
-        # Per-tactic effects, indexed by Tactic code.
-        t = world.tactics
-        buyers_cfg = world.buyers
-        n_t = len(Tactic)
-        self.bad_rate = np.zeros(n_t)
-        self.harm_fraction = np.zeros(n_t)
-        self.visibility = np.zeros(n_t)
-        self.lift = np.ones(n_t)
-        self.bad_rate[Tactic.none] = buyers_cfg.clean_bad_outcome_rate
-        self.harm_fraction[Tactic.none] = buyers_cfg.clean_harm_fraction
-        for tac in Tactic:
-            if tac is Tactic.none:
-                continue
-            p = getattr(t, tac.name)
-            self.bad_rate[tac] = p.bad_outcome_rate
-            self.harm_fraction[tac] = p.harm_fraction
-            self.visibility[tac] = p.report_visibility
-            self.lift[tac] = p.conversion_lift
+        # Per-tactic numbers, indexed by tactic code (sim/tactics/).
+        self.tactics = TacticArrays.of(world)
 
         self.governance = Governance(self)
         self.learner = Learner(self)
@@ -231,7 +216,7 @@ class LiveShopModel(mesa.Model):
         self.income_30d.push(delta("earnings"))
         self.gmv_30d.push(delta("gmv"))
         self.profit_30d.push(delta("profit"))
-        adversary = np.isin(c.col("ctype"), [int(t) for t in ADVERSARY_TYPES])
+        adversary = np.isin(c.col("ctype"), adversary_type_codes())
         self.counts.add("adversary_profit", c.col("market").astype(np.int64), np.where(adversary, delta("profit"), 0.0))
         for f in DayCounts.FIELDS:
             self.totals[f] += getattr(self.counts, f)

@@ -35,9 +35,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from sim.schema import Budget, Count, Days, Followers, Money, Multiplier, Share, StrictModel
+from sim.tactics import TacticKind
+from sim.tactics import kinds as tactic_kinds
+from sim.tactics import names as tactic_names
+from sim.tactics.keyed import KeyedByTactic, number_adapter
 
 __all__ = [
-    "VIOLATIONS",
     "Appeals",
     "Detection",
     "Enforcement",
@@ -51,19 +54,16 @@ __all__ = [
     "Review",
     "Sanction",
     "TiersLadder",
+    "violation_names",
 ]
 
-# Violation types the platform detects and sanctions (names of sim.labels.Tactic but "none").
-VIOLATIONS: tuple[str, ...] = (
-    "counterfeit",
-    "misleading_claims",
-    "fake_engagement",
-    "offplatform_diversion",
-    "incentive_fraud",
-    "minor",
-)
+def violation_names() -> tuple[str, ...]:
+    """Violation types the platform detects and sanctions: the registered tactics (``sim.tactics``)."""
+    return tactic_names()[1:]
+
 
 ZScore = Annotated[float, Strict(), Field(ge=-10.0, le=20.0)]
+_DPRIME = number_adapter(Annotated[float, Strict(), Field(ge=0.0, le=10.0)])
 PointRange = tuple[Annotated[float, Strict(), Field(ge=0.0, le=1000.0)], Annotated[float, Strict(), Field(ge=0.0, le=1000.0)]]
 
 
@@ -80,17 +80,18 @@ class Recommender(StrictModel):
     quality_prior_orders: Annotated[float, Strict(), Field(gt=0.0, le=1e6)] = 20.0
 
 
-class Separability(StrictModel):
-    """Classifier separability d' per violation type (no published live-commerce figures:
-    these are assumptions to sweep; counterfeits and bought engagement leave clearer traces
-    than overclaiming or off-platform nudges)."""
+class Separability(KeyedByTactic):
+    """Classifier separability d' per violation type, defaulting to what each tactic declares
+    (no published live-commerce figures: these are assumptions to sweep; counterfeits and
+    bought engagement leave clearer traces than overclaiming or off-platform nudges)."""
 
-    counterfeit: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 2.5
-    misleading_claims: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 1.8
-    fake_engagement: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 2.2
-    offplatform_diversion: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 1.5
-    incentive_fraud: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 1.5
-    minor: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 1.2
+    @classmethod
+    def entry(cls, kind: TacticKind, value: Any) -> float:
+        return _DPRIME.validate_python(value)
+
+    @classmethod
+    def default(cls, kind: TacticKind) -> float:
+        return kind.separability
 
 
 class Detection(StrictModel):
@@ -101,7 +102,7 @@ class Detection(StrictModel):
     # Each classifier scores a clean stream N(0, 1) and a violating one N(d' x scale, 1); a
     # stream is flagged when a score exceeds the threshold (the policy lever).
     threshold: ZScore = 2.5
-    dprime: Separability = Separability()
+    dprime: Separability = Field(default_factory=Separability)
     # Localisation: a classifier not yet tuned for a market's language works at a fraction of
     # its separability (ramp it with a ``ramp`` timeline event).
     dprime_scale: Annotated[float, Strict(), Field(ge=0.0, le=5.0)] = 1.0
@@ -153,18 +154,11 @@ class Milestone(StrictModel):
     sanction: Sanction
 
 
-# Points by reason, TikTok Shop seller centre (TH) and LIVE policy (ID): counterfeit 4-48,
-# overclaiming 2-24, misleading traffic / off-platform 2-24, low quality 1-24; brushing up to 16
-# (Lazada, L). Fake engagement is not listed: treated like misleading traffic.
+# Points by reason, as each tactic declares them (sim/tactics/): TikTok Shop seller centre (TH)
+# and LIVE policy (ID): counterfeit 4-48, overclaiming 2-24, misleading traffic / off-platform
+# 2-24, low quality 1-24; brushing up to 16 (Lazada, L).
 def _points() -> dict[str, tuple[float, float]]:
-    return {
-        "counterfeit": (4.0, 48.0),
-        "misleading_claims": (2.0, 24.0),
-        "fake_engagement": (2.0, 24.0),
-        "offplatform_diversion": (2.0, 24.0),
-        "incentive_fraud": (4.0, 16.0),
-        "minor": (1.0, 6.0),
-    }
+    return {k.name: k.points for k in tactic_kinds()}
 
 
 def _monotone(milestones: list[Milestone], increasing: bool, kind: str, example: str) -> None:
@@ -190,9 +184,10 @@ class LadderConfig(StrictModel):
     @field_validator("points")
     @classmethod
     def _all_violations(cls, v: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
-        unknown = set(v) - set(VIOLATIONS)
+        allowed = violation_names()
+        unknown = set(v) - set(allowed)
         if unknown:
-            raise ValueError(f"unknown violation type(s) {sorted(unknown)}; allowed: {', '.join(VIOLATIONS)}")
+            raise ValueError(f"unknown violation type(s) {sorted(unknown)}; allowed: {', '.join(allowed)}")
         full = _points()
         full.update(v)
         for name, (lo, hi) in full.items():

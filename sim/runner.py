@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 
 from sim.config import Scenario, load_scenario, with_overrides
-from sim.labels import CreatorState, CreatorType, Tactic
+from sim.labels import CreatorState
 from sim.metrics import METRICS, run_summary
 from sim.model import LiveShopModel
 from sim.outdir import MARKER, Replacement, check_out_dir, install, make_staging, run_files
+from sim.tactics import creator_type_names
+from sim.tactics import names as tactic_names
 from sim.provenance import RUN_FORMAT, livesim_version, provenance, scenario_hash, scenario_toml
 
 __all__ = ["RunResult", "livesim_version", "run", "write_outputs", "write_run"]
@@ -129,8 +131,8 @@ def creators_frame(model: LiveShopModel) -> pd.DataFrame:
             "actor": c.col("actor"),
             "market": pd.Categorical.from_codes(c.col("market"), model.market_names),
             "category": pd.Categorical.from_codes(c.col("category"), model.category_names),
-            "type": pd.Categorical.from_codes(c.col("ctype"), [t.name for t in CreatorType]),
-            "tactic": pd.Categorical.from_codes(c.col("tactic"), [t.name for t in Tactic]),
+            "type": pd.Categorical.from_codes(c.col("ctype"), creator_type_names()),
+            "tactic": pd.Categorical.from_codes(c.col("tactic"), tactic_names()),
             "state": pd.Categorical.from_codes(c.col("state"), [s.name for s in CreatorState]),
         }
     )
@@ -157,14 +159,14 @@ def sanctions_frame(model: LiveShopModel) -> pd.DataFrame:
     appeal = log.col("appeal").astype(np.int64)
     # An appeal still to be filed after the run ended was never filed.
     appeal = np.where(appeal == 1, 0, appeal)
-    tactics = [t.name for t in Tactic]
+    tactics = tactic_names()
     return pd.DataFrame(
         {
             "creator_id": np.array([agents[int(r)] for r in creator], dtype=np.int64),
             "actor": log.col("actor").copy(),
             "market": pd.Categorical.from_codes(log.col("market"), model.market_names),
             "creator_type": pd.Categorical.from_codes(model.creators.col("ctype")[creator],
-                                                      [t.name for t in CreatorType]),
+                                                      creator_type_names()),
             "day": log.col("day").copy(),
             "violation_day": log.col("violation_day").copy(),
             "reason": pd.Categorical.from_codes(log.col("reason"), tactics),

@@ -9,7 +9,7 @@ from sim.config import with_overrides
 from sim.day import Day, DayStreams
 from sim.labels import Tactic
 from sim.model import LiveShopModel
-from sim.platform.commerce import fake_orders, settle
+from sim.platform.commerce import settle, tactic_orders
 from sim.platform.recommender import recommend
 
 
@@ -109,7 +109,7 @@ def test_fake_orders_go_only_to_fraud_streams_with_a_target(tiny):
     day.streams = _streams(m, rows, np.array([Tactic.incentive_fraud, Tactic.incentive_fraud, Tactic.none]))
     day.fraud_target = np.zeros(m.creators.n)
     day.fraud_target[[0, 2]] = 500.0
-    o = fake_orders(m, day, np.random.default_rng(1))
+    o = tactic_orders(m, day, np.random.default_rng(1))
     assert o["value"].size > 0
     assert np.all(o["creator"] == 0)
     assert np.all(o["fake"]) and np.all(o["buyer"] == -1) and not o["bad"].any()

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from sim import LiveShopModel, run
-from sim.agents.adaptation import ACTIONS
 from sim.config import load_scenario, scenario_from_dict
 from sim.errors import ScenarioError
 from sim.labels import CreatorState, CreatorType, Tactic
@@ -366,7 +365,7 @@ def test_adversaries_shift_away_from_a_tactic_punished_harder():
         data = _enforced(policy, days=120, n_buyers=10_000, n_creators=400, creators={"mix": mix}, tactics=tactics)
         m = _run(_model(data))
         shares = m.learner.action_shares(CreatorType.opportunist)
-        on = [i for i, (t, lv) in enumerate(ACTIONS) if t == Tactic.misleading_claims and lv > 0]
+        on = [i for i, (t, lv) in enumerate(m.learner.actions) if t == Tactic.misleading_claims and lv > 0]
         return float(shares[on].sum())
 
     assert share_misleading(harsh=True) < share_misleading(harsh=False) - 0.1

@@ -11,6 +11,8 @@ from sim import LiveShopModel, run
 from sim.config import scenario_from_dict, with_overrides
 from sim.labels import CreatorState, CreatorType, Tactic
 from sim.metrics import METRICS
+from sim.tactics import creator_type_names
+from sim.tactics import names as tactic_names
 from tests.conftest import BASELINE, tiny_dict
 
 HONEST_ONLY = {"honest": 1.0, "opportunist": 0.0, "counterfeit": 0.0, "misleading_claims": 0.0,
@@ -409,8 +411,8 @@ def test_creators_are_mesa_agents_backed_by_arrays(tiny):
     assert a.followers == m.creators.col("followers")[a.row]
     a.traffic_multiplier = 0.25
     assert m.creators.col("traffic_multiplier")[a.row] == 0.25
-    assert isinstance(a.creator_type, CreatorType)
-    assert a.tactic in set(Tactic)
+    assert a.creator_type == creator_type_names()[m.creators.col("ctype")[a.row]]
+    assert a.tactic == tactic_names()[m.creators.col("tactic")[a.row]]
 
 
 def test_datacollector_records_every_metric(tiny):

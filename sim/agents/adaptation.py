@@ -15,16 +15,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.labels import TACTIC_OF_TYPE, CreatorState, CreatorType, Tactic
+from sim.labels import CreatorState, CreatorType
+from sim.tactics import CLEAN, creator_type_names, typologies
+from sim.tactics import code as tactic_code
+from sim.tactics import names as tactic_names
 
 if TYPE_CHECKING:
     from sim.model import LiveShopModel
 
-__all__ = ["ACTIONS", "Learner"]
+__all__ = ["Learner", "actions"]
 
-ADVERSARIAL_TACTICS = tuple(TACTIC_OF_TYPE.values())
-# (tactic, level): level 0 clean, 1 low intensity, 2 the tactic's full intensity.
-ACTIONS: tuple[tuple[Tactic, int], ...] = ((Tactic.none, 0), *tuple((t, level) for t in ADVERSARIAL_TACTICS for level in (1, 2)))
+
+
+def actions() -> tuple[tuple[int, int], ...]:
+    """The learner's actions as (tactic code, level): level 0 clean, 1 low intensity, 2 the
+    tactic's full intensity; one low and one full action per typology's tactic, in code order."""
+    return ((CLEAN, 0), *((tactic_code(k.name), level) for k in typologies() for level in (1, 2)))
 
 
 class Learner:
@@ -33,31 +39,37 @@ class Learner:
     def __init__(self, model: LiveShopModel) -> None:
         self.model = model
         self.cfg = model.config.world.adaptation
-        self.q = np.zeros((0, len(ACTIONS)))
-        self.seen = np.zeros((0, len(ACTIONS)), dtype=bool)
-        self.allowed = np.zeros((0, len(ACTIONS)), dtype=bool)
+        self.actions = acts = actions()
+        self.q = np.zeros((0, len(acts)))
+        self.seen = np.zeros((0, len(acts)), dtype=bool)
+        self.allowed = np.zeros((0, len(acts)), dtype=bool)
         tactics = model.config.world.tactics
-        self._high = np.array([getattr(tactics, t.name).intensity if t != Tactic.none else 0.0 for t, _ in ACTIONS])
+        names = tactic_names()
+        self._high = np.array([getattr(tactics, names[t]).intensity if t != CLEAN else 0.0 for t, _ in acts])
         self._intensity = np.where(
-            np.array([lv for _, lv in ACTIONS]) == 1, self.cfg.low_intensity, self._high
+            np.array([lv for _, lv in acts]) == 1, self.cfg.low_intensity, self._high
         )
         self._intensity[0] = 0.0
-        self._tactic = np.array([t for t, _ in ACTIONS], dtype=np.int8)
-        self._level = np.array([lv for _, lv in ACTIONS])
+        self._tactic = np.array([t for t, _ in acts], dtype=np.int8)
+        self._level = np.array([lv for _, lv in acts])
         self._opportunist_low = model.config.world.creators.opportunist_intensity
-        opp = [Tactic[k] for k in tactics.opportunist_weights]
+        opp = [tactic_code(k) for k in tactics.opportunist_weights]
+        # What each creator type may do: honest creators do not learn; opportunists choose
+        # among clean and their permitted tactics; ban evaders among all; a typology's
+        # creators between clean and their own tactic.
         self._menu: dict[int, np.ndarray] = {}
-        for ctype in CreatorType:
+        for ctype, name in enumerate(creator_type_names()):
             if ctype == CreatorType.honest:
-                ok = np.zeros(len(ACTIONS), dtype=bool)
+                ok = np.zeros(len(acts), dtype=bool)
             elif ctype == CreatorType.opportunist:
-                ok = np.array([t == Tactic.none or t in opp for t, _ in ACTIONS])
+                ok = np.array([t == CLEAN or t in opp for t, _ in acts])
             elif ctype == CreatorType.ban_evader:
-                ok = np.ones(len(ACTIONS), dtype=bool)
+                ok = np.ones(len(acts), dtype=bool)
             else:
-                own = TACTIC_OF_TYPE[ctype]
-                ok = np.array([t in (Tactic.none, own) for t, _ in ACTIONS])
-            self._menu[int(ctype)] = ok
+                own = tactic_code(name)
+                ok = np.array([t in (CLEAN, own) for t, _ in acts])
+            self._menu[ctype] = ok
+        self._adversarial = np.array(sorted({t for t, _ in acts if t != CLEAN}))
 
     def add_rows(self, rows: slice) -> None:
         """New creators: their menu, and their current tactic as the starting action."""
@@ -65,14 +77,15 @@ class Learner:
         n = rows.stop
         grow = n - self.q.shape[0]
         if grow > 0:
-            self.q = np.vstack([self.q, np.zeros((grow, len(ACTIONS)))])
-            self.seen = np.vstack([self.seen, np.zeros((grow, len(ACTIONS)), dtype=bool)])
-            self.allowed = np.vstack([self.allowed, np.zeros((grow, len(ACTIONS)), dtype=bool)])
+            n_a = len(self.actions)
+            self.q = np.vstack([self.q, np.zeros((grow, n_a))])
+            self.seen = np.vstack([self.seen, np.zeros((grow, n_a), dtype=bool)])
+            self.allowed = np.vstack([self.allowed, np.zeros((grow, n_a), dtype=bool)])
         ctype = c.col("ctype")[rows]
         self.allowed[rows] = np.stack([self._menu[int(t)] for t in ctype]) if ctype.size else self.allowed[rows]
         tactic = c.col("tactic")[rows]
         level = np.where(ctype == CreatorType.opportunist, 1, 2)
-        start = np.array([ACTIONS.index((Tactic(int(t)), int(lv))) if t in ADVERSARIAL_TACTICS else 0
+        start = np.array([self.actions.index((int(t), int(lv))) if t in self._adversarial else 0
                           for t, lv in zip(tactic, level, strict=True)], dtype=np.int64)
         c.col("action")[rows] = start
         c.col("profit_mark")[rows] = c.col("profit")[rows]
@@ -118,7 +131,7 @@ class Learner:
         # Social learning: peers of the same type report what each action just earned them.
         beta = self.cfg.social_learning
         if beta > 0:
-            n_a = len(ACTIONS)
+            n_a = len(self.actions)
             # Peers: same type, same market (profits are in the market's own prices).
             ctype = c.col("ctype")[due].astype(np.int64) * model.n_markets + c.col("market")[due]
             key = ctype * n_a + action
@@ -143,7 +156,7 @@ class Learner:
         gumbel = -np.log(-np.log(rng.random(logits.shape)))
         choice = np.argmax(logits + gumbel, axis=1)
         c.col("action")[due] = choice
-        c.col("tactic")[due] = np.where(self._tactic[choice] == Tactic.none, c.col("tactic")[due],
+        c.col("tactic")[due] = np.where(self._tactic[choice] == CLEAN, c.col("tactic")[due],
                                         self._tactic[choice])
         # Opportunists' low intensity is their own (world.creators.opportunist_intensity).
         low_opp = (self._level[choice] == 1) & (c.col("ctype")[due] == CreatorType.opportunist)
@@ -153,5 +166,5 @@ class Learner:
         """Share of present creators of ``ctype`` currently on each action."""
         c = self.model.creators
         sel = (c.col("ctype") == ctype) & (c.col("state") != CreatorState.banned) & (c.col("state") != CreatorState.churned)
-        counts = np.bincount(c.col("action")[sel], minlength=len(ACTIONS))
+        counts = np.bincount(c.col("action")[sel], minlength=len(self.actions))
         return counts / max(1, sel.sum())

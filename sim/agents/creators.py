@@ -13,7 +13,10 @@ import mesa
 import numpy as np
 
 from sim.config import Scenario
-from sim.labels import TACTIC_OF_TYPE, CreatorState, CreatorType, Tactic
+from sim.labels import CreatorState, CreatorType
+from sim.tactics import TacticArrays, adversary_type_codes, creator_type_code, creator_type_names, typologies
+from sim.tactics import code as tactic_code
+from sim.tactics import names as tactic_names
 from sim.table import ColumnTable
 
 if TYPE_CHECKING:
@@ -26,7 +29,7 @@ CREATOR_COLUMNS: dict[str, type] = {
     "market": np.int16,
     "category": np.int16,
     "ctype": np.int8,
-    "tactic": np.int8,  # violation used when this creator violates (Tactic code)
+    "tactic": np.int8,  # violation used when this creator violates (tactic code, sim.tactics)
     "intensity": np.float64,  # probability a stream violates
     "actor": np.int32,  # the person behind the account (ban evaders re-enter as new accounts)
     "followers": np.float64,
@@ -138,12 +141,14 @@ class Creator(mesa.Agent):
         self.row = int(row)
 
     @property
-    def creator_type(self) -> CreatorType:
-        return CreatorType(int(self.model.creators.col("ctype")[self.row]))
+    def creator_type(self) -> str:
+        """The creator's type by name (``world.creators.mix``; registered typologies included)."""
+        return creator_type_names()[int(self.model.creators.col("ctype")[self.row])]
 
     @property
-    def tactic(self) -> Tactic:
-        return Tactic(int(self.model.creators.col("tactic")[self.row]))
+    def tactic(self) -> str:
+        """The tactic this creator uses when violating, by name (``sim.tactics``)."""
+        return tactic_names()[int(self.model.creators.col("tactic")[self.row])]
 
     @property
     def state(self) -> CreatorState:
@@ -155,11 +160,11 @@ class Creator(mesa.Agent):
 
     @property
     def is_adversary(self) -> bool:
-        return self.creator_type not in (CreatorType.honest, CreatorType.opportunist)
+        return self.creator_type not in (CreatorType.honest.name, CreatorType.opportunist.name)
 
     def __repr__(self) -> str:
         return (
-            f"Creator(id={self.unique_id}, type={self.creator_type.name}, state={self.state.name}, "
+            f"Creator(id={self.unique_id}, type={self.creator_type}, state={self.state.name}, "
             f"followers={self.followers:.0f}, earnings={self.earnings:.2f})"
         )
 
@@ -181,7 +186,7 @@ def draw_creators(
     pop = world.creators
     n_cat = len(world.categories)
     mix = pop.mix.model_dump()
-    type_names = [t.name for t in CreatorType]
+    type_names = creator_type_names()
     if ctypes is None:
         p = np.array([mix[name] for name in type_names], dtype=float)
         ctypes = rng.choice(len(type_names), size=n, p=p / p.sum()).astype(np.int8)
@@ -190,14 +195,15 @@ def draw_creators(
 
     # Category: base shares, tilted for adversaries by each category's exposure to their tactic.
     share = np.array([c.share for c in world.categories], dtype=float)
-    exposure = np.ones((len(Tactic), n_cat))
+    names = tactic_names()
+    exposure = np.ones((len(names), n_cat))
     for j, cat in enumerate(world.categories):
         ex = cat.exposure.model_dump()
-        for t in Tactic:
-            if t.name in ex:
-                exposure[t, j] = ex[t.name]
+        for t, name in enumerate(names):
+            if name in ex:
+                exposure[t, j] = ex[name]
     weights = share[None, :] * exposure  # (tactic, category)
-    adversarial = np.isin(ctypes, [int(t) for t in TACTIC_OF_TYPE] + [int(CreatorType.ban_evader)])
+    adversarial = np.isin(ctypes, adversary_type_codes())
     category = np.empty(n, dtype=np.int16)
     key = np.where(adversarial, tactics, 0)
     for t in np.unique(key):  # loop over tactics (at most 7), not creators
@@ -211,10 +217,9 @@ def draw_creators(
     skill = rng.lognormal(0.0, pop.skill_sigma, size=n)
     spw = np.clip(rng.gamma(2.0, pop.streams_per_week_mean / 2.0, size=n), 0.25, 7.0)
     commission = np.clip(rng.lognormal(np.log(pop.commission_median), pop.commission_sigma, size=n), 0.01, 0.8)
-    # Counterfeiters and fake-engagement buyers sell low-quality goods (He, Hollenbeck &
-    # Proserpio 2022: bought reviews are mostly for low-quality products).
-    low_quality = np.isin(tactics, [Tactic.counterfeit, Tactic.fake_engagement])
-    quality = np.where(low_quality, quality * 0.6, quality)
+    # Some tactics go with low-quality goods (counterfeits; bought reviews are mostly for
+    # low-quality products, He, Hollenbeck & Proserpio 2022): each declares its factor.
+    quality = quality * goods_quality(scenario)[tactics]
     return {
         "market": markets.astype(np.int16),
         "category": category,
@@ -232,27 +237,37 @@ def draw_creators(
     }
 
 
+def goods_quality(scenario: Scenario) -> np.ndarray:
+    """Factor on goods quality by tactic code (1 for a clean stream)."""
+    return TacticArrays.of(scenario.world).goods_quality
+
+
 def _draw_tactics(
     scenario: Scenario, ctypes: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The violation each creator uses and how often (per stream)."""
+    """The violation each creator uses and how often (per stream).
+
+    Each typology's creators use its tactic; ban evaders carry one of the typologies' tactics,
+    drawn at creation; opportunists pick one by ``opportunist_weights``; everyone else (honest
+    creators) may commit a ``minor`` breach.
+    """
     tactics_cfg = scenario.world.tactics
     n = ctypes.size
-    tactic = np.full(n, Tactic.minor, dtype=np.int8)
+    tactic = np.full(n, tactic_code("minor"), dtype=np.int8)
     intensity = np.full(n, tactics_cfg.minor.intensity)
-    for ctype, t in TACTIC_OF_TYPE.items():
-        rows = ctypes == ctype
-        tactic[rows] = t
-        intensity[rows] = getattr(tactics_cfg, t.name).intensity
+    typologies_ = typologies()
+    for kind in typologies_:
+        rows = ctypes == creator_type_code(kind)
+        tactic[rows] = tactic_code(kind.name)
+        intensity[rows] = getattr(tactics_cfg, kind.name).intensity
     # Ban evaders carry one of the adversarial tactics.
     evaders = np.flatnonzero(ctypes == CreatorType.ban_evader)
     if evaders.size:
-        options = list(TACTIC_OF_TYPE.values())
-        pick = rng.integers(0, len(options), size=evaders.size)
-        for k, t in enumerate(options):
+        pick = rng.integers(0, len(typologies_), size=evaders.size)
+        for k, kind in enumerate(typologies_):
             rows = evaders[pick == k]
-            tactic[rows] = t
-            intensity[rows] = getattr(tactics_cfg, t.name).intensity
+            tactic[rows] = tactic_code(kind.name)
+            intensity[rows] = getattr(tactics_cfg, kind.name).intensity
     # Opportunists pick a tactic by configured weights and violate at a low rate.
     opp = np.flatnonzero(ctypes == CreatorType.opportunist)
     if opp.size:
@@ -260,6 +275,6 @@ def _draw_tactics(
         names = list(w)
         p = np.array([w[k] for k in names], dtype=float)
         pick = rng.choice(len(names), size=opp.size, p=p / p.sum())
-        tactic[opp] = np.array([Tactic[k] for k in names], dtype=np.int8)[pick]
+        tactic[opp] = np.array([tactic_code(k) for k in names], dtype=np.int8)[pick]
         intensity[opp] = scenario.world.creators.opportunist_intensity
     return tactic, intensity

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.labels import Tactic
+from sim.tactics import CLEAN, code, kinds
 
 if TYPE_CHECKING:
     from sim.day import Day
     from sim.model import LiveShopModel
 
-__all__ = ["ORDER_FIELDS", "Ledger", "OrderBook", "fake_orders", "settle", "shop"]
+__all__ = ["ORDER_FIELDS", "Ledger", "OrderBook", "settle", "shop", "tactic_orders"]
 
 ORDER_FIELDS: dict[str, type] = {
     "buyer": np.int64,  # -1 for fake (colluding) buyer accounts
@@ -129,15 +129,13 @@ def shop(model: LiveShopModel, day: Day) -> None:
     if camp.size:
         conv_f = day.campaign["conversion"][s.creator[vs[camp]]]
         p[camp] *= 1.0 + (conv_f - 1.0) * b.col("price_sensitivity")[vb[camp]]
-    lift = model.lift
-    cf = np.flatnonzero(t == Tactic.counterfeit)
-    p[cf] *= 1.0 + (lift[Tactic.counterfeit] - 1.0) * b.col("price_sensitivity")[vb[cf]]
-    # Misleading claims work on susceptible buyers; other tactics lift conversion flatly.
-    mc = np.flatnonzero(t == Tactic.misleading_claims)
-    p[mc] *= 1.0 + (lift[Tactic.misleading_claims] - 1.0) * b.col("susceptibility")[vb[mc]]
-    flat = np.flatnonzero((t == Tactic.offplatform_diversion) | (t == Tactic.fake_engagement)
-                          | (t == Tactic.incentive_fraud) | (t == Tactic.minor))
-    p[flat] *= lift[t[flat]]
+    # Violating views convert as their tactic says (e.g. counterfeits lift price-sensitive buyers).
+    violating = np.flatnonzero(t != CLEAN)
+    t_violating = t[violating]
+    for kind in kinds():
+        idx = violating[t_violating == code(kind.name)]
+        if idx.size:
+            p[idx] *= kind.conversion(getattr(tac_cfg, kind.name), model, vb[idx])
     np.minimum(p, 0.95, out=p)
     buy = rng.random(vb.size) < p
 
@@ -150,12 +148,12 @@ def shop(model: LiveShopModel, day: Day) -> None:
     k = o_buyer.size
     value = np.exp(model.value_mu[o_cat] + model.value_sigma[o_cat] * rng.standard_normal(k))
     value *= model.price_level[o_market]
-    clean_bad = model.bad_rate[Tactic.none] * (1.5 - c.col("quality")[o_creator])
-    bad_p = np.where(o_tactic == Tactic.none, clean_bad, model.bad_rate[o_tactic])
+    bad_rate = model.tactics.bad_rate
+    clean_bad = bad_rate[CLEAN] * (1.5 - c.col("quality")[o_creator])
+    bad_p = np.where(o_tactic == CLEAN, clean_bad, bad_rate[o_tactic])
     bad = rng.random(k) < bad_p
-    divert = (o_tactic == Tactic.offplatform_diversion) & (
-        rng.random(k) < tac_cfg.offplatform_diversion.diversion_share
-    )
+    # Some tactics take a share of their orders off the platform.
+    divert = rng.random(k) < model.tactics.diversion_share[o_tactic]
     orders = {
         "buyer": o_buyer.astype(np.int64),
         "creator": o_creator.astype(np.int64),
@@ -168,7 +166,7 @@ def shop(model: LiveShopModel, day: Day) -> None:
         "fake": np.zeros(k, dtype=bool),
         "induced": s.induced[o_stream],
     }
-    orders = _concat(orders, fake_orders(model, day, rng))
+    orders = _concat(orders, tactic_orders(model, day, rng))
 
     value = orders["value"]
     creator = orders["creator"]
@@ -197,7 +195,7 @@ def shop(model: LiveShopModel, day: Day) -> None:
     # A fake order is self-dealing: the commission goes round in a circle and the fraudster
     # is out of pocket by the platform fee plus the cost of running the fake accounts.
     fake_cost = np.where(orders["fake"], orders["commission"] + orders["fee"]
-                         + value * tac_cfg.incentive_fraud.brushing_cost, 0.0)
+                         + value * model.tactics.fake_order_cost[orders["tactic"]], 0.0)
     c.col("profit")[:] -= np.bincount(creator, weights=fake_cost, minlength=n_c)
     creator_gmv = np.bincount(creator, weights=onv, minlength=n_c)
     c.col("gmv")[:] += creator_gmv
@@ -206,7 +204,7 @@ def shop(model: LiveShopModel, day: Day) -> None:
 
     counts = model.counts
     counts.add("gmv", market, onv)
-    counts.add("violating_gmv", market, np.where(orders["tactic"] != Tactic.none, onv, 0.0))
+    counts.add("violating_gmv", market, np.where(orders["tactic"] != CLEAN, onv, 0.0))
     counts.add("orders", market, on)
     counts.add("offplatform_gmv", market, value - onv)
     real_induced = orders["induced"] & on & ~orders["fake"]
@@ -222,35 +220,18 @@ def shop(model: LiveShopModel, day: Day) -> None:
     model.orders.add(orders, model.day + lag)
 
 
-def fake_orders(model: LiveShopModel, day: Day, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Orders from colluding accounts that push incentive-fraud creators over the threshold.
-
-    One batch per violating incentive-fraud stream, worth about ``day.fraud_target`` of its
-    creator; the orders carry no buyer (-1), no bad item, and are marked ``fake``.
-    """
+def tactic_orders(model: LiveShopModel, day: Day, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Orders the day's violating streams add by their tactic (e.g. incentive fraud's fake
+    orders from colluding accounts), in tactic-code order; no columns when there are none."""
     s = day.streams
-    fraud = np.flatnonzero(s.tactic == Tactic.incentive_fraud)
-    creator = s.creator[fraud]
-    target = day.fraud_target[creator]
-    cat = s.category[fraud]
-    typical = np.exp(model.value_mu[cat]) * model.price_level[s.market[fraud]]
-    count = np.ceil(np.maximum(target, 0.0) / typical).astype(np.int64)
-    idx = np.repeat(np.arange(fraud.size), count)
-    k = idx.size
-    value = np.exp(model.value_mu[cat[idx]] + model.value_sigma[cat[idx]] * rng.standard_normal(k))
-    value *= model.price_level[s.market[fraud][idx]]
-    return {
-        "buyer": np.full(k, -1, dtype=np.int64),
-        "creator": creator[idx].astype(np.int64),
-        "market": s.market[fraud][idx].astype(np.int16),
-        "category": cat[idx].astype(np.int16),
-        "value": value,
-        "tactic": np.full(k, Tactic.incentive_fraud, dtype=np.int8),
-        "bad": np.zeros(k, dtype=bool),
-        "offplatform": np.zeros(k, dtype=bool),
-        "fake": np.ones(k, dtype=bool),
-        "induced": np.zeros(k, dtype=bool),
-    }
+    tac_cfg = model.config.world.tactics
+    out: dict[str, np.ndarray] = {}
+    for kind in kinds():
+        streams = np.flatnonzero(s.tactic == code(kind.name))
+        extra = kind.extra_orders(getattr(tac_cfg, kind.name), model, day, streams, rng)
+        if extra is not None:
+            out = extra if not out else _concat(out, extra)
+    return out
 
 
 def settle(model: LiveShopModel, day: Day) -> None:
@@ -283,7 +264,7 @@ def settle(model: LiveShopModel, day: Day) -> None:
     in_window = asked_after <= model.return_window[market]
     lv = model.levers
     refunded = real & on & (u1 < want) & in_window & (~bad | (u2 < lv.refund_protection[market]))
-    refunded |= o["fake"] & (u1 < cfg.world.tactics.incentive_fraud.cancel_rate)
+    refunded |= o["fake"] & (u1 < model.tactics.fake_cancel_rate[o["tactic"]])
     admin = np.where(
         refunded, np.minimum(lv.admin_fee_share[market] * o["fee"], lv.admin_fee_cap[market]), 0.0
     )
@@ -298,19 +279,21 @@ def settle(model: LiveShopModel, day: Day) -> None:
     clawback = np.bincount(creator, weights=rc, minlength=n_c)
     c.col("earnings")[:] -= clawback
 
-    # Illicit gains and losses, recognised on delivery.
+    # Illicit gains and losses by tactic, recognised on delivery.
+    gain = np.zeros(k)
     tac = cfg.world.tactics
-    cf = o["tactic"] == Tactic.counterfeit
-    gain = np.where(cf & on & ~refunded, value * tac.counterfeit.illicit_margin, 0.0)
-    gain -= np.where(cf & refunded, value * tac.counterfeit.cost_of_goods, 0.0)
-    gain += np.where(~on, value * tac.offplatform_diversion.illicit_margin, 0.0)
+    for kind in kinds():
+        mine = o["tactic"] == code(kind.name)
+        g = kind.settle_gain(getattr(tac, kind.name), model, o, mine, on, refunded)
+        if g is not None:
+            gain += g
     # A cancelled fake order hands the fee back (less the admin fee); the claw-back of the
     # circular commission is no loss either.
     gain += np.where(o["fake"] & refunded, o["commission"] + o["fee"] - admin, 0.0)
     c.col("profit")[:] += np.bincount(creator, weights=gain, minlength=n_c) - clawback
 
     harmed = real & bad & ~refunded
-    harm = np.where(harmed, value * model.harm_fraction[o["tactic"]], 0.0)
+    harm = np.where(harmed, value * model.tactics.harm_fraction[o["tactic"]], 0.0)
     complaint = real & bad & (u3 < bc.complaint_rate * np.where(refunded, 0.3, 1.0))
     settled_on = on.astype(float)
     counts = model.counts
@@ -339,8 +322,8 @@ def settle(model: LiveShopModel, day: Day) -> None:
     s = day.streams
     prop = np.bincount(day.view_stream, weights=b.col("report_propensity")[day.view_buyer],
                        minlength=s.creator.size)
-    clean = s.tactic == Tactic.none
-    true_rate = bc.report_rate * model.visibility[s.tactic] * prop
+    clean = s.tactic == CLEAN
+    true_rate = bc.report_rate * model.tactics.visibility[s.tactic] * prop
     false_rate = np.where(clean, bc.false_report_rate * prop, 0.0)
     s.false_reports = rng.poisson(false_rate)
     s.reports = rng.poisson(true_rate) + s.false_reports
@@ -350,6 +333,6 @@ def settle(model: LiveShopModel, day: Day) -> None:
 
 
 def _concat(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    if next(iter(b.values())).size == 0:
+    if not b or next(iter(b.values())).size == 0:
         return a
     return {k: np.concatenate([a[k], b[k]]) for k in a}

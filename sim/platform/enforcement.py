@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.labels import CreatorState, Tactic
+from sim.labels import CreatorState
 from sim.platform.ladders import ladder_for
-from sim.policy import VIOLATIONS, Milestone, Policy, Sanction
+from sim.policy import Milestone, Policy, Sanction
 from sim.table import ColumnTable
+from sim.tactics import names as tactic_names
 
 if TYPE_CHECKING:
     from sim.model import LiveShopModel
@@ -42,8 +43,8 @@ DECISION_COLUMNS: dict[str, type] = {
     "market": np.int16,
     "day": np.int32,  # decision day
     "violation_day": np.int32,  # day of the stream judged
-    "reason": np.int8,  # Tactic the platform believed
-    "label": np.int8,  # ground truth of the stream (Tactic; 0 = clean)
+    "reason": np.int8,  # tactic code the platform believed (sim.tactics)
+    "label": np.int8,  # ground truth of the stream (tactic code; 0 = clean)
     "real": np.bool_,  # the stream really violated
     "source": np.int8,  # index in SOURCES
     "auto": np.bool_,  # actioned without human review
@@ -178,7 +179,7 @@ class Enforcer:
             if not sel.any():
                 continue
             e = policy.enforcement
-            ranges = [e.points[t.name] if t.name in VIOLATIONS else (1.0, 1.0) for t in Tactic]
+            ranges = [e.points.get(name, (1.0, 1.0)) for name in tactic_names()]
             lo, hi = np.array(ranges, dtype=float).T
             r = reason[sel]
             pts = lo[r] + (hi[r] - lo[r]) * u[sel]

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sim.labels import Tactic
-from sim.policy import VIOLATIONS, Policy
+from sim.policy import Policy
+from sim.tactics import names as tactic_names
 
 __all__ = ["Levers"]
 
@@ -44,14 +44,15 @@ class Levers:
         self.exploration_boost = np.array([r.exploration_boost for r in rec])
         self.quality_prior = np.array([r.quality_prior_orders for r in rec])
 
-        # Detection: separability per (market, Tactic code); clean streams have none.
+        # Detection: separability per (market, tactic code); clean streams have none.
         det = [p.detection for p in self.policies]
         self.detection_on = np.array([d.enabled for d in det])
         self.threshold = np.array([d.threshold for d in det])
-        self.dprime = np.zeros((len(det), len(Tactic)))
+        names = tactic_names()
+        self.dprime = np.zeros((len(det), len(names)))
         for m, d in enumerate(det):
-            for name in VIOLATIONS:
-                self.dprime[m, Tactic[name]] = getattr(d.dprime, name) * d.dprime_scale
+            for t, name in enumerate(names[1:], start=1):
+                self.dprime[m, t] = getattr(d.dprime, name) * d.dprime_scale
         self.interrupt_live = np.array([d.interrupt_live for d in det])
         self.interrupt_threshold = np.array([d.interrupt_threshold for d in det])
         self.report_threshold = np.array([d.report_threshold for d in det])

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.agents.creators import Creator, draw_creators
-from sim.labels import CreatorState, CreatorType, Tactic
+from sim.labels import CreatorState, CreatorType
 from sim.platform.enforcement import NEVER
 from sim.platform.recommender import scores
+from sim.tactics import names as tactic_names
 
 if TYPE_CHECKING:
     from sim.day import Day
@@ -61,7 +62,7 @@ def add_reentry(model: LiveShopModel, market: int, actor: int, tactic: int, rng:
     c = model.creators
     c.col("actor")[rows] = actor
     c.col("tactic")[rows] = tactic
-    c.col("intensity")[rows] = getattr(model.config.world.tactics, Tactic(tactic).name).intensity
+    c.col("intensity")[rows] = getattr(model.config.world.tactics, tactic_names()[tactic]).intensity
     model.learner.add_rows(rows)
     return rows.start
 

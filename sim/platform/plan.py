@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.day import DayStreams
-from sim.labels import Tactic
+from sim.tactics import CLEAN, code, kinds
 
 if TYPE_CHECKING:
     from sim.day import Day
@@ -59,9 +59,14 @@ def plan(model: LiveShopModel, day: Day) -> None:
 
     tactic = c.col("tactic")[rows]
     violate = rng.random(c.n)[rows] < c.col("intensity")[rows]  # a draw per creator: paired runs
-    # Incentive fraud only pays while a programme the creator is enrolled in runs.
-    violate &= (tactic != Tactic.incentive_fraud) | enrolled_any[rows]
-    s_tactic = np.where(violate, tactic, Tactic.none).astype(np.int8)
+    # Some tactics pay only on some days (incentive fraud: while enrolled in a programme).
+    for kind in kinds():
+        mine = tactic == code(kind.name)
+        if mine.any():
+            ok = kind.may_violate(model, day, rows[mine])
+            if ok is not None:
+                violate[mine] &= ok
+    s_tactic = np.where(violate, tactic, CLEAN).astype(np.int8)
     zeros = np.zeros(rows.size, dtype=np.int64)
     s = DayStreams(
         creator=rows,
@@ -80,9 +85,9 @@ def plan(model: LiveShopModel, day: Day) -> None:
     model.governance.scan(s)
     model.counts.add("streams", s.market)
     model.counts.add("violating_streams", s.market, violate)
-    # Fake engagement is bought per stream.
-    fe = s_tactic == Tactic.fake_engagement
-    cost = model.config.world.tactics.fake_engagement.cost_per_stream
-    spend = cost * model.price_level[s.market[fe]]
-    c.col("profit")[rows[fe]] -= spend
-    model.ledger.bot_spend += np.bincount(s.market[fe], weights=spend, minlength=model.n_markets)
+    # Some tactics cost money per violating stream (bought bots and likes).
+    per_stream = model.tactics.stream_cost[s_tactic]
+    paying = np.flatnonzero(per_stream > 0)
+    spend = per_stream[paying] * model.price_level[s.market[paying]]
+    c.col("profit")[rows[paying]] -= spend
+    model.ledger.bot_spend += np.bincount(s.market[paying], weights=spend, minlength=model.n_markets)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.labels import CreatorState, Tactic
+from sim.labels import CreatorState
+from sim.tactics import CLEAN
 
 if TYPE_CHECKING:
     from sim.day import Day
@@ -30,9 +31,8 @@ def scores(model: LiveShopModel, rows: np.ndarray, tactic: np.ndarray, campaign_
     c = model.creators
     lv = model.levers
     m = c.col("market")[rows]
-    fe = model.config.world.tactics.fake_engagement
-    engagement = c.col("quality")[rows] * c.col("skill")[rows]
-    engagement = np.where(tactic == Tactic.fake_engagement, engagement * fe.engagement_boost, engagement)
+    # Some tactics fool the engagement signal (bought viewers and likes).
+    engagement = c.col("quality")[rows] * c.col("skill")[rows] * model.tactics.engagement_boost[tactic]
     settled = c.col("settled")[rows]
     bad_signals = c.col("refunded")[rows] + c.col("complaints")[rows]
     prior = lv.quality_prior[m]
@@ -88,7 +88,7 @@ def recommend(model: LiveShopModel, day: Day) -> None:
     s.views = np.bincount(day.view_stream, minlength=s.creator.size)
     model.creators.col("views")[s.creator] += s.views
     counts.add("views", s.market, s.views)
-    counts.add("violating_views", s.market, np.where(s.tactic != Tactic.none, s.views, 0))
+    counts.add("violating_views", s.market, np.where(s.tactic != CLEAN, s.views, 0))
 
 
 def assign_sessions(

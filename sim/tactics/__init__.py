@@ -1,0 +1,49 @@
+"""Adversary tactics (violation typologies): one file per tactic, registered by name.
+
+Each tactic declares its config block, its detection defaults and its array hooks
+(``sim.tactics.base.TacticKind``); the phases call the hooks for the views, streams and orders
+that use it and hold no branch on a tactic. To add one, subclass ``TacticKind`` with a
+``TacticConfig`` subclass as its ``config`` and decorate it with ``register`` (see
+docs/extending.md).
+"""
+
+from __future__ import annotations
+
+from sim.tactics.base import TacticConfig, TacticKind
+from sim.tactics.registry import (
+    BUILTIN,
+    CLEAN,
+    TacticArrays,
+    adversary_type_codes,
+    by_name,
+    code,
+    creator_type_code,
+    creator_type_names,
+    kinds,
+    names,
+    register,
+    typologies,
+    unregister,
+)
+
+# The built-in tactics register themselves on import (their codes are sim.labels.Tactic's).
+from sim.tactics import counterfeit, fake_engagement, incentive_fraud, minor, misleading_claims  # noqa: E402, F401, I001
+from sim.tactics import offplatform_diversion  # noqa: E402, F401
+
+__all__ = [
+    "BUILTIN",
+    "CLEAN",
+    "TacticArrays",
+    "TacticConfig",
+    "TacticKind",
+    "adversary_type_codes",
+    "by_name",
+    "code",
+    "creator_type_code",
+    "creator_type_names",
+    "kinds",
+    "names",
+    "register",
+    "typologies",
+    "unregister",
+]

@@ -1,0 +1,161 @@
+"""Tactics by name and by code: the one place phases, config and outputs look a tactic up.
+
+Codes are what the arrays store. The built-in tactics keep the codes of ``sim.labels.Tactic``
+(0 is a clean stream) and the built-in typologies those of ``sim.labels.CreatorType``, whatever
+else is registered; a tactic registered from outside livesim takes the next free code (from 7),
+and its creator type the next free type code (from 8), in order of registration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.labels import CreatorType, Tactic
+from sim.tactics.base import TacticConfig, TacticKind
+
+if TYPE_CHECKING:
+    from sim.config import World
+
+__all__ = [
+    "BUILTIN",
+    "CLEAN",
+    "TacticArrays",
+    "adversary_type_codes",
+    "by_name",
+    "code",
+    "creator_type_code",
+    "creator_type_names",
+    "kinds",
+    "names",
+    "register",
+    "typologies",
+    "unregister",
+]
+
+# A clean stream's code: no tactic.
+CLEAN = int(Tactic.none)
+
+# Tactics that ship with livesim (never unregistered): their codes are sim.labels.Tactic's.
+BUILTIN: tuple[str, ...] = tuple(t.name for t in Tactic if t is not Tactic.none)
+
+_KINDS: dict[str, TacticKind] = {}
+
+
+def register[K: type[TacticKind]](kind: K) -> K:
+    """Register tactic ``kind`` under ``kind.name`` (usable as a class decorator).
+
+    From then on scenarios accept ``world.tactics.<name>`` (and, for a typology,
+    ``world.creators.mix.<name>`` and each category's ``exposure.<name>``), policies accept
+    ``detection.dprime.<name>`` and ``enforcement.points.<name>``, and the phases run its hooks.
+    """
+    name = getattr(kind, "name", None)
+    config = getattr(kind, "config", None)
+    if not isinstance(name, str) or not name.isidentifier() or name != name.lower() or name == "none":
+        raise ValueError(f"tactic {kind.__name__} needs a class attribute name: a lower-case identifier, not 'none'")
+    if not (isinstance(config, type) and issubclass(config, TacticConfig)):
+        raise ValueError(f"tactic {name!r}: config must be a subclass of sim.tactics.TacticConfig")
+    current = _KINDS.get(name)
+    if current is not None and type(current) is not kind:
+        raise ValueError(f"tactic {name!r} is already registered ({type(current).__name__})")
+    if kind.typology and name in CreatorType.__members__ and name not in BUILTIN:
+        raise ValueError(f"tactic {name!r}: the name is taken by a creator type")
+    _KINDS[name] = kind()
+    return kind
+
+
+def unregister(name: str) -> None:
+    """Remove a tactic registered from outside livesim (the built-in tactics stay)."""
+    if name in BUILTIN:
+        raise ValueError(f"tactic {name!r} is built in and cannot be unregistered")
+    _KINDS.pop(name, None)
+
+
+def _extras() -> list[str]:
+    return [n for n in _KINDS if n not in BUILTIN]
+
+
+def names() -> tuple[str, ...]:
+    """Tactic names by code: ``names()[code]`` ("none" at 0)."""
+    return (*(t.name for t in Tactic), *_extras())
+
+
+def kinds() -> tuple[TacticKind, ...]:
+    """Every registered tactic, in code order (codes 1, 2, ...)."""
+    return tuple(_KINDS[n] for n in names()[1:] if n in _KINDS)
+
+
+def code(name: str) -> int:
+    """The code of tactic ``name``."""
+    try:
+        return names().index(name)
+    except ValueError:
+        raise KeyError(f"tactic {name!r} is not registered; registered: {', '.join(names()[1:])}") from None
+
+
+def by_name(name: str) -> TacticKind:
+    """The registered tactic ``name``."""
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise KeyError(f"tactic {name!r} is not registered; registered: {', '.join(names()[1:])}") from None
+
+
+def typologies() -> tuple[TacticKind, ...]:
+    """Tactics that are also creator types, in code order."""
+    return tuple(k for k in kinds() if k.typology)
+
+
+def creator_type_names() -> tuple[str, ...]:
+    """Creator type names by type code: the built-in types, then registered typologies."""
+    return (*(t.name for t in CreatorType), *(k.name for k in typologies() if k.name not in CreatorType.__members__))
+
+
+def creator_type_code(kind: TacticKind) -> int:
+    """The creator type code of typology ``kind``."""
+    return creator_type_names().index(kind.name)
+
+
+def adversary_type_codes() -> tuple[int, ...]:
+    """Creator types that violate on purpose: every typology and the ban evaders."""
+    return (*(creator_type_code(k) for k in typologies()), int(CreatorType.ban_evader))
+
+
+@dataclass(frozen=True)
+class TacticArrays:
+    """A world's per-tactic numbers, indexed by tactic code (a clean stream at 0)."""
+
+    bad_rate: np.ndarray
+    harm_fraction: np.ndarray
+    visibility: np.ndarray
+    engagement_boost: np.ndarray
+    diversion_share: np.ndarray
+    stream_cost: np.ndarray
+    fake_order_cost: np.ndarray
+    fake_cancel_rate: np.ndarray
+    goods_quality: np.ndarray
+
+    @classmethod
+    def of(cls, world: World) -> TacticArrays:
+        """The numbers of ``world``'s tactic config; a clean stream takes the buyers' clean rates."""
+        n = len(names())
+        a = {f: np.zeros(n) for f in cls.__dataclass_fields__}
+        for f in ("engagement_boost", "goods_quality"):
+            a[f][:] = 1.0
+        a["bad_rate"][CLEAN] = world.buyers.clean_bad_outcome_rate
+        a["harm_fraction"][CLEAN] = world.buyers.clean_harm_fraction
+        for kind in kinds():
+            c = code(kind.name)
+            cfg = getattr(world.tactics, kind.name)
+            a["bad_rate"][c] = cfg.bad_outcome_rate
+            a["harm_fraction"][c] = cfg.harm_fraction
+            a["visibility"][c] = cfg.report_visibility
+            a["engagement_boost"][c] = kind.engagement_boost(cfg)
+            a["diversion_share"][c] = kind.diversion_share(cfg)
+            a["stream_cost"][c] = kind.stream_cost(cfg)
+            a["fake_order_cost"][c] = kind.fake_order_cost(cfg)
+            a["fake_cancel_rate"][c] = kind.fake_cancel_rate(cfg)
+            a["goods_quality"][c] = kind.goods_quality
+        return cls(**a)
