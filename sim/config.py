@@ -307,7 +307,7 @@ class World(_Strict):
     categories: Annotated[list[Category], Field(min_length=1, max_length=100)] = Field(
         default_factory=_default_categories
     )
-    creators: CreatorPopulation = CreatorPopulation()
+    creators: CreatorPopulation = Field(default_factory=CreatorPopulation)
     buyers: BuyerPopulation = BuyerPopulation()
     tactics: Tactics = Field(default_factory=Tactics)
     adaptation: Adaptation = Adaptation()
@@ -472,8 +472,8 @@ class Scenario(_Strict):
     replications: Annotated[int, Strict(), Field(ge=1, le=10_000)] = 1
     # The preset the [policy] table started from (see scenarios/policies/); already merged.
     policy_preset: Name | None = None
-    world: World = World()
-    policy: Policy = Policy()
+    world: World = Field(default_factory=World)
+    policy: Policy = Field(default_factory=Policy)
     policy_overrides: dict[Name, dict[str, Any]] = Field(default_factory=dict)
     timeline: list[TimelineEvent] = Field(default_factory=list)
     # Goals the comparison report checks each variant against.

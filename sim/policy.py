@@ -371,7 +371,7 @@ class Policy(StrictModel):
         default_factory=lambda: [50.0, 200.0, 500.0, 1_000.0, 2_500.0, 5_000.0, 10_000.0, 25_000.0]
     )
     recommender: Recommender = Recommender()
-    detection: Detection = Detection()
+    detection: Detection = Field(default_factory=Detection)
     review: Review = Review()
     enforcement: Enforcement = Field(default_factory=lambda: PointsLadder(kind="points"))
     appeals: Appeals = Appeals()

@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.labels import CreatorState, Tactic
+from sim.labels import CreatorState
 from sim.platform.enforcement import Enforcer
 from sim.platform.onboarding import Onboarding
+from sim.tactics import CLEAN
+from sim.tactics import code as tactic_code
 
 if TYPE_CHECKING:
     from sim.model import DayStreams, LiveShopModel
@@ -46,7 +48,10 @@ QUEUE_FIELDS: dict[str, type] = {
     "proactive": np.bool_,
     "enqueued": np.int32,
 }
-N_VIOLATIONS = len(Tactic) - 1  # classifiers: one per Tactic code 1..6
+
+
+# The reason given to a flag on a stream or creator without a known violation.
+MINOR = tactic_code("minor")
 
 
 class ReviewQueue:
@@ -88,7 +93,7 @@ class Governance:
         n = s.creator.size
         # Draws per creator (not per stream) keep runs paired across policies that change who streams.
         n_c = model.creators.n
-        z = rng.standard_normal((n_c, N_VIOLATIONS))[s.creator]
+        z = rng.standard_normal((n_c, lv.dprime.shape[1] - 1))[s.creator]  # one classifier per tactic
         violating = s.tactic > 0
         rows = np.flatnonzero(violating)
         z[rows, s.tactic[rows] - 1] += lv.dprime[s.market[rows], s.tactic[rows]]
@@ -129,7 +134,7 @@ class Governance:
         flag = s.flagged | reported
         idx = np.flatnonzero(flag)
         real = s.tactic[idx] > 0
-        reason = np.where(s.flagged[idx], s.reason[idx], np.where(real, s.tactic[idx], Tactic.minor))
+        reason = np.where(s.flagged[idx], s.reason[idx], np.where(real, s.tactic[idx], MINOR))
         items = {
             "creator": s.creator[idx],
             "market": s.market[idx],
@@ -153,7 +158,7 @@ class Governance:
         if cr.size:
             c.col("last_complaint_flag")[cr] = day
             recent = c.col("last_violation_day")[cr] >= day - 7
-            label = np.where(recent, c.col("last_violation_label")[cr], Tactic.none).astype(np.int8)
+            label = np.where(recent, c.col("last_violation_label")[cr], CLEAN).astype(np.int8)
             items = {
                 k: np.concatenate([items[k], v])
                 for k, v in {
@@ -161,7 +166,7 @@ class Governance:
                     "market": c.col("market")[cr].astype(np.int64),
                     "violation_day": np.where(recent, c.col("last_violation_day")[cr], c.col("last_stream_day")[cr]),
                     "label": label,
-                    "reason": np.where(recent, label, Tactic.minor),
+                    "reason": np.where(recent, label, MINOR),
                     "real": recent,
                     "score": comp[cr].astype(float) * 0.1,
                     "reach": np.zeros(cr.size),
