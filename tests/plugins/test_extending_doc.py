@@ -8,6 +8,8 @@ from pathlib import Path
 from sim.metrics import METRICS, unregister_metric
 from sim.platform.ladders import kind_names, unregister
 from sim.runner import run
+from sim.tactics import names as tactic_names
+from sim.tactics import unregister as unregister_tactic
 from tests.conftest import tiny_dict
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "extending.md").read_text(encoding="utf-8")
@@ -49,3 +51,21 @@ def test_ladder_example_is_accepted_and_bans_at_three_strikes() -> None:
         assert (strikes[log["ban"]] == 3).all()
     finally:
         unregister("strikes")
+
+
+def test_tactic_example_is_drawn_streamed_and_sanctioned() -> None:
+    """The tactic example, run as written, adds a creator type whose creators violate with it and are sanctioned for it."""
+    exec(compile(_example("# fake_discounts.py"), "extending.md tactic", "exec", dont_inherit=True), {})  # noqa: S102
+    try:
+        assert "fake_discounts" in tactic_names()
+        from sim.config import scenario_from_dict
+
+        data = tiny_dict(enforced=True, n_creators=300) | {"days": 30}
+        data["world"]["creators"] = {"mix": {"honest": 0.74, "fake_discounts": 0.10}}
+        result = run(scenario_from_dict(data))
+        mine = result.creators[result.creators["type"] == "fake_discounts"]
+        assert len(mine) > 10 and (mine["tactic"] == "fake_discounts").all()
+        assert mine["violating_streams"].sum() > 0
+        assert (result.sanctions["reason"] == "fake_discounts").any()
+    finally:
+        unregister_tactic("fake_discounts")
