@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from sim.state import Column
+
 __all__ = ["ColumnTable"]
 
 
@@ -13,11 +15,15 @@ class ColumnTable:
     """Named numpy columns sharing one row count, with amortised O(1) appends.
 
     Columns are over-allocated; ``col(name)`` (or attribute access) returns a view of the
-    first ``n`` rows, so callers can read and write whole columns as arrays.
+    first ``n`` rows, so callers can read and write whole columns as arrays. The schema maps
+    names to dtypes or to declared columns (``sim.state.Column``), whose defaults fill the
+    columns a new row is not given.
     """
 
-    def __init__(self, schema: Mapping[str, np.dtype | type], capacity: int = 16) -> None:
-        self._schema = {name: np.dtype(dt) for name, dt in schema.items()}
+    def __init__(self, schema: Mapping[str, np.dtype | type | Column], capacity: int = 16) -> None:
+        self._schema = {name: np.dtype(dt.dtype if isinstance(dt, Column) else dt) for name, dt in schema.items()}
+        # Non-zero starting values (unused capacity is zero already).
+        self._defaults = {name: dt.default for name, dt in schema.items() if isinstance(dt, Column) and dt.default}
         self._cap = max(int(capacity), 16)
         self._data = {name: np.zeros(self._cap, dtype=dt) for name, dt in self._schema.items()}
         self.n = 0
@@ -40,13 +46,17 @@ class ColumnTable:
         return tuple(self._schema)
 
     def append(self, values: Mapping[str, np.ndarray | float | int], k: int) -> slice:
-        """Add ``k`` rows; columns not given are zero. Returns the new rows' slice."""
+        """Add ``k`` rows; columns not given take their declared default (else zero). Returns
+        the new rows' slice."""
         unknown = set(values) - set(self._schema)
         if unknown:
             raise KeyError(f"unknown columns: {sorted(unknown)}")
         if self.n + k > self._cap:
             self._grow(self.n + k)
         rows = slice(self.n, self.n + k)
+        for name, value in self._defaults.items():
+            if name not in values:
+                self._data[name][rows] = value
         for name, value in values.items():
             self._data[name][rows] = value
         self.n += k

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.labels import CreatorState, CreatorType
+from sim.state import CREATORS, Column, declare
 from sim.tactics import CLEAN, creator_type_names, typologies
 from sim.tactics import code as tactic_code
 from sim.tactics import names as tactic_names
@@ -25,6 +26,15 @@ if TYPE_CHECKING:
 
 __all__ = ["Learner", "actions"]
 
+
+
+# The creator columns the learner owns.
+declare(CREATORS, __name__,
+    Column("action", np.int64, doc="index of the current action in Learner.actions"),
+    Column("profit_mark", np.float64, doc="profit when the current action started"),
+    Column("penalty_accum", np.float64, doc="perceived sanction cost since then"),
+    Column("mark_day", np.int32, doc="day the current action's profit started counting"),
+)
 
 
 def actions() -> tuple[tuple[int, int], ...]:

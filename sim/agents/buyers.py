@@ -16,33 +16,36 @@ from __future__ import annotations
 import numpy as np
 
 from sim.config import Scenario
+from sim.state import BUYERS, Column, declare
 from sim.table import ColumnTable
 
-__all__ = ["BUYER_COLUMNS", "BuyerPopulation"]
+__all__ = ["BuyerPopulation"]
 
-BUYER_COLUMNS: dict[str, type] = {
-    "market": np.int16,
-    "cat1": np.int16,
-    "cat2": np.int16,
-    "activity": np.float64,
-    "price_sensitivity": np.float32,
-    "susceptibility": np.float32,
-    "trust": np.float64,
-    "return_propensity": np.float32,
-    "report_propensity": np.float32,
-    "active": np.bool_,
-    "joined_day": np.int32,
-    "left_day": np.int32,
-    "churn_hazard": np.float64,  # daily hazard of leaving, a function of trust
-    "churn_clock": np.float64,  # Exp(1) draw used up by the hazard; the buyer leaves at 0
-}
+# The buyer columns (all drawn or kept here); another component that needs per-buyer state
+# declares its own columns in its module (sim/state.py).
+declare(BUYERS, __name__,
+    Column("market", np.int16),
+    Column("cat1", np.int16, doc="preferred category"),
+    Column("cat2", np.int16, doc="second preferred category"),
+    Column("activity", np.float64, doc="sessions per day"),
+    Column("price_sensitivity", np.float32),
+    Column("susceptibility", np.float32, doc="to misleading claims"),
+    Column("trust", np.float64),
+    Column("return_propensity", np.float32),
+    Column("report_propensity", np.float32),
+    Column("active", np.bool_, True),
+    Column("joined_day", np.int32),
+    Column("left_day", np.int32, -1),
+    Column("churn_hazard", np.float64, doc="daily hazard of leaving, a function of trust"),
+    Column("churn_clock", np.float64, doc="Exp(1) draw used up by the hazard; the buyer leaves at 0"),
+)
 
 
 class BuyerPopulation(ColumnTable):
     """All buyers ever present; ``active`` marks those still shopping."""
 
     def __init__(self, scenario: Scenario, capacity: int = 16) -> None:
-        super().__init__(BUYER_COLUMNS, capacity)
+        super().__init__(BUYERS.columns(), capacity)
         self.cfg = scenario.world.buyers
         self._cat_share = np.array([c.share for c in scenario.world.categories], dtype=float)
         self._cat_share /= self._cat_share.sum()

@@ -17,80 +17,63 @@ from sim.labels import CreatorState, CreatorType
 from sim.tactics import TacticArrays, adversary_type_codes, creator_type_code, creator_type_names, typologies
 from sim.tactics import code as tactic_code
 from sim.tactics import names as tactic_names
+from sim.state import CREATORS, NEVER, Column, declare
 from sim.table import ColumnTable
 
 if TYPE_CHECKING:
     from sim.model import LiveShopModel
 
-__all__ = ["CREATOR_COLUMNS", "Creator", "CreatorTable", "draw_creators"]
+__all__ = ["Creator", "CreatorTable", "draw_creators"]
 
-CREATOR_COLUMNS: dict[str, type] = {
-    # identity and traits
-    "market": np.int16,
-    "category": np.int16,
-    "ctype": np.int8,
-    "tactic": np.int8,  # violation used when this creator violates (tactic code, sim.tactics)
-    "intensity": np.float64,  # probability a stream violates
-    "actor": np.int32,  # the person behind the account (ban evaders re-enter as new accounts)
-    "followers": np.float64,
-    "quality": np.float64,
-    "skill": np.float64,
-    "streams_per_week": np.float64,
-    "commission_rate": np.float64,
+# The creator columns this module owns: identity, traits, lifecycle and running totals. Other
+# components declare theirs (enforcement, detection, the learner); see sim/state.py.
+declare(CREATORS, __name__,
+    # identity and traits (drawn by draw_creators)
+    Column("market", np.int16),
+    Column("category", np.int16),
+    Column("ctype", np.int8, doc="creator type code (sim.tactics.creator_type_names)"),
+    Column("tactic", np.int8, doc="violation used when this creator violates (tactic code, sim.tactics)"),
+    Column("intensity", np.float64, doc="probability a stream violates"),
+    Column("actor", np.int32, doc="the person behind the account (ban evaders re-enter as new accounts)"),
+    Column("followers", np.float64),
+    Column("quality", np.float64),
+    Column("skill", np.float64),
+    Column("streams_per_week", np.float64),
+    Column("commission_rate", np.float64),
     # lifecycle
-    "level": np.int8,
-    "state": np.int8,
-    "joined_day": np.int32,
-    "left_day": np.int32,
-    # platform-side levers applied per creator (governance writes these)
-    "traffic_multiplier": np.float64,
-    "campaign_eligible": np.bool_,
-    "incentive_eligible": np.bool_,
+    Column("level", np.int8),
+    Column("state", np.int8),
+    Column("joined_day", np.int32),
+    Column("left_day", np.int32, -1),
     # running totals
-    "earnings": np.float64,  # commissions net of claw-backs, plus incentive bonuses
-    "profit": np.float64,  # earnings plus illicit gains minus costs of cheating
-    "gmv": np.float64,
-    "orders": np.int64,
-    "streams": np.int64,
-    "violating_streams": np.int64,
-    "views": np.int64,
-    "settled": np.int64,
-    "refunded": np.int64,
-    "bad_outcomes": np.int64,
-    "complaints": np.int64,
-    "reports": np.int64,
-    "gmv_month": np.float64,  # GMV since the last level refresh
-    # governance: ladder standing and sanction timers (days until which each applies)
-    "ladder": np.float64,  # points, tier points or health score, by the market's ladder
-    "penalty_multiplier": np.float64,
-    "traffic_until": np.int32,
-    "campaign_until": np.int32,
-    "incentive_until": np.int32,
-    "suspended_until": np.int32,
-    "suspended": np.bool_,  # live selling suspended today (from suspended_until)
-    "frozen": np.float64,  # commission held pending the appeal window
-    "sanctions": np.int64,  # confirmed violations against this account
-    "last_sanction_day": np.int32,
-    "last_confirmed_day": np.int32,
-    # ground truth the platform can uncover by looking back at the account
-    "last_stream_day": np.int32,
-    "last_violation_day": np.int32,
-    "last_violation_label": np.int8,
-    "last_complaint_flag": np.int32,
-    "last_actioned_violation": np.int32,  # violation day of the latest real decision
-    # adaptation
-    "action": np.int64,
-    "profit_mark": np.float64,
-    "penalty_accum": np.float64,
-    "mark_day": np.int32,  # day the current action's profit started counting
-}
+    Column("earnings", np.float64, doc="commissions net of claw-backs, plus incentive bonuses"),
+    Column("profit", np.float64, doc="earnings plus illicit gains minus costs of cheating"),
+    Column("gmv", np.float64),
+    Column("orders", np.int64),
+    Column("streams", np.int64),
+    Column("violating_streams", np.int64),
+    Column("views", np.int64),
+    Column("settled", np.int64),
+    Column("refunded", np.int64),
+    Column("bad_outcomes", np.int64),
+    Column("complaints", np.int64),
+    Column("reports", np.int64),
+    Column("gmv_month", np.float64, doc="GMV since the last level refresh"),
+    # ground truth the platform can uncover by looking back at the account (detection)
+    Column("last_stream_day", np.int32, NEVER),
+    Column("last_violation_day", np.int32, NEVER),
+    Column("last_violation_label", np.int8),
+    Column("last_complaint_flag", np.int32, NEVER),
+    Column("last_actioned_violation", np.int32, NEVER, "violation day of the latest real decision"),
+)
 
 
 class CreatorTable(ColumnTable):
     """Column store for all creators ever created (churned and banned rows stay)."""
 
     def __init__(self, capacity: int = 16) -> None:
-        super().__init__(CREATOR_COLUMNS, capacity)
+        # Assembled from every component's declarations (sim/state.py).
+        super().__init__(CREATORS.columns(), capacity)
 
     def live_mask(self) -> np.ndarray:
         """Accounts that can stream today: in the pilot or active, and not suspended."""
@@ -233,7 +216,6 @@ def draw_creators(
         "commission_rate": commission,
         "joined_day": np.full(n, day, dtype=np.int32),
         "left_day": np.full(n, -1, dtype=np.int32),
-        "traffic_multiplier": np.ones(n),
     }
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from sim.labels import CreatorState
 from sim.platform.ladders import ladder_for
 from sim.policy import Milestone, Policy, Sanction
+from sim.state import CREATORS, NEVER, Column, declare
 from sim.table import ColumnTable
 from sim.tactics import names as tactic_names
 
@@ -35,7 +36,25 @@ SOURCES = ("classifier", "report", "complaint")
 SANCTION_NAMES = ("points_only", "warning", "traffic_penalty", "eligibility_loss", "suspension",
                   "commission_freeze", "commission_forfeit", "ban")
 
-NEVER = -(10**6)
+
+# The creator columns the enforcer owns: ladder standing, sanction timers (days until which
+# each applies) and the per-creator levers sanctions set.
+declare(CREATORS, __name__,
+    Column("ladder", np.float64, doc="points, tier points or health score, by the market's ladder"),
+    Column("penalty_multiplier", np.float64, 1.0),
+    Column("traffic_multiplier", np.float64, 1.0, "recommender traffic factor (traffic sanctions)"),
+    Column("campaign_eligible", np.bool_, True),
+    Column("incentive_eligible", np.bool_, True),
+    Column("traffic_until", np.int32, NEVER),
+    Column("campaign_until", np.int32, NEVER),
+    Column("incentive_until", np.int32, NEVER),
+    Column("suspended_until", np.int32, NEVER),
+    Column("suspended", np.bool_, doc="live selling suspended today (from suspended_until)"),
+    Column("frozen", np.float64, doc="commission held pending the appeal window"),
+    Column("sanctions", np.int64, doc="confirmed violations against this account"),
+    Column("last_sanction_day", np.int32, NEVER),
+    Column("last_confirmed_day", np.int32, NEVER),
+)
 
 DECISION_COLUMNS: dict[str, type] = {
     "creator": np.int64,
@@ -115,16 +134,12 @@ class Enforcer:
     # ---------------------------------------------------------------- creators
 
     def init_rows(self, rows: slice) -> None:
-        """New accounts start at the ladder's initial value with no sanctions."""
+        """New accounts start at their market's ladder start (the other columns the enforcer
+        owns start at their declared defaults: no sanctions, no timers)."""
         c = self.model.creators
         market = c.col("market")[rows]
         start = np.array([_ladder_start(p) for p in self.model.policies])
         c.col("ladder")[rows] = start[market]
-        c.col("penalty_multiplier")[rows] = 1.0
-        for col in ("traffic_until", "campaign_until", "incentive_until", "suspended_until"):
-            c.col(col)[rows] = NEVER
-        c.col("last_sanction_day")[rows] = NEVER
-        c.col("last_confirmed_day")[rows] = NEVER
 
     def policy_changed(self, market: int) -> None:
         """A market switched ladder kind: its creators restart on the new ladder."""

@@ -15,7 +15,6 @@ import numpy as np
 
 from sim.agents.creators import Creator, draw_creators
 from sim.labels import CreatorState, CreatorType
-from sim.platform.enforcement import NEVER
 from sim.platform.recommender import scores
 from sim.tactics import names as tactic_names
 
@@ -43,10 +42,8 @@ def add_creators(
     else:
         states = np.full(markets.size, state)
     traits["state"] = states.astype(np.int8)
-    traits["campaign_eligible"] = np.ones(markets.size, dtype=bool)
-    traits["incentive_eligible"] = np.ones(markets.size, dtype=bool)
-    for col in ("last_stream_day", "last_violation_day", "last_complaint_flag", "last_actioned_violation"):
-        traits[col] = np.full(markets.size, NEVER, dtype=np.int32)
+    # Columns not drawn start at their declared defaults (sim/state.py); the enforcer and the
+    # learner then set the starting values that depend on the model.
     rows = model.creators.append(traits, markets.size)
     model.creators.col("actor")[rows] = np.arange(rows.start, rows.stop)
     model.governance.enforcer.init_rows(rows)
