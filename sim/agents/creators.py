@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.config import Scenario
 from sim.labels import CreatorState, CreatorType
-from sim.tactics import TacticArrays, adversary_type_codes, creator_type_code, creator_type_names, typologies
+from sim.tactics import TacticArrays, accidental, adversary_type_codes, creator_type_code, creator_type_names, typologies
 from sim.tactics import code as tactic_code
 from sim.tactics import names as tactic_names
 from sim.state import CREATORS, NEVER, Column, declare
@@ -231,12 +231,13 @@ def _draw_tactics(
 
     Each typology's creators use its tactic; ban evaders carry one of the typologies' tactics,
     drawn at creation; opportunists pick one by ``opportunist_weights``; everyone else (honest
-    creators) may commit a ``minor`` breach.
+    creators) may commit the accidental breach (``minor``).
     """
     tactics_cfg = scenario.world.tactics
     n = ctypes.size
-    tactic = np.full(n, tactic_code("minor"), dtype=np.int8)
-    intensity = np.full(n, tactics_cfg.minor.intensity)
+    slip = accidental()
+    tactic = np.full(n, tactic_code(slip.name), dtype=np.int8)
+    intensity = np.full(n, getattr(tactics_cfg, slip.name).intensity)
     typologies_ = typologies()
     for kind in typologies_:
         rows = ctypes == creator_type_code(kind)

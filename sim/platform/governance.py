@@ -27,7 +27,7 @@ import numpy as np
 from sim.labels import CreatorState
 from sim.platform.enforcement import Enforcer
 from sim.platform.onboarding import Onboarding
-from sim.tactics import CLEAN
+from sim.tactics import CLEAN, accidental
 from sim.tactics import code as tactic_code
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ QUEUE_FIELDS: dict[str, type] = {
 
 
 # The reason given to a flag on a stream or creator without a known violation.
-MINOR = tactic_code("minor")
+MINOR = tactic_code(accidental().name)
 
 
 class ReviewQueue:

@@ -60,6 +60,9 @@ class TacticKind:
     share: ClassVar[float] = 0.0
     # Opportunists may be given this tactic in ``world.tactics.opportunist_weights``.
     opportunist: ClassVar[bool] = False
+    # The breach honest creators commit by accident (exactly one registered tactic): also the
+    # reason the platform records on a flag that points at no known violation.
+    accidental: ClassVar[bool] = False
     # Detection defaults: classifier separability d' and the points range of one decision.
     separability: ClassVar[float] = 1.5
     points: ClassVar[tuple[float, float]] = (2.0, 24.0)

@@ -24,6 +24,7 @@ class Minor(TacticKind):
     name = "minor"
     config = MinorConfig
     typology = False
+    accidental = True
     separability = 1.2
     # Low quality 1-24 points (TikTok Shop seller centre, TH), kept to the low end.
     points = (1.0, 6.0)

@@ -23,6 +23,7 @@ __all__ = [
     "BUILTIN",
     "CLEAN",
     "TacticArrays",
+    "accidental",
     "adversary_type_codes",
     "by_name",
     "code",
@@ -60,6 +61,8 @@ def register[K: type[TacticKind]](kind: K) -> K:
     current = _KINDS.get(name)
     if current is not None and type(current) is not kind:
         raise ValueError(f"tactic {name!r} is already registered ({type(current).__name__})")
+    if kind.accidental and any(k.accidental for n, k in _KINDS.items() if n != name):
+        raise ValueError(f"tactic {name!r}: only one tactic can be the accidental breach")
     if kind.typology and name in CreatorType.__members__ and name not in BUILTIN:
         raise ValueError(f"tactic {name!r}: the name is taken by a creator type")
     _KINDS[name] = kind()
@@ -101,6 +104,12 @@ def by_name(name: str) -> TacticKind:
         return _KINDS[name]
     except KeyError:
         raise KeyError(f"tactic {name!r} is not registered; registered: {', '.join(names()[1:])}") from None
+
+
+def accidental() -> TacticKind:
+    """The tactic of honest creators' accidental breaches (``TacticKind.accidental``)."""
+    (kind,) = (k for k in kinds() if k.accidental)
+    return kind
 
 
 def typologies() -> tuple[TacticKind, ...]:
