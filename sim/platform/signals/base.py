@@ -95,7 +95,7 @@ class PlatformView:
         return self._model.creators.col(name)
 
     def present(self) -> np.ndarray:
-        """Creators with a live account (pilot or active, not suspended)."""
+        """Accounts still on the platform (not churned, not banned)."""
         return self._model.creators.present_mask()
 
     def decision(self, name: str) -> np.ndarray:

@@ -57,4 +57,4 @@ def source_class(name: str) -> type[SignalSource]:
     try:
         return _SOURCES[name]
     except KeyError:
-        raise ValueError(f"signal source {name!r} is not registered; registered: {', '.join(_SOURCES)}") from None
+        raise ValueError(f"signal source {name!r} is not registered; registered: {', '.join(source_names())}") from None
