@@ -151,7 +151,8 @@ APPEAL_STATES = ("none", "will_appeal", "pending", "upheld", "overturned")
 
 def sanctions_frame(model: LiveShopModel) -> pd.DataFrame:
     """One row per enforcement decision: who, when, why, whether it was right, what followed."""
-    from sim.platform.enforcement import SANCTION_NAMES, SOURCES
+    from sim.platform.enforcement import SANCTION_NAMES
+    from sim.platform.signals import source_names
 
     log = model.governance.enforcer.log
     agents = {a.row: a.unique_id for a in model.agents}
@@ -172,7 +173,7 @@ def sanctions_frame(model: LiveShopModel) -> pd.DataFrame:
             "reason": pd.Categorical.from_codes(log.col("reason"), tactics),
             "true_label": pd.Categorical.from_codes(log.col("label"), tactics),
             "real": log.col("real").copy(),
-            "source": pd.Categorical.from_codes(log.col("source"), list(SOURCES)),
+            "source": pd.Categorical.from_codes(log.col("source"), list(source_names())),
             "auto": log.col("auto").copy(),
             "proactive": log.col("proactive").copy(),
             "points": log.col("points").copy(),

@@ -4,9 +4,10 @@
   N(0, 1) for a stream that does not commit that violation, N(d' x scale, 1) for one that
   does (a binormal ROC whose operating point is the threshold). A stream scoring above the
   threshold is flagged; optionally, a stream scoring above the interruption threshold is cut
-  live and the rest of its views never happen. User reports (>= report_threshold on a stream)
-  and complaint spikes (>= complaint_threshold complaints about a creator in 7 days) are
-  further signals.
+  live and the rest of its views never happen. Flags come from the registered detection
+  signal sources (``sim/platform/signals/``): classifier flags, user reports
+  (>= report_threshold on a stream) and complaint spikes (>= complaint_threshold complaints
+  about a creator in 7 days), then any registered from outside livesim.
 - **Review.** Flags scoring above the auto-action threshold are actioned at once. The rest wait
   in a per-market queue served by a daily capacity: pending appeals first, then flags by the
   prioritisation rule (fifo, risk, reach); items older than the SLA expire unreviewed.
@@ -29,6 +30,8 @@ from sim.platform.enforcement import Enforcer
 from sim.platform.onboarding import Onboarding
 from sim.tactics import CLEAN, accidental
 from sim.tactics import code as tactic_code
+from sim.platform.signals import CreatorFlags, PlatformView, SignalSource, StreamSignal
+from sim.platform.signals import sources as signal_sources
 
 if TYPE_CHECKING:
     from sim.model import DayStreams, LiveShopModel
@@ -82,6 +85,10 @@ class Governance:
         self.queue = ReviewQueue()
         self.enforcer = Enforcer(model)
         self.onboarding = Onboarding(model)
+        # The registered detection signal sources, one instance per model; index = source code.
+        self.sources: list[SignalSource] = [source() for source in signal_sources()]
+        self._proactive = np.array([source.proactive for source in self.sources], dtype=bool)
+        self._auto_action = np.array([source.auto_action for source in self.sources], dtype=bool)
 
     # ---------------------------------------------------------------- detection
 
@@ -116,7 +123,14 @@ class Governance:
         return rng.random(stream_of_view.size) < share[stream_of_view]
 
     def detect(self) -> None:
-        """Turn today's classifier flags, reports and complaint spikes into actions or queue items."""
+        """Turn today's signals (every registered source, in order) into actions or queue items.
+
+        Sources see only what the platform can see (``sim/platform/signals/``); the ground truth
+        a reviewer will uncover is attached here. Stream signals come first, one item per
+        stream any of them flags (named after the first source in order that flagged it, its
+        risk score the sum of every stream source's evidence, in order); then the flags on
+        accounts, source by source. Markets with detection off see no flag from any source.
+        """
         model = self.model
         s = model.today
         c = model.creators
@@ -129,12 +143,24 @@ class Governance:
             c.col("last_violation_day")[s.creator[v]] = day
             c.col("last_violation_label")[s.creator[v]] = s.tactic[v]
             c.col("last_stream_day")[s.creator] = day
+        view = PlatformView(model)
         on = lv.detection_on[s.market]
-        reported = on & (s.reports >= lv.report_threshold[s.market])
-        flag = s.flagged | reported
-        idx = np.flatnonzero(flag)
+        first = np.full(s.creator.size, -1, dtype=np.int8)  # the first source flagging each stream
+        named = np.zeros(s.creator.size, dtype=np.int8)  # the violation type it points at (0: none)
+        evidence: np.ndarray | None = None
+        account_flags: list[tuple[int, CreatorFlags]] = []
+        for code, source in enumerate(self.sources):
+            seen = source.observe(view)
+            if isinstance(seen, StreamSignal):
+                new = on & seen.flag & (first < 0)
+                first[new] = code
+                named[new] = seen.reason[new]
+                evidence = seen.score if evidence is None else evidence + seen.score
+            else:
+                account_flags.append((code, seen))
+        idx = np.flatnonzero(first >= 0)
         real = s.tactic[idx] > 0
-        reason = np.where(s.flagged[idx], s.reason[idx], np.where(real, s.tactic[idx], MINOR))
+        reason = np.where(named[idx] > 0, named[idx], np.where(real, s.tactic[idx], MINOR))
         items = {
             "creator": s.creator[idx],
             "market": s.market[idx],
@@ -142,21 +168,18 @@ class Governance:
             "label": s.tactic[idx],
             "reason": reason,
             "real": real,
-            "score": np.where(s.flagged[idx], s.score[idx], -10.0) + 0.01 * s.reports[idx],
+            "score": evidence[idx] if evidence is not None else np.zeros(idx.size),
             "reach": s.views[idx].astype(float),
-            "source": np.where(s.flagged[idx], 0, 1),
-            "proactive": s.flagged[idx],
+            "source": first[idx],
+            "proactive": self._proactive[first[idx]],
             "enqueued": np.full(idx.size, day),
         }
-        # Complaint spikes: creators whose buyers complained repeatedly this week.
-        comp = model.complaints_7d.values
-        n = c.n
-        spike = np.zeros(n, dtype=bool)
-        spike[: comp.size] = comp[:n] >= lv.complaint_threshold[c.col("market")[: comp.size]]
-        spike &= (day - c.col("last_complaint_flag") >= 7) & c.present_mask() & lv.detection_on[c.col("market")]
-        cr = np.flatnonzero(spike)
-        if cr.size:
-            c.col("last_complaint_flag")[cr] = day
+        # Flags on accounts (complaint spikes): judged on the creator's last week.
+        for code, flags in account_flags:
+            keep = lv.detection_on[c.col("market")[flags.creator]]
+            cr = flags.creator[keep]
+            if not cr.size:
+                continue
             recent = c.col("last_violation_day")[cr] >= day - 7
             label = np.where(recent, c.col("last_violation_label")[cr], CLEAN).astype(np.int8)
             items = {
@@ -166,19 +189,19 @@ class Governance:
                     "market": c.col("market")[cr].astype(np.int64),
                     "violation_day": np.where(recent, c.col("last_violation_day")[cr], c.col("last_stream_day")[cr]),
                     "label": label,
-                    "reason": np.where(recent, label, MINOR),
+                    "reason": np.where(flags.reason[keep] > 0, flags.reason[keep], np.where(recent, label, MINOR)),
                     "real": recent,
-                    "score": comp[cr].astype(float) * 0.1,
+                    "score": flags.score[keep],
                     "reach": np.zeros(cr.size),
-                    "source": np.full(cr.size, 2),
-                    "proactive": np.zeros(cr.size, dtype=bool),
+                    "source": np.full(cr.size, code),
+                    "proactive": np.full(cr.size, self._proactive[code]),
                     "enqueued": np.full(cr.size, day),
                 }.items()
             }
         counts.add("flags", items["market"])
         # High-confidence classifier flags are actioned without review.
         auto = items["proactive"] & (items["score"] >= lv.auto_threshold[items["market"]] + 0.0)
-        auto &= items["source"] == 0
+        auto &= self._auto_action[items["source"]]
         if auto.any():
             a = {k: v[auto] for k, v in items.items()}
             self._decide(a, auto=True)

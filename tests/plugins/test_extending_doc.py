@@ -69,3 +69,18 @@ def test_tactic_example_is_drawn_streamed_and_sanctioned() -> None:
         assert (result.sanctions["reason"] == "fake_discounts").any()
     finally:
         unregister_tactic("fake_discounts")
+def test_signal_example_raises_refund_spike_decisions() -> None:
+    """The signal-source example, run as written, adds a source whose items reach the sanctions table as refund_spike."""
+    from sim.platform.signals import BUILTIN, source_names
+    from sim.platform.signals import unregister as unregister_source
+
+    exec(compile(_example("# refund_spike.py"), "extending.md signal", "exec", dont_inherit=True), {})  # noqa: S102
+    try:
+        assert source_names() == (*BUILTIN, "refund_spike")
+        from sim.config import scenario_from_dict
+
+        data = tiny_dict(enforced=True, n_buyers=8_000) | {"days": 15}
+        result = run(scenario_from_dict(data))
+        assert (result.sanctions["source"] == "refund_spike").any()
+    finally:
+        unregister_source("refund_spike")
