@@ -47,10 +47,11 @@ def plan(model: LiveShopModel, day: Day) -> None:
             mask = run.enrolled()
             day.enrolled[run] = mask
             enrolled_any |= mask
-            boost += np.where(mask, run.cfg.effort_boost, 0.0)
-            # Incentive fraudsters top their period GMV up past the threshold with fake orders.
-            gap = overshoot * run.cfg.gmv_threshold - run.period_gmv_of_all()
-            day.fraud_target = np.maximum(day.fraud_target, np.where(mask, gap, 0.0))
+            boost += run.effort_boost(mask)
+            # Incentive fraudsters fake what they need to qualify (the largest gap over programmes).
+            target = run.fraud_target(mask, overshoot)
+            if target is not None:
+                day.fraud_target = np.maximum(day.fraud_target, target)
     p_full = np.minimum(p_base * boost, 1.0)
     u = rng.random(c.n)
     live = c.live_mask() & (u < p_full)
