@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import numpy as np
 from pydantic import Field, Strict
 
-from sim.config import Incentive
+from sim.config import Eligibility, Incentive
 from sim.platform.programmes.base import Programme
 from sim.platform.programmes.registry import register
 from sim.schema import Money, Multiplier
@@ -30,6 +30,8 @@ class NewCreatorSupportConfig(Incentive):
     """Traffic and a daily bonus for newly joined creators, within a budget."""
 
     program: Literal["new_creator_support"]
+    # New creators are mostly in their pilot period: the support is for them too.
+    eligibility: Eligibility = Eligibility(exclude_pilot=False)
     # The first 30 days, the length of TikTok Shop's Pilot Program for new creators (domain
     # facts, "Eligibility", H).
     max_age_days: Annotated[int, Strict(), Field(ge=1, le=3650)] = 30

@@ -118,7 +118,9 @@ class QualityBonus(Programme):
         aov = np.divide(gmv, orders, out=np.ones_like(gmv), where=orders > 0)
         n_fake = np.where(orders > 0, np.ceil(np.maximum(gap, 0.0) / np.maximum(aov, 1e-9)), 1.0)
         settled = self._of_all(self.settled)
-        projected = (self._of_all(self.clean) + (1.0 - cancel) * n_fake) / (settled + n_fake)
+        faked = settled + n_fake
+        projected = np.divide(self._of_all(self.clean) + (1.0 - cancel) * n_fake, faked,
+                              out=np.ones_like(faked), where=faked > 0)
         worth_it = enrolled & (gap > 0) & (projected >= self.cfg.min_clean_share)
         return np.where(worth_it, gap, 0.0)
 
