@@ -242,3 +242,18 @@ def test_a_type_config_round_trips_through_a_dump() -> None:
     assert isinstance(again.timeline[0], QualityBonusConfig) and again.timeline[0] == scenario.timeline[0]
     with pytest.raises(ScenarioError, match="gmv_floor"):
         scenario_from_dict(data | {"timeline": [data["timeline"][0] | {"gmv_thresold": 1.0}]})
+
+
+def test_spend_by_programme_type_adds_up_to_incentive_spend() -> None:
+    """With a quality bonus and new-creator support running together, each type's spend metric holds what that type paid, and they sum to incentive_spend."""
+    from sim.runner import run
+
+    data = tiny_dict(n_buyers=6_000, n_creators=300, creators={"arrival_rate": 0.02}) | {"days": 20}
+    data["timeline"] = [
+        {"kind": "incentive", "name": "q", "program": "quality_bonus", "start_day": 1, "days": 20, "period_days": 5,
+         "gmv_floor": 20.0, "min_clean_share": 0.5, "max_complaint_rate": 0.5},
+        {"kind": "incentive", "name": "s", "program": "new_creator_support", "start_day": 1, "days": 20},
+    ]
+    s = run(scenario_from_dict(data)).summary
+    assert s["quality_bonus_spend"] > 0 and s["new_creator_support_spend"] > 0 and s["gmv_bonus_spend"] == 0.0
+    assert s["quality_bonus_spend"] + s["new_creator_support_spend"] == pytest.approx(s["incentive_spend"])

@@ -44,6 +44,7 @@ class GmvBonus(Programme):
 
     name = "gmv_bonus"
     config = GmvBonusConfig
+    spend_counter = "gmv_bonus_spend"
     cfg: GmvBonusConfig
 
     def __init__(self, model: LiveShopModel, cfg: GmvBonusConfig) -> None:
