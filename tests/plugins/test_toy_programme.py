@@ -110,3 +110,21 @@ def test_registration_checks_the_config_names_the_type() -> None:
         register(Misnamed)
     with pytest.raises(ValueError, match="built in"):
         unregister("gmv_bonus")
+
+
+def test_extending_doc_programme_example_pays_the_flat_amount() -> None:
+    """The programme example in docs/extending.md, run as written, makes program = "flat_bonus" valid and pays a multiple of its amount every day it runs."""
+    from tests.plugins.test_extending_doc import _example
+
+    exec(compile(_example("# flat_bonus.py"), "extending.md programme", "exec", dont_inherit=True), {})  # noqa: S102
+    try:
+        assert "flat_bonus" in program_names()
+        data = tiny_dict() | {"days": 6}
+        data["timeline"] = [{"kind": "incentive", "name": "flat", "program": "flat_bonus", "start_day": 2, "days": 4,
+                             "amount": 3.0, "budget": 1e9}]
+        result = run(scenario_from_dict(data))
+        spend = result.daily.loc[result.daily["market"] == "all", "incentive_spend"].to_numpy()
+        assert spend[0] == 0.0 and spend[5] == 0.0 and (spend[1:5] > 0).all()
+        assert np.all(spend % 3.0 == 0.0)
+    finally:
+        unregister("flat_bonus")
