@@ -423,6 +423,12 @@ class Incentive(_Dated):
     # Extra go-live probability for enrolled creators (0.3: +30 %); an assumption.
     effort_boost: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 0.3
 
+    def __init__(self, /, **data: Any) -> None:
+        if type(self) is Incentive:  # validation would hand back another object: say so instead
+            raise TypeError("Incentive is the base of the programme types: build a type's class "
+                            "(e.g. GmvBonusConfig) or use Incentive.model_validate(...)")
+        super().__init__(**data)
+
     @model_validator(mode="wrap")
     @classmethod
     def _by_program(cls, value: Any, handler: ModelWrapValidatorHandler[Incentive]) -> Incentive:
