@@ -692,6 +692,15 @@ _m("reports", "reports", "buyer reports of streams (true and false)", None, coun
 _m("active_buyers", "buyers", "buyers still shopping", True, _active_buyers, LAST_DAY)
 _m("active_creators", "creators", "creators able to go live (pilot or active, not suspended)", None,
    _active_creators, LAST_DAY)
+# What each built-in incentive programme type pays (sim/platform/programmes/; each adds to
+# incentive_spend as well). Kept last so that the columns before them keep their places.
+_m("gmv_bonus_spend", "currency", "bonuses paid by gmv_bonus programmes (share of period GMV above a threshold)",
+   None, count("gmv_bonus_spend"), TOTAL)
+_m("quality_bonus_spend", "currency",
+   "bonuses paid by quality_bonus programmes (period GMV above a floor, clean orders, few complaints)", None,
+   count("quality_bonus_spend"), TOTAL)
+_m("new_creator_support_spend", "currency", "bonuses paid by new_creator_support programmes to creators in their "
+   "first days", None, count("new_creator_support_spend"), TOTAL)
 
 # Counters the phases record that no metric reads: sessions drawn, false reports, flags that
 # expired unreviewed, evaders caught at onboarding, views cut short by an interruption, and the

@@ -309,8 +309,8 @@ def settle(model: LiveShopModel, day: Day) -> None:
     c.col("complaints")[:] += np.bincount(creator, weights=complaint, minlength=n_c).astype(np.int64)
     counted = refunded & o["bonus"]
     for run in model.timeline.incentives:
-        if run.active or run.awaiting:
-            run.record_refunds(creator[counted], value[counted], o["placed_day"][counted])
+        run.record_refunds(creator[counted], value[counted], o["placed_day"][counted])
+        run.record_settled(creator[on], (real & ~bad & ~refunded)[on], complaint[on])
 
     b.update_trust(o["buyer"][real], bad[real], refunded[real])
     day.clean_orders = np.bincount(creator, weights=real & on & ~bad & ~refunded, minlength=n_c)

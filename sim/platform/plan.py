@@ -39,18 +39,16 @@ def plan(model: LiveShopModel, day: Day) -> None:
     p_base = np.minimum(day_rate * camp["go_live"], 1.0)
     boost = np.ones(c.n)
     day.enrolled = {}
-    enrolled_any = np.zeros(c.n, dtype=bool)
-    day.fraud_target = np.zeros(c.n)
-    overshoot = model.config.world.tactics.incentive_fraud.overshoot
     for run in model.timeline.incentives:
         if run.active:
             mask = run.enrolled()
             day.enrolled[run] = mask
-            enrolled_any |= mask
-            boost += np.where(mask, run.cfg.effort_boost, 0.0)
-            # Incentive fraudsters top their period GMV up past the threshold with fake orders.
-            gap = overshoot * run.cfg.gmv_threshold - run.period_gmv_of_all()
-            day.fraud_target = np.maximum(day.fraud_target, np.where(mask, gap, 0.0))
+            boost += run.effort_boost(mask)
+    # Tactics prepare what their streams need today (incentive fraud: the GMV to fake).
+    day.fraud_target = np.zeros(c.n)
+    tac_cfg = model.config.world.tactics
+    for kind in kinds():
+        kind.prepare(getattr(tac_cfg, kind.name), model, day)
     p_full = np.minimum(p_base * boost, 1.0)
     u = rng.random(c.n)
     live = c.live_mask() & (u < p_full)

@@ -1,8 +1,9 @@
 """Rewards: incentive programmes close their periods and pay bonuses (design §3 phase 9).
 
-The programmes themselves (enrolment, period GMV, the net-basis holdback, budgets) are
-``IncentiveRun`` in the timeline; this phase books what they pay out: to the creators'
-earnings and profit, the day's incentive spend, and the ledger.
+The programmes themselves (enrolment, what they record, periods, budgets) are the registered
+programme types in ``sim/platform/programmes/``; this phase books what they pay out: to the
+creators' earnings and profit, the day's incentive spend (and the type's own spend counter,
+if it declares one), and the ledger.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ __all__ = ["reward"]
 def reward(model: LiveShopModel, day: Day) -> None:
     """Incentive programmes close periods and pay bonuses within their budgets.
 
-    Uses no field of ``day``: the programmes kept the period's GMV themselves (``shop``).
+    Uses no field of ``day``: the programmes kept what they pay on themselves (``shop``, ``settle``).
     """
     c = model.creators
     for run in model.timeline.incentives:
@@ -32,3 +33,5 @@ def reward(model: LiveShopModel, day: Day) -> None:
             by_market = np.bincount(c.col("market")[: paid.size], weights=paid, minlength=model.n_markets)
             model.counts.incentive_spend += by_market
             model.ledger.incentive_paid += by_market
+            if run.spend_counter is not None and run.spend_counter in model.counts.fields:
+                getattr(model.counts, run.spend_counter)[:] += by_market

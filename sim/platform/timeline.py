@@ -3,7 +3,8 @@
 Each scenario event becomes a runtime object whose bound methods are scheduled with
 ``model.schedule_event`` (or ``schedule_recurring`` for ramps) half a day before the step they
 affect, so they take effect at the start of that day (phase 1 of the step). Concurrent
-campaigns multiply, each only for the creators it admits.
+campaigns multiply, each only for the creators it admits. Incentive programmes are run by
+their registered type (``sim/platform/programmes/``): the timeline only builds and schedules them.
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa.time import Schedule
 
-from sim.config import Campaign, Eligibility, Incentive, PolicyLaunch, Ramp, apply_policy_changes
+from sim.config import Campaign, Eligibility, PolicyLaunch, Ramp, apply_policy_changes
 from sim.labels import CreatorState
+from sim.platform.programmes import Programme, programme_for
 
 if TYPE_CHECKING:
     from sim.model import LiveShopModel
 
 __all__ = ["CampaignRun", "IncentiveRun", "Timeline", "eligible_creators"]
+
+# A running incentive programme, whatever its type (the name the day and older code use).
+IncentiveRun = Programme
 
 
 def eligible_creators(model: LiveShopModel, rule: Eligibility, markets: np.ndarray, flag: str) -> np.ndarray:
@@ -36,7 +41,7 @@ def eligible_creators(model: LiveShopModel, rule: Eligibility, markets: np.ndarr
 
 
 class _Run:
-    def __init__(self, model: LiveShopModel, cfg: Campaign | Incentive) -> None:
+    def __init__(self, model: LiveShopModel, cfg: Campaign) -> None:
         self.model = model
         self.cfg = cfg
         names = [m.name for m in model.config.world.markets]
@@ -61,99 +66,6 @@ class CampaignRun(_Run):
     """A running sale event."""
 
     cfg: Campaign
-
-
-class IncentiveRun(_Run):
-    """A running GMV-bonus programme: enrolment, period GMV, payouts within a budget."""
-
-    cfg: Incentive
-
-    def __init__(self, model: LiveShopModel, cfg: Incentive) -> None:
-        super().__init__(model, cfg)
-        self.remaining = float(cfg.budget)
-        self.spent = 0.0
-        self.period_gmv = np.zeros(0)
-        self.period_start = 0
-        # Closed periods waiting for the net-basis holdback: (payout day, first day, last day, gmv).
-        self.awaiting: list[tuple[int, int, int, np.ndarray]] = []
-
-    def start(self) -> None:
-        super().start()
-        self._open_period(self.model.day + 1)
-
-    def _open_period(self, first_day: int) -> None:
-        self.period_start = first_day
-        self.period_gmv = np.zeros(self.model.creators.n)
-
-    def enrolled(self) -> np.ndarray:
-        """Creators eligible for the programme today."""
-        return eligible_creators(self.model, self.cfg.eligibility, self.market_mask, "incentive_eligible")
-
-    def period_gmv_of_all(self) -> np.ndarray:
-        """GMV of the open period so far, one entry per creator (0 for newcomers)."""
-        n = self.model.creators.n
-        out = np.zeros(n)
-        k = min(n, self.period_gmv.size)
-        out[:k] = self.period_gmv[:k]
-        return out
-
-    def record_orders(self, creator: np.ndarray, value: np.ndarray, enrolled: np.ndarray) -> None:
-        """Add today's on-platform GMV of enrolled creators to the open period."""
-        if not self.active:
-            return
-        n = self.model.creators.n
-        if self.period_gmv.size < n:
-            self.period_gmv = np.pad(self.period_gmv, (0, n - self.period_gmv.size))
-        keep = enrolled[creator]
-        self.period_gmv += np.bincount(creator[keep], weights=value[keep], minlength=n)
-
-    def record_refunds(self, creator: np.ndarray, value: np.ndarray, placed_day: np.ndarray) -> None:
-        """Net basis: refunds of orders placed in a period (open, or closed and held back) reduce its GMV."""
-        if self.cfg.basis != "net":
-            return
-        periods = list(self.awaiting)
-        if self.active and self.period_gmv.size:
-            periods.append((0, self.period_start, self.model.day, self.period_gmv))
-        for _, first, last, gmv in periods:
-            inside = (placed_day >= first) & (placed_day <= last) & (creator < gmv.size)
-            if inside.any():
-                gmv -= np.bincount(creator[inside], weights=value[inside], minlength=gmv.size)
-
-    def close_day(self, day: int) -> np.ndarray:
-        """End-of-day bookkeeping; returns bonuses paid today per creator."""
-        cfg = self.cfg
-        n = self.model.creators.n
-        paid = np.zeros(n)
-        if self.active and (day - self.period_start + 1 >= cfg.period_days or day >= cfg.end_day):
-            gmv = self.period_gmv
-            if cfg.basis == "gross":
-                paid[: gmv.size] += self._pay(gmv)
-            else:
-                self.awaiting.append((day + cfg.holdback_days, self.period_start, day, gmv.copy()))
-            if day < cfg.end_day:
-                self._open_period(day + 1)
-            else:
-                self.period_gmv = np.zeros(0)
-        due = [a for a in self.awaiting if a[0] <= day]
-        self.awaiting = [a for a in self.awaiting if a[0] > day]
-        for _, _, _, gmv in due:
-            paid[: gmv.size] += self._pay(gmv)
-        return paid
-
-    def _pay(self, gmv: np.ndarray) -> np.ndarray:
-        cfg = self.cfg
-        c = self.model.creators
-        # Only creators still on the platform and not barred from incentives are paid.
-        payable = c.present_mask()[: gmv.size] & c.col("incentive_eligible")[: gmv.size]
-        bonus = np.where(payable & (gmv >= max(cfg.gmv_threshold, 1e-9)),
-                         np.minimum(cfg.bonus_rate * gmv, cfg.bonus_cap), 0.0)
-        total = float(bonus.sum())
-        if total > self.remaining:  # budget exhausted: pay pro rata what is left
-            bonus *= self.remaining / total if total > 0 else 0.0
-            total = self.remaining
-        self.remaining -= total
-        self.spent += total
-        return bonus
 
 
 class _PolicyChange:
@@ -203,7 +115,7 @@ class Timeline:
         self.model = model
         events = model.config.timeline
         self.campaigns = [CampaignRun(model, e) for e in events if e.kind == "campaign"]
-        self.incentives = [IncentiveRun(model, e) for e in events if e.kind == "incentive"]
+        self.incentives: list[Programme] = [programme_for(model, e) for e in events if e.kind == "incentive"]
         self.launches = [PolicyRun(model, e) for e in events if e.kind == "policy"]
         self.ramps = [RampRun(model, e) for e in events if e.kind == "ramp"]
         for run in (*self.campaigns, *self.incentives, *self.launches, *self.ramps):
@@ -219,7 +131,8 @@ class Timeline:
 
     def campaign_effects(self) -> dict[str, np.ndarray]:
         """Per creator: whether a campaign in force admits them, and the product of the
-        go-live, boost and conversion multipliers of the campaigns that do."""
+        go-live, boost and conversion multipliers of the campaigns that do (the boost, the
+        recommender's score multiplier, also carries the traffic programmes in force grant)."""
         n = self.model.creators.n
         out = {"admitted": np.zeros(n, dtype=bool), "go_live": np.ones(n), "boost": np.ones(n),
                "conversion": np.ones(n)}
@@ -230,6 +143,11 @@ class Timeline:
                 out["go_live"][elig] *= run.cfg.go_live_multiplier
                 out["boost"][elig] *= run.cfg.boost
                 out["conversion"][elig] *= run.cfg.conversion_multiplier
+        for programme in self.incentives:
+            if programme.active:
+                factor = programme.traffic_factor()
+                if factor is not None:
+                    out["boost"] *= factor
         return out
 
     def campaign_days(self) -> list[tuple[str, int, int, list[str]]]:

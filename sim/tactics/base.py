@@ -93,6 +93,10 @@ class TacticKind:
 
     # ------------------------------------------------------------------ phase hooks
 
+    def prepare(self, cfg: TacticConfig, model: LiveShopModel, day: Day) -> None:
+        """plan: after today's enrolments (``day.enrolled``), before anyone goes live: set what
+        the tactic's streams need today on the day context. Default: nothing."""
+
     def may_violate(self, model: LiveShopModel, day: Day, creators: np.ndarray) -> np.ndarray | None:
         """plan: which of ``creators`` (rows using this tactic) may violate today (None: all)."""
         return None

@@ -45,6 +45,14 @@ class IncentiveFraud(TacticKind):
     def fake_cancel_rate(self, cfg: IncentiveFraudConfig) -> float:
         return cfg.cancel_rate
 
+    def prepare(self, cfg: IncentiveFraudConfig, model: LiveShopModel, day: Day) -> None:
+        """``day.fraud_target``: the GMV each enrolled fraudster fakes, the largest gap to
+        qualify over the programmes in force (each programme type says what qualifying takes)."""
+        for run, mask in day.enrolled.items():
+            target = run.fraud_target(mask, cfg.overshoot, cfg.cancel_rate)
+            if target is not None:
+                day.fraud_target = np.maximum(day.fraud_target, target)
+
     def may_violate(self, model: LiveShopModel, day: Day, creators: np.ndarray) -> np.ndarray:
         # Incentive fraud only pays while a programme the creator is enrolled in runs.
         enrolled = np.zeros(model.creators.n, dtype=bool)
