@@ -17,7 +17,7 @@ from sim.labels import CreatorState, CreatorType
 from sim.tactics import TacticArrays, accidental, adversary_type_codes, creator_type_code, creator_type_names, typologies
 from sim.tactics import code as tactic_code
 from sim.tactics import names as tactic_names
-from sim.state import CREATORS, NEVER, Column, declare
+from sim.state import CREATORS, Column, declare
 from sim.table import ColumnTable
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["Creator", "CreatorTable", "draw_creators"]
 
 # The creator columns this module owns: identity, traits, lifecycle and running totals. Other
-# components declare theirs (enforcement, detection, the learner); see sim/state.py.
+# components declare theirs (governance, enforcement, the learner); see sim/state.py.
 declare(CREATORS, __name__,
     # identity and traits (drawn by draw_creators)
     Column("market", np.int16),
@@ -59,12 +59,6 @@ declare(CREATORS, __name__,
     Column("complaints", np.int64),
     Column("reports", np.int64),
     Column("gmv_month", np.float64, doc="GMV since the last level refresh"),
-    # ground truth the platform can uncover by looking back at the account (detection)
-    Column("last_stream_day", np.int32, NEVER),
-    Column("last_violation_day", np.int32, NEVER),
-    Column("last_violation_label", np.int8),
-    Column("last_complaint_flag", np.int32, NEVER),
-    Column("last_actioned_violation", np.int32, NEVER, "violation day of the latest real decision"),
 )
 
 

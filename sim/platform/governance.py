@@ -28,6 +28,7 @@ import numpy as np
 from sim.labels import CreatorState
 from sim.platform.enforcement import Enforcer
 from sim.platform.onboarding import Onboarding
+from sim.state import CREATORS, NEVER, Column, declare
 from sim.tactics import CLEAN, accidental
 from sim.tactics import code as tactic_code
 from sim.platform.signals import CreatorFlags, PlatformView, SignalSource, StreamSignal
@@ -52,6 +53,16 @@ QUEUE_FIELDS: dict[str, type] = {
     "enqueued": np.int32,
 }
 
+
+# The creator columns governance owns: what the platform can uncover by looking back at an
+# account (the ground truth a review finds), and when it last flagged it.
+declare(CREATORS, __name__,
+    Column("last_stream_day", np.int32, NEVER),
+    Column("last_violation_day", np.int32, NEVER),
+    Column("last_violation_label", np.int8, doc="tactic code of the last violating stream"),
+    Column("last_complaint_flag", np.int32, NEVER),
+    Column("last_actioned_violation", np.int32, NEVER, "violation day of the latest real decision"),
+)
 
 # The reason given to a flag on a stream or creator without a known violation.
 MINOR = tactic_code(accidental().name)
