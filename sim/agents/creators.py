@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.config import Scenario
 from sim.labels import CreatorState, CreatorType
-from sim.tactics import TacticArrays, accidental, adversary_type_codes, creator_type_code, creator_type_names, typologies
+from sim.tactics import accidental, adversary_type_codes, creator_type_code, creator_type_names, goods_quality, typologies
 from sim.tactics import code as tactic_code
 from sim.tactics import names as tactic_names
 from sim.state import CREATORS, Column, declare
@@ -196,7 +196,7 @@ def draw_creators(
     commission = np.clip(rng.lognormal(np.log(pop.commission_median), pop.commission_sigma, size=n), 0.01, 0.8)
     # Some tactics go with low-quality goods (counterfeits; bought reviews are mostly for
     # low-quality products, He, Hollenbeck & Proserpio 2022): each declares its factor.
-    quality = quality * goods_quality(scenario)[tactics]
+    quality = quality * goods_quality()[tactics]
     return {
         "market": markets.astype(np.int16),
         "category": category,
@@ -211,11 +211,6 @@ def draw_creators(
         "joined_day": np.full(n, day, dtype=np.int32),
         "left_day": np.full(n, -1, dtype=np.int32),
     }
-
-
-def goods_quality(scenario: Scenario) -> np.ndarray:
-    """Factor on goods quality by tactic code (1 for a clean stream)."""
-    return TacticArrays.of(scenario.world).goods_quality
 
 
 def _draw_tactics(

@@ -29,6 +29,7 @@ __all__ = [
     "code",
     "creator_type_code",
     "creator_type_names",
+    "goods_quality",
     "kinds",
     "names",
     "register",
@@ -43,6 +44,8 @@ CLEAN = int(Tactic.none)
 BUILTIN: tuple[str, ...] = tuple(t.name for t in Tactic if t is not Tactic.none)
 
 _KINDS: dict[str, TacticKind] = {}
+# Lookups the phases make every day, rebuilt whenever the registry changes.
+_CACHE: dict[str, object] = {}
 
 
 def register[K: type[TacticKind]](kind: K) -> K:
@@ -66,6 +69,7 @@ def register[K: type[TacticKind]](kind: K) -> K:
     if kind.typology and name in CreatorType.__members__ and name not in BUILTIN:
         raise ValueError(f"tactic {name!r}: the name is taken by a creator type")
     _KINDS[name] = kind()
+    _CACHE.clear()
     return kind
 
 
@@ -74,6 +78,7 @@ def unregister(name: str) -> None:
     if name in BUILTIN:
         raise ValueError(f"tactic {name!r} is built in and cannot be unregistered")
     _KINDS.pop(name, None)
+    _CACHE.clear()
 
 
 def _extras() -> list[str]:
@@ -82,19 +87,25 @@ def _extras() -> list[str]:
 
 def names() -> tuple[str, ...]:
     """Tactic names by code: ``names()[code]`` ("none" at 0)."""
-    return (*(t.name for t in Tactic), *_extras())
+    if "names" not in _CACHE:
+        _CACHE["names"] = (*(t.name for t in Tactic), *_extras())
+    return _CACHE["names"]  # type: ignore[return-value]
 
 
 def kinds() -> tuple[TacticKind, ...]:
     """Every registered tactic, in code order (codes 1, 2, ...)."""
-    return tuple(_KINDS[n] for n in names()[1:] if n in _KINDS)
+    if "kinds" not in _CACHE:
+        _CACHE["kinds"] = tuple(_KINDS[n] for n in names()[1:] if n in _KINDS)
+    return _CACHE["kinds"]  # type: ignore[return-value]
 
 
 def code(name: str) -> int:
     """The code of tactic ``name``."""
+    if "codes" not in _CACHE:
+        _CACHE["codes"] = {n: i for i, n in enumerate(names())}
     try:
-        return names().index(name)
-    except ValueError:
+        return _CACHE["codes"][name]  # type: ignore[index]
+    except KeyError:
         raise KeyError(f"tactic {name!r} is not registered; registered: {', '.join(names()[1:])}") from None
 
 
@@ -119,7 +130,10 @@ def typologies() -> tuple[TacticKind, ...]:
 
 def creator_type_names() -> tuple[str, ...]:
     """Creator type names by type code: the built-in types, then registered typologies."""
-    return (*(t.name for t in CreatorType), *(k.name for k in typologies() if k.name not in CreatorType.__members__))
+    if "types" not in _CACHE:
+        extra = (k.name for k in typologies() if k.name not in CreatorType.__members__)
+        _CACHE["types"] = (*(t.name for t in CreatorType), *extra)
+    return _CACHE["types"]  # type: ignore[return-value]
 
 
 def creator_type_code(kind: TacticKind) -> int:
@@ -130,6 +144,11 @@ def creator_type_code(kind: TacticKind) -> int:
 def adversary_type_codes() -> tuple[int, ...]:
     """Creator types that violate on purpose: every typology and the ban evaders."""
     return (*(creator_type_code(k) for k in typologies()), int(CreatorType.ban_evader))
+
+
+def goods_quality() -> np.ndarray:
+    """Factor on goods quality by tactic code (1 for a clean stream), as each tactic declares."""
+    return np.array([1.0, *(k.goods_quality for k in kinds())])
 
 
 @dataclass(frozen=True)
@@ -144,15 +163,13 @@ class TacticArrays:
     stream_cost: np.ndarray
     fake_order_cost: np.ndarray
     fake_cancel_rate: np.ndarray
-    goods_quality: np.ndarray
 
     @classmethod
     def of(cls, world: World) -> TacticArrays:
         """The numbers of ``world``'s tactic config; a clean stream takes the buyers' clean rates."""
         n = len(names())
         a = {f: np.zeros(n) for f in cls.__dataclass_fields__}
-        for f in ("engagement_boost", "goods_quality"):
-            a[f][:] = 1.0
+        a["engagement_boost"][:] = 1.0
         a["bad_rate"][CLEAN] = world.buyers.clean_bad_outcome_rate
         a["harm_fraction"][CLEAN] = world.buyers.clean_harm_fraction
         for kind in kinds():
@@ -166,5 +183,4 @@ class TacticArrays:
             a["stream_cost"][c] = kind.stream_cost(cfg)
             a["fake_order_cost"][c] = kind.fake_order_cost(cfg)
             a["fake_cancel_rate"][c] = kind.fake_cancel_rate(cfg)
-            a["goods_quality"][c] = kind.goods_quality
         return cls(**a)
