@@ -310,7 +310,8 @@ def settle(model: LiveShopModel, day: Day) -> None:
     counted = refunded & o["bonus"]
     for run in model.timeline.incentives:
         run.record_refunds(creator[counted], value[counted], o["placed_day"][counted])
-        run.record_settled(creator[on], (real & ~bad & ~refunded)[on], complaint[on])
+        # Clean as the platform sees it: not bad, not refunded (a fake order kept looks clean).
+        run.record_settled(creator[on], (~bad & ~refunded)[on], complaint[on])
 
     b.update_trust(o["buyer"][real], bad[real], refunded[real])
     day.clean_orders = np.bincount(creator, weights=real & on & ~bad & ~refunded, minlength=n_c)
