@@ -16,6 +16,7 @@ from mesa.time import Schedule
 
 from sim.config import Campaign, Eligibility, PolicyLaunch, Ramp, apply_policy_changes
 from sim.labels import CreatorState
+from sim.platform.dated import DatedRun
 from sim.platform.programmes import Programme, programme_for
 
 if TYPE_CHECKING:
@@ -40,29 +41,7 @@ def eligible_creators(model: LiveShopModel, rule: Eligibility, markets: np.ndarr
     return ok
 
 
-class _Run:
-    def __init__(self, model: LiveShopModel, cfg: Campaign) -> None:
-        self.model = model
-        self.cfg = cfg
-        names = [m.name for m in model.config.world.markets]
-        chosen = cfg.markets or names
-        self.market_mask = np.array([n in chosen for n in names])
-        self.active = False
-
-    def schedule(self) -> None:
-        self.model.schedule_event(self.start, at=self.cfg.start_day - 0.5)
-        end = self.cfg.end_day + 0.5
-        if end < self.model.config.days + 1:
-            self.model.schedule_event(self.end, at=end)
-
-    def start(self) -> None:
-        self.active = True
-
-    def end(self) -> None:
-        self.active = False
-
-
-class CampaignRun(_Run):
+class CampaignRun(DatedRun):
     """A running sale event."""
 
     cfg: Campaign

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from sim.config import Incentive
+from sim.platform.dated import DatedRun
 
 if TYPE_CHECKING:
     from sim.model import LiveShopModel
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["Programme"]
 
 
-class Programme:
+class Programme(DatedRun):
     """One running incentive programme of a registered type.
 
     Subclasses set ``name`` (the config's ``program``) and ``config`` (an ``Incentive``
@@ -40,31 +41,12 @@ class Programme:
     spend_counter: ClassVar[str | None] = None
 
     def __init__(self, model: LiveShopModel, cfg: Incentive) -> None:
-        self.model = model
-        self.cfg = cfg
-        names = [m.name for m in model.config.world.markets]
-        chosen = cfg.markets or names
-        self.market_mask = np.array([n in chosen for n in names])
-        self.active = False
+        super().__init__(model, cfg)
         self.remaining = float(cfg.budget)
         self.spent = 0.0
 
-    # -- the timeline: in force from start_day to end_day ---------------------------------
-
-    def schedule(self) -> None:
-        """Put the start (and the end, if inside the run) on the model's event list."""
-        self.model.schedule_event(self.start, at=self.cfg.start_day - 0.5)
-        end = self.cfg.end_day + 0.5
-        if end < self.model.config.days + 1:
-            self.model.schedule_event(self.end, at=end)
-
-    def start(self) -> None:
-        """The programme comes into force (before the day ``start_day`` begins)."""
-        self.active = True
-
-    def end(self) -> None:
-        """The programme stops enrolling and recording (payouts still due may follow)."""
-        self.active = False
+    # In force from start_day to end_day (DatedRun): start() and end() switch ``active``; a
+    # type that keeps periods opens its first one in start().
 
     # -- plan ---------------------------------------------------------------------------
 
