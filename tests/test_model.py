@@ -9,7 +9,7 @@ import pytest
 
 from sim import LiveShopModel, run
 from sim.config import scenario_from_dict, with_overrides
-from sim.labels import CreatorState, CreatorType, Tactic
+from sim.labels import CreatorState
 from sim.metrics import METRICS
 from sim.tactics import creator_type_names
 from sim.tactics import names as tactic_names
