@@ -12,7 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import struct
+import subprocess
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,6 +225,45 @@ def record(case: Case) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------------------------------
+# The same bits on every machine
+# ---------------------------------------------------------------------------------------
+
+# numpy picks SIMD code paths by the CPU it runs on (AVX2, AVX-512, ...), and some of them
+# (exp, log, sums) differ in the last bit between paths. Golden runs are therefore made in a
+# child process with every optional path switched off, so every x86-64 machine with numpy's
+# baseline features computes the same bits. Ordinary runs keep the fast paths.
+CPU_FEATURES_VAR = "NPY_DISABLE_CPU_FEATURES"
+
+
+def portable_cpu_features() -> str:
+    """The value of ``NPY_DISABLE_CPU_FEATURES`` that turns off every optional code path of the
+    installed numpy (its dispatch targets), leaving only its baseline."""
+    from numpy._core import _multiarray_umath
+
+    return " ".join(_multiarray_umath.__cpu_dispatch__)
+
+
+def is_portable_process() -> bool:
+    """Whether this process's numpy runs on its baseline code paths only."""
+    return os.environ.get(CPU_FEATURES_VAR) == portable_cpu_features()
+
+
+def record_portably(cases: list[Case]) -> dict[str, dict[str, Any]]:
+    """The golden documents of ``cases`` as a fresh process on numpy's baseline paths makes them
+    (as read back from their file text, so they compare like stored files)."""
+    if is_portable_process():
+        return {c.name: json.loads(dumps(record(c))) for c in cases}
+    env = dict(os.environ)
+    env[CPU_FEATURES_VAR] = portable_cpu_features()
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    done = subprocess.run([sys.executable, "-m", "tests.golden.cases", *(c.name for c in cases)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"golden runs failed in their child process:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout)
+
+
 def dumps(doc: dict[str, Any]) -> str:
     """The file text: sorted keys, one value a line, floats as ``repr`` writes them."""
     return json.dumps(doc, indent=1, sort_keys=True, allow_nan=False, ensure_ascii=False) + "\n"
@@ -310,3 +352,9 @@ def describe(name: str, diffs: list[tuple[str, Any, Any]], limit: int = 30,
 
 RULE = (f"If this change of results is intended, regenerate with `{REGENERATE}` and say in the "
         "commit message why the results changed. A refactor must leave them bit-identical.")
+
+
+if __name__ == "__main__":  # the child process of record_portably: named cases' documents as JSON
+    wanted = set(sys.argv[1:])
+    chosen = [c for c in CASES if c.name in wanted]
+    print(json.dumps({c.name: json.loads(dumps(record(c))) for c in chosen}, allow_nan=False))
