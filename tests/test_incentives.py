@@ -160,3 +160,14 @@ def test_incentive_fraud_scenario_pays_part_of_its_bonus_to_fraudsters() -> None
     assert 0.0 < share < 1.0
     daily = result.platform_daily["incentive_fraud_share"].dropna()
     assert len(daily) > 0 and daily.between(0.0, 1.0).all()
+
+
+@pytest.mark.parametrize(("field", "value"), [("effort_elasticity", -0.1), ("gmv_outlook_sigma", 0.0),
+                                              ("effort_elasticity", 6.0)])
+def test_new_effort_fields_are_bounded(field: str, value: float) -> None:
+    """The effort fields are validated: a value out of bounds is a one-line error naming the field."""
+    from sim.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_dict(_scenario({field: value}))
+    assert err.value.field == f"timeline[0].{field}" and "\n" not in str(err.value)
