@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sim.runner
 from sim import LiveShopModel
 from sim.config import load_scenario, scenario_from_dict
 from sim.experiment import run_spec
-import sim.runner
 from sim.runner import run
 from sim.sweep import RunSpec
 from sim.tactics import adversary_type_codes, creator_type_names

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-
 from scipy.special import ndtr
 
 from sim.config import Incentive
