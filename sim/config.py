@@ -377,8 +377,15 @@ class Incentive(_Dated):
     kind: Literal["incentive"]
     program: Name = "gmv_bonus"
     budget: Budget = 50_000.0
-    # Extra go-live probability for enrolled creators (0.3: +30 %); an assumption.
+    # The most an enrolled creator's go-live probability rises (0.3: +30 %); ASSUMPTION. The
+    # rise itself follows the bonus the creator expects (effort_elasticity, below; docs/model.md §7.12).
     effort_boost: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 0.3
+    # ASSUMPTION: elasticity of going live to the expected bonus, relative to the commission the
+    # creator earns anyway (0.5: a bonus worth 10 % of commissions brings 5 % more live days).
+    effort_elasticity: Annotated[float, Strict(), Field(ge=0.0, le=5.0)] = 0.5
+    # ASSUMPTION: the log-spread a creator allows its period GMV around its recent pace when it
+    # reckons its chance of reaching a programme's GMV threshold (a lognormal outlook).
+    gmv_outlook_sigma: Annotated[float, Strict(), Field(gt=0.0, le=5.0)] = 0.5
 
     def __init__(self, /, **data: Any) -> None:
         if type(self) is Incentive:  # validation would hand back another object: say so instead

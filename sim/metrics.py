@@ -593,7 +593,17 @@ def _active_creators(v: DayView) -> float:
     return float((v.today.live & v.creators).sum())
 
 
+def _paired_run_only(v: DayView) -> float:
+    """Undefined inside one model: the value needs the paired twin run (sim.runner.run sets it)."""
+    return float("nan")
+
+
 # Summary rules of the metrics whose whole-run value is not an aggregate of the daily series.
+
+
+def _paired_run_only_run(v: RunView, series: Sequence[float]) -> float:
+    return float("nan")
+
 
 
 def _time_to_action_run(v: RunView, series: Sequence[float]) -> float:
@@ -656,9 +666,16 @@ _m("adversary_profit", "currency", "profit of adversarial creators net of their 
    count("adversary_profit"), TOTAL)
 _m("incentive_spend", "currency", "incentive bonuses paid", None, count("incentive_spend"), TOTAL)
 _m("incentive_roi", "ratio",
-   "net GMV of streams incentives induced, per unit of bonus paid (cumulative; crowding-out of "
-   "other creators is not subtracted: compare paired runs for the exact effect)", True,
+   "incremental net GMV per unit of bonus paid: (net_gmv - net_gmv of the paired twin run without the "
+   "incentive programmes) / incentive_spend, cumulative to the day; set by sim.runner.run, which runs the "
+   "twin (same seed and replication) when the scenario has programmes, undefined otherwise", True,
+   _paired_run_only, _paired_run_only_run, "(net_gmv - twin net_gmv) / incentive_spend, over the run")
+_m("incentive_induced_roi", "ratio",
+   "diagnostic: net GMV of streams the programmes' effort boost induced, per unit of bonus paid (cumulative; "
+   "crowding-out of other creators not subtracted; incentive_roi is the paired effect)", None,
    cumulative_ratio("induced_net_gmv", "incentive_spend"), ratio_of_totals("induced_net_gmv", "incentive_spend"))
+_m("incentive_fraud_share", "share", "share of incentive bonuses paid to adversarial creators", False,
+   ratio("adversary_bonus_spend", "incentive_spend"), ratio_of_totals("adversary_bonus_spend", "incentive_spend"))
 _m("actions", "decisions", "enforcement decisions (confirmed violations sanctioned)", None, count("actions"), TOTAL)
 _m("enforcement_precision", "share", "share of enforcement decisions on streams that really violated", True,
    ratio("actions_real", "actions"), ratio_of_totals("actions_real", "actions"))

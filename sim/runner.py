@@ -23,7 +23,7 @@ from sim.tactics import creator_type_names
 from sim.tactics import names as tactic_names
 from sim.provenance import RUN_FORMAT, livesim_version, provenance, scenario_hash, scenario_toml
 
-__all__ = ["RunResult", "livesim_version", "run", "write_outputs", "write_run"]
+__all__ = ["RunResult", "incentive_twin", "livesim_version", "run", "set_incentive_roi", "write_outputs", "write_run"]
 
 ProgressFn = Callable[[int, int], None]
 
@@ -87,10 +87,55 @@ def run(
         model.step()
         if progress is not None:
             progress(model.day, days)
-    runtime = time.perf_counter() - t0
-    result = _result(model, runtime)
+    result = _result(model, time.perf_counter() - t0)
+    del model
+    twin = incentive_twin(scenario)
+    if twin is not None:
+        set_incentive_roi(result, _simulate(twin, replication))
+    result.runtime_s = time.perf_counter() - t0
     result.overrides = dict(overrides or {})
     return result
+
+
+def incentive_twin(scenario: Scenario) -> Scenario | None:
+    """The same scenario without its incentive programmes (its ``kind = "incentive"`` timeline
+    entries), or None when it has none. Programmes draw no random numbers, so the twin run with
+    the same seed and replication makes every other draw the same way: the difference between
+    the two runs is the programmes' effect (common random numbers)."""
+    if not any(e.kind == "incentive" for e in scenario.timeline):
+        return None
+    return scenario.model_copy(update={"timeline": [e for e in scenario.timeline if e.kind != "incentive"]})
+
+
+def _simulate(scenario: Scenario, replication: int) -> RunResult:
+    model = LiveShopModel(scenario=scenario, replication=replication)
+    while model.running:
+        model.step()
+    return _result(model, 0.0)
+
+
+def set_incentive_roi(result: RunResult, twin: RunResult) -> None:
+    """Fill ``incentive_roi`` from the paired twin run: per market and platform-wide, the
+    incremental net GMV over the twin per unit of bonus paid. The summary is
+    ``(net_gmv - twin net_gmv) / incentive_spend`` of the run summaries; the daily column the
+    same from the daily series summed to that day (undefined before any bonus is paid). The
+    twin's net GMV is kept in ``result.extra["incentive_twin_net_gmv"]``."""
+    if "incentive_roi" not in result.summary:
+        return
+    daily, other = result.daily, twin.daily
+    for m in ["all", *result.summary_by_market]:
+        rows = (daily["market"] == m).to_numpy()
+        cum_net = np.cumsum(daily.loc[rows, "net_gmv"].to_numpy())
+        cum_twin = np.cumsum(other.loc[(other["market"] == m).to_numpy(), "net_gmv"].to_numpy())
+        cum_spend = np.cumsum(daily.loc[rows, "incentive_spend"].to_numpy())
+        daily.loc[rows, "incentive_roi"] = np.divide(cum_net - cum_twin, cum_spend, out=np.full(cum_spend.size, np.nan),
+                                                     where=cum_spend > 0)
+    result.extra["incentive_twin_net_gmv"] = {"all": twin.summary["net_gmv"]} | {
+        m: v["net_gmv"] for m, v in twin.summary_by_market.items()}
+    for summary, base in ((result.summary, twin.summary),
+                          *((result.summary_by_market[m], twin.summary_by_market[m]) for m in result.summary_by_market)):
+        spend = summary["incentive_spend"]
+        summary["incentive_roi"] = (summary["net_gmv"] - base["net_gmv"]) / spend if spend > 0 else float("nan")
 
 
 def _result(model: LiveShopModel, runtime: float) -> RunResult:
@@ -138,7 +183,7 @@ def creators_frame(model: LiveShopModel) -> pd.DataFrame:
     )
     for name in (
         "followers", "quality", "skill", "streams_per_week", "commission_rate", "intensity", "level",
-        "joined_day", "left_day", "earnings", "profit", "gmv", "orders", "streams", "violating_streams",
+        "joined_day", "left_day", "earnings", "profit", "bonus_paid", "gmv", "orders", "streams", "violating_streams",
         "views", "settled", "refunded", "bad_outcomes", "complaints", "reports", "ladder", "sanctions",
         "frozen", "suspended", "suspended_until",
     ):

@@ -2,8 +2,9 @@
 
 Each creator who may stream (pilot or active, not suspended) goes live with probability
 (streams/week)/7, times the go-live multiplier of the campaigns admitting them, times the effort
-boost of the incentive programmes they are enrolled in; the share of streams only the boost
-brought about is ``induced``. A live creator violates with probability ``intensity``, drawn
+boost of the incentive programmes they are enrolled in (each programme's ``effort_boost``: it
+follows the bonus the creator expects, and is 0 where none is on offer); the share of streams
+only the boost brought about is ``induced``. A live creator violates with probability ``intensity``, drawn
 per creator (not per stream) so that paired runs stay paired across policies. The classifiers
 score the streams as they go live, and fake-engagement bots are paid for per stream.
 """

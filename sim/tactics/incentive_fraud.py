@@ -47,17 +47,22 @@ class IncentiveFraud(TacticKind):
 
     def prepare(self, cfg: IncentiveFraudConfig, model: LiveShopModel, day: Day) -> None:
         """``day.fraud_target``: the GMV each enrolled fraudster fakes, the largest gap to
-        qualify over the programmes in force (each programme type says what qualifying takes)."""
+        qualify over the programmes in force that still offer a bonus (each programme type says
+        what qualifying takes)."""
         for run, mask in day.enrolled.items():
+            if not run.offers_bonus():
+                continue
             target = run.fraud_target(mask, cfg.overshoot, cfg.cancel_rate)
             if target is not None:
                 day.fraud_target = np.maximum(day.fraud_target, target)
 
     def may_violate(self, model: LiveShopModel, day: Day, creators: np.ndarray) -> np.ndarray:
-        # Incentive fraud only pays while a programme the creator is enrolled in runs.
+        # Incentive fraud only pays while a programme the creator is enrolled in runs and still
+        # offers a bonus (budget left, terms that pay).
         enrolled = np.zeros(model.creators.n, dtype=bool)
-        for mask in day.enrolled.values():
-            enrolled |= mask
+        for run, mask in day.enrolled.items():
+            if run.offers_bonus():
+                enrolled |= mask
         return enrolled[creators]
 
     def extra_orders(self, cfg: IncentiveFraudConfig, model: LiveShopModel, day: Day, streams: np.ndarray,

@@ -70,6 +70,25 @@ class GmvBonus(Programme):
         out[:k] = self.period_gmv[:k]
         return out
 
+    def offers_bonus(self) -> bool:
+        return super().offers_bonus() and self.cfg.bonus_rate > 0.0 and self.cfg.bonus_cap > 0.0
+
+    def expected_bonus(self, enrolled: np.ndarray) -> np.ndarray:
+        """At its recent pace a creator expects period GMV ``g`` (on the net basis, less the
+        share of its settled orders it has seen refunded), a bonus of
+        ``min(bonus_rate x max(g, gmv_threshold), bonus_cap)`` if it reaches the threshold,
+        and the chance of reaching it (``chance_of_reaching``); per day of the period."""
+        cfg = self.cfg
+        g = self.recent_gmv_per_day() * cfg.period_days
+        if cfg.basis == "net":
+            c = self.model.creators
+            settled = c.col("settled").astype(float)
+            refunded = np.divide(c.col("refunded"), settled, out=np.zeros_like(settled), where=settled > 0)
+            g = g * (1.0 - refunded)
+        chance = self.chance_of_reaching(g, cfg.gmv_threshold)
+        bonus = chance * np.minimum(cfg.bonus_rate * np.maximum(g, cfg.gmv_threshold), cfg.bonus_cap)
+        return np.where(enrolled, bonus / cfg.period_days, 0.0)
+
     def fraud_target(self, enrolled: np.ndarray, overshoot: float, cancel_rate: float) -> np.ndarray:
         """Incentive fraudsters top their period GMV up past the threshold with fake orders."""
         gap = overshoot * self.cfg.gmv_threshold - self.period_gmv_of_all()

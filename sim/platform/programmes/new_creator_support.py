@@ -67,6 +67,14 @@ class NewCreatorSupport(Programme):
         self._supported = mask
         return mask
 
+    def offers_bonus(self) -> bool:
+        return super().offers_bonus() and self.cfg.bonus_per_live_day > 0.0
+
+    def expected_bonus(self, enrolled: np.ndarray) -> np.ndarray:
+        """The day's bonus, times the share of days the creator usually goes live."""
+        rate = np.minimum(self.model.creators.col("streams_per_week") / 7.0, 1.0)
+        return np.where(enrolled, self.cfg.bonus_per_live_day * rate, 0.0)
+
     def traffic_factor(self) -> np.ndarray | None:
         if self.cfg.traffic_multiplier == 1.0:
             return None

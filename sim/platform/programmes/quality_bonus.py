@@ -107,6 +107,30 @@ class QualityBonus(Programme):
         out[:k] = a[:k]
         return out
 
+    def offers_bonus(self) -> bool:
+        return super().offers_bonus() and self.cfg.bonus_rate > 0.0 and self.cfg.bonus_cap > 0.0
+
+    def expected_bonus(self, enrolled: np.ndarray) -> np.ndarray:
+        """As ``gmv_bonus`` with the floor as threshold, and only for creators whose record
+        meets the quality terms: the open period's settled orders if it has any, else the
+        creator's whole record (clean share taken as the share not refunded), else none yet
+        (a creator with no settled order expects to be clean)."""
+        cfg = self.cfg
+        c = self.model.creators
+        g = self.recent_gmv_per_day() * cfg.period_days
+        chance = self.chance_of_reaching(g, cfg.gmv_floor)
+        settled, clean, complaints = self._of_all(self.settled), self._of_all(self.clean), self._of_all(self.complaints)
+        ever = c.col("settled").astype(float)
+        in_period = settled > 0
+        settled = np.where(in_period, settled, ever)
+        clean = np.where(in_period, clean, ever - c.col("refunded"))
+        complaints = np.where(in_period, complaints, c.col("complaints"))
+        share = np.divide(clean, settled, out=np.ones_like(settled), where=settled > 0)
+        rate = np.divide(complaints, settled, out=np.zeros_like(settled), where=settled > 0)
+        good = (share >= cfg.min_clean_share) & (rate <= cfg.max_complaint_rate)
+        bonus = chance * np.minimum(cfg.bonus_rate * np.maximum(g, cfg.gmv_floor), cfg.bonus_cap)
+        return np.where(enrolled & good, bonus / cfg.period_days, 0.0)
+
     def fraud_target(self, enrolled: np.ndarray, overshoot: float, cancel_rate: float) -> np.ndarray:
         """The floor gap, for fraudsters whose clean share would survive the faking.
 
