@@ -35,6 +35,7 @@ from sim.labels import ADVERSARY_TYPES, CreatorType
 
 if TYPE_CHECKING:
     from sim.model import LiveShopModel
+    from sim.platform.enforcement import DecisionLog
 
 __all__ = [
     "LAST_DAY",
@@ -183,6 +184,11 @@ class _Today:
         log = self.model.governance.enforcer.log
         today = self._decisions_today
         return (log.col("day")[today] - log.col("violation_day")[today]).astype(float)
+
+    @cached_property
+    def decision_hours(self) -> np.ndarray:
+        """Hours from violation (the stream going live) to decision of today's decisions."""
+        return _hours_to_action(self.model.governance.enforcer.log, self._decisions_today)
 
     @cached_property
     def decision_market(self) -> np.ndarray:
@@ -581,6 +587,34 @@ def _time_to_action(v: DayView) -> float:
     return _median(t.decision_delay if v.market is None else t.decision_delay[t.decision_market == v.market])
 
 
+def _hours_to_action(log: DecisionLog, rows: np.ndarray) -> np.ndarray:
+    """Hours from violation to decision of decision-log rows ``rows``."""
+    days = (log.col("day")[rows] - log.col("violation_day")[rows]).astype(float)
+    return 24.0 * days + log.col("decision_hour")[rows] - log.col("violation_hour")[rows]
+
+
+def _quantile(x: np.ndarray, q: float) -> float:
+    """The ``q`` quantile, undefined (NaN) for no values."""
+    return float(np.quantile(x, q)) if x.size else float("nan")
+
+
+def _tta_hours(q: float) -> Callable[[DayView], float]:
+    def rule(v: DayView) -> float:
+        t = v.today
+        h = t.decision_hours if v.market is None else t.decision_hours[t.decision_market == v.market]
+        return _quantile(h, q)
+    return rule
+
+
+def _tta_hours_run(q: float) -> Callable[[RunView, Sequence[float]], float]:
+    def rule(v: RunView, series: Sequence[float]) -> float:
+        """Quantile over every decision of the run (not of the daily quantiles)."""
+        log = v.model.governance.enforcer.log
+        rows = np.arange(log.n) if v.market is None else np.flatnonzero(log.col("market") == v.market)
+        return _quantile(_hours_to_action(log, rows), q)
+    return rule
+
+
 def _queue_backlog(v: DayView) -> float:
     return v.stock(v.today.backlog)
 
@@ -688,6 +722,18 @@ _m("proactive_rate", "share", "share of actioned violations found by classifiers
 _m("time_to_action", "days", "median days from violation to enforcement decision", False, _time_to_action,
    _time_to_action_run, "median over all decisions")
 _m("queue_backlog", "items", "flagged items waiting for review at the end of the day", False, _queue_backlog, MEAN)
+_m("time_to_action_p50_h", "hours", "median hours from violation (stream live) to enforcement decision, queue "
+   "waits included", False, _tta_hours(0.5), _tta_hours_run(0.5), "median over all decisions")
+_m("time_to_action_p90_h", "hours", "90th percentile of hours from violation to enforcement decision", False,
+   _tta_hours(0.9), _tta_hours_run(0.9), "90th percentile over all decisions")
+_m("expired_items", "items", "queued items that passed the review SLA unreviewed and were dropped", False,
+   count("expired_items"), TOTAL)
+_m("expired_reactive_items", "items", "expired items raised by users (reports, complaint spikes), not by classifiers",
+   False, count("expired_reactive_items"), TOTAL)
+_m("pending_items", "items", "items in the review queue at the end of the day (the summary: at the end of the run)",
+   False, _queue_backlog, LAST_DAY)
+_m("review_utilisation", "share", "review capacity used: human reviews of flags and appeal decisions per "
+   "review slot", None, ratio("capacity_used", "review_capacity"), ratio_of_totals("capacity_used", "review_capacity"))
 _m("appeals", "appeals", "appeals filed by sanctioned creators", None, count("appeals"), TOTAL)
 _m("appeal_overturn_rate", "share", "share of decided appeals that overturned the decision", None,
    ratio("overturns", "appeal_decisions"), ratio_of_totals("overturns", "appeal_decisions"))
@@ -719,8 +765,8 @@ _m("quality_bonus_spend", "currency",
 _m("new_creator_support_spend", "currency", "bonuses paid by new_creator_support programmes to creators in their "
    "first days", None, count("new_creator_support_spend"), TOTAL)
 
-# Counters the phases record that no metric reads: sessions drawn, false reports, flags that
-# expired unreviewed, evaders caught at onboarding, views cut short by an interruption, and the
+# Counters the phases record that no metric reads: sessions drawn, false reports, reviews of items
+# raised by users (not proactive), evaders caught at onboarding, views cut short by an interruption, and the
 # days-to-action sum. A phase module may register its own the same way.
-register_counter("sessions", "false_reports", "expired_items", "ban_evasions_caught", "interrupted_views",
+register_counter("sessions", "false_reports", "ban_evasions_caught", "interrupted_views", "reactive_reviews",
                  "time_to_action_sum")

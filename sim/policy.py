@@ -126,6 +126,18 @@ class Review(StrictModel):
     specificity: Share = 0.97
     # Items not reviewed within the SLA expire unactioned.
     sla_days: Annotated[int, Strict(), Field(ge=1, le=365)] = 7
+    # Under ``risk`` an item ranks by its risk score (classifier score, below the threshold for a
+    # report-only item, + 0.01 per report) + age_weight x days waited, so an item with weaker
+    # evidence rises as it waits instead of starving: at 0.5 a day an item one z-unit below a
+    # fresh flag overtakes it after 2 days, a report on a stream scoring 0 overtakes a fresh flag
+    # at the 2.5 threshold after 5, inside the 7-day SLA. 0: score alone. Higher weights trade
+    # speed on strong flags for fairness (docs/model.md §7.18 has the measured trade-off).
+    # ASSUMPTION (no published weight).
+    age_weight: Annotated[float, Strict(), Field(ge=0.0, le=100.0)] = 0.5
+    # Hours from a classifier flag to its auto-action (decided without review). ASSUMPTION:
+    # automated removals follow within minutes (automation goes with speed: Papaevangelou &
+    # Votta 2025, M, domain-facts §3).
+    auto_action_latency_hours: Annotated[float, Strict(), Field(ge=0.0, le=24.0)] = 0.25
     # Flags scoring above the threshold are actioned automatically, without review.
     auto_action: StrictBool = True
     auto_action_threshold: ZScore = 4.5
@@ -327,6 +339,11 @@ class Appeals(StrictModel):
 
     # 30 calendar days for creators (TikTok Shop creator policy); >= 180 under the EU DSA.
     window_days: Annotated[int, Strict(), Field(ge=0, le=3650)] = 30
+    # When an appellant files: this share files at once (delay Geometric(0.3) - 1 days, capped
+    # by the window), the rest on a day drawn uniformly over the whole window, so a longer window
+    # means later filings and more of them inside a run. ASSUMPTION (no published filing-delay
+    # distribution; half file at once).
+    early_share: Share = 0.5
     rate_if_wrong: Share = 0.6
     rate_if_right: Share = 0.15
     decision_days: Annotated[int, Strict(), Field(ge=0, le=365)] = 3

@@ -215,6 +215,10 @@ def sanctions_frame(model: LiveShopModel) -> pd.DataFrame:
                                                       creator_type_names()),
             "day": log.col("day").copy(),
             "violation_day": log.col("violation_day").copy(),
+            "violation_hour": log.col("violation_hour").copy(),
+            "decision_hour": log.col("decision_hour").copy(),
+            "hours_to_action": 24.0 * (log.col("day") - log.col("violation_day")) + log.col("decision_hour")
+            - log.col("violation_hour"),
             "reason": pd.Categorical.from_codes(log.col("reason"), tactics),
             "true_label": pd.Categorical.from_codes(log.col("label"), tactics),
             "real": log.col("real").copy(),

@@ -442,7 +442,7 @@ def test_presets_load_by_name_and_scenario_values_win():
     s = scenario_from_dict(data)
     assert s.policy.enforcement.kind == "tiers"
     assert s.policy.review.capacity_per_day == 7
-    for name in ("tiktok_health_score", "tiktok_points_sea", "shopee_tiers", "lenient", "strict"):
+    for name in ("tiktok_health_score", "tiktok_points_sea", "shopee_tiers", "eu_dsa", "lenient", "strict"):
         data["policy_preset"] = name
         assert scenario_from_dict(data).policy_preset == name
 

@@ -78,14 +78,15 @@ def test_builtin_sources_run_in_documented_order() -> None:
 
 
 def test_classifier_source_flags_exactly_the_scanned_flags() -> None:
-    """The classifier source flags the streams the scan flagged, with their reason; unflagged streams get evidence -10."""
+    """The classifier source flags the streams the scan flagged, with their reason; every stream's
+    evidence is its classifier score (below the threshold for an unflagged one)."""
     m = _model()
     rows = _rows(m, 0, 4)
     _day(m, rows, score=[3.0, 1.0, 2.6, -0.5], flagged=[True, False, True, False], reason=[1, 2, 6, 3])
     seen = ClassifierFlags().observe(PlatformView(m))
     assert isinstance(seen, StreamSignal)
     np.testing.assert_array_equal(seen.flag, [True, False, True, False])
-    np.testing.assert_array_equal(seen.score, [3.0, -10.0, 2.6, -10.0])
+    np.testing.assert_array_equal(seen.score, [3.0, 1.0, 2.6, -0.5])
     np.testing.assert_array_equal(seen.reason, [1, 2, 6, 3])
 
 
@@ -136,7 +137,7 @@ def test_detect_merges_stream_signals_and_appends_account_flags() -> None:
     np.testing.assert_array_equal(q["creator"], rows[[0, 1, 2, 3]])
     np.testing.assert_array_equal(q["source"], [0, 1, 0, 2])
     np.testing.assert_array_equal(q["proactive"], [True, False, True, False])
-    np.testing.assert_array_equal(q["score"], [3.0 + 0.02, -10.0 + 0.01, 2.7, 0.4])
+    np.testing.assert_array_equal(q["score"], [3.0 + 0.02, 1.0 + 0.01, 2.7, 0.4])
     np.testing.assert_array_equal(q["real"], [True, False, False, False])
     np.testing.assert_array_equal(q["label"], [Tactic.counterfeit, 0, 0, 0])
     # The classifier's reason where it flagged; otherwise the reviewer's (minor for a clean stream).

@@ -62,6 +62,8 @@ DECISION_COLUMNS: dict[str, type] = {
     "market": np.int16,
     "day": np.int32,  # decision day
     "violation_day": np.int32,  # day of the stream judged
+    "violation_hour": np.float64,  # hour of that day the stream went live (0-24)
+    "decision_hour": np.float64,  # hours after the start of the decision day (past 24: after midnight)
     "reason": np.int8,  # tactic code the platform believed (sim.tactics)
     "label": np.int8,  # ground truth of the stream (tactic code; 0 = clean)
     "real": np.bool_,  # the stream really violated
@@ -175,6 +177,8 @@ class Enforcer:
         auto: np.ndarray,
         proactive: np.ndarray,
         rng: np.random.Generator,
+        violation_hour: np.ndarray | None = None,
+        decision_hour: np.ndarray | None = None,
     ) -> slice:
         """Record confirmed violations, move ladders, apply milestone sanctions; returns log rows."""
         model = self.model
@@ -184,6 +188,8 @@ class Enforcer:
         if k == 0:
             return slice(self.log.n, self.log.n)
         market = c.col("market")[creator].astype(np.int64)
+        violation_hour = np.zeros(k) if violation_hour is None else violation_hour
+        decision_hour = np.zeros(k) if decision_hour is None else decision_hour
         # Points from the reason's published range, skewed to the low end.
         u = rng.beta(1.0, 3.0, size=k)
         points = np.zeros(k)
@@ -203,8 +209,9 @@ class Enforcer:
         # Order decisions per creator so milestone crossings follow one another.
         order = np.lexsort((np.arange(k), creator))
         creator, market, points, delta, expiry = (a[order] for a in (creator, market, points, delta, expiry))
-        violation_day, reason, label, real, source, auto, proactive = (
-            a[order] for a in (violation_day, reason, label, real, source, auto, proactive)
+        violation_day, reason, label, real, source, auto, proactive, violation_hour, decision_hour = (
+            a[order] for a in (violation_day, reason, label, real, source, auto, proactive, violation_hour,
+                               decision_hour)
         )
         first = np.r_[True, creator[1:] != creator[:-1]]
         group_start = np.maximum.accumulate(np.where(first, np.arange(k), 0))
@@ -233,6 +240,8 @@ class Enforcer:
                 "market": market,
                 "day": day,
                 "violation_day": violation_day,
+                "violation_hour": violation_hour,
+                "decision_hour": decision_hour,
                 "reason": reason,
                 "label": label,
                 "real": real,

@@ -10,13 +10,20 @@
   about a creator in 7 days), then any registered from outside livesim.
 - **Review.** Flags scoring above the auto-action threshold are actioned at once. The rest wait
   in a per-market queue served by a daily capacity: pending appeals first, then flags by the
-  prioritisation rule (fifo, risk, reach); items older than the SLA expire unreviewed.
-  Reviewers confirm a real violation with probability ``sensitivity`` and a clean stream
-  with probability ``1 - specificity``.
+  prioritisation rule (fifo, risk with an age weight per day waited, reach); items older
+  than the SLA expire unreviewed. Reviewers confirm a real violation with probability
+  ``sensitivity`` and a clean stream with probability ``1 - specificity``.
+- **Hours.** Each creator goes live at an hour of the day (uniform over 24 h, drawn per
+  creator and day from the ``detect`` stream after the live scan, so paired runs stay
+  paired). An auto-action follows its flag after ``auto_action_latency_hours``. The day's
+  review capacity C is spread over the day as slots at hours 24 (j + 1/2) / C: appeals take
+  the first, then the items chosen by priority, in the order they became available, each in
+  the first free slot after it was flagged; items served days later carry those days.
 - **Enforcement.** Confirmed violations go to the market's ladder (``enforcement.py``).
 - **Appeals.** A sanctioned creator appeals within the window with a probability that is
   higher when the decision was wrong; the appeal waits at least ``decision_days`` and uses
-  review capacity; an overturn reverses the decision.
+  review capacity; an overturn reverses the decision. A share ``early_share`` of appellants
+  files at once (Geometric(0.3) - 1 days), the rest on a day uniform over the whole window.
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ QUEUE_FIELDS: dict[str, type] = {
     "creator": np.int64,
     "market": np.int64,
     "violation_day": np.int32,
+    "violation_hour": np.float64,  # hour of the violation day the stream went live
+    "flag_hour": np.float64,  # hour of the enqueued day the item was flagged
     "label": np.int8,
     "reason": np.int8,
     "real": np.bool_,
@@ -60,6 +69,7 @@ declare(CREATORS, __name__,
     Column("last_stream_day", np.int32, NEVER),
     Column("last_violation_day", np.int32, NEVER),
     Column("last_violation_label", np.int8, doc="tactic code of the last violating stream"),
+    Column("last_violation_hour", np.float64, doc="hour of the day the last violating stream went live"),
     Column("last_complaint_flag", np.int32, NEVER),
     Column("last_actioned_violation", np.int32, NEVER, "violation day of the latest real decision"),
 )
@@ -148,11 +158,16 @@ class Governance:
         lv = model.levers
         day = model.day
         counts = model.counts
+        # The hour each creator goes live today (ASSUMPTION: uniform over the day), one draw per
+        # creator whatever the policy; the detect stream has no later draw on the day.
+        hour = model.rngs["detect"].random(c.n) * 24.0
+        stream_hour = hour[s.creator]
         if s.creator.size:
             # Ground truth the reviewer will uncover, remembered per creator (complaint spikes).
             v = s.tactic > 0
             c.col("last_violation_day")[s.creator[v]] = day
             c.col("last_violation_label")[s.creator[v]] = s.tactic[v]
+            c.col("last_violation_hour")[s.creator[v]] = stream_hour[v]
             c.col("last_stream_day")[s.creator] = day
         view = PlatformView(model)
         on = lv.detection_on[s.market]
@@ -176,6 +191,8 @@ class Governance:
             "creator": s.creator[idx],
             "market": s.market[idx],
             "violation_day": np.full(idx.size, day),
+            "violation_hour": stream_hour[idx],
+            "flag_hour": stream_hour[idx],
             "label": s.tactic[idx],
             "reason": reason,
             "real": real,
@@ -199,6 +216,8 @@ class Governance:
                     "creator": cr,
                     "market": c.col("market")[cr].astype(np.int64),
                     "violation_day": np.where(recent, c.col("last_violation_day")[cr], c.col("last_stream_day")[cr]),
+                    "violation_hour": np.where(recent, c.col("last_violation_hour")[cr], 0.0),
+                    "flag_hour": hour[cr],
                     "label": label,
                     "reason": np.where(flags.reason[keep] > 0, flags.reason[keep], np.where(recent, label, MINOR)),
                     "real": recent,
@@ -215,6 +234,7 @@ class Governance:
         auto &= self._auto_action[items["source"]]
         if auto.any():
             a = {k: v[auto] for k, v in items.items()}
+            a["decision_hour"] = a["flag_hour"] + lv.auto_latency[a["market"]]
             self._decide(a, auto=True)
             counts.add("auto_actions", a["market"])
             counts.add("moderation_cost", a["market"], lv.cost_per_auto[a["market"]])
@@ -239,10 +259,13 @@ class Governance:
         q = self.queue.items
         expired = (day - q["enqueued"]) > lv.sla_days[q["market"]]
         counts.add("expired_items", q["market"][expired])
+        counts.add("expired_reactive_items", q["market"][expired & ~q["proactive"]])
         self.queue.keep(~expired)
         q = self.queue.items
 
         capacity = lv.capacity.copy()
+        counts.add("review_capacity", np.arange(capacity.size), capacity.astype(float))
+        appeal_market = np.zeros(0, dtype=np.int64)
         # Appeals: due once decision_days have passed since filing; oldest first.
         ready = np.flatnonzero((log.col("appeal") == 2)
                                & (day - log.col("appeal_day") >= lv.appeal_decision_days[log.col("market")]))
@@ -254,6 +277,7 @@ class Governance:
             capacity -= np.bincount(m_of[take], minlength=capacity.size)
             real = log.col("real")[chosen]
             m = m_of[take]
+            appeal_market = m
             p = np.where(real, lv.overturn_right[m], lv.overturn_wrong[m])
             won = rng.random(chosen.size) < p
             log.col("appeal")[chosen] = 3
@@ -273,21 +297,32 @@ class Governance:
             p = np.where(real, lv.sensitivity[m], 1.0 - lv.specificity[m])
             confirm = rng.random(chosen.size) < p
             counts.add("reviews", m)
+            counts.add("reactive_reviews", m[~q["proactive"][chosen]])
             counts.add("moderation_cost", m, lv.cost_per_review[m])
+            # When each is decided: the hour of its review slot, not before it was flagged.
+            ready_at = 24.0 * (q["enqueued"][chosen] - day) + q["flag_hour"][chosen]
+            hour = _slot_hours(appeal_market, m, ready_at, lv.capacity)
             done = np.zeros(len(self.queue), dtype=bool)
             done[chosen] = True
             decided = {k: v[chosen[confirm]] for k, v in q.items()}
+            decided["decision_hour"] = hour[confirm]
             self.queue.keep(~done)
             self._decide(decided, auto=False)
+            counts.add("capacity_used", m)
+        counts.add("capacity_used", appeal_market)
 
     def _priority(self, q: dict[str, np.ndarray]) -> np.ndarray:
-        """Queue order: per item, its market's rule (fifo / risk / reach), ties oldest first."""
+        """Queue order: per item, its market's rule (fifo / risk / reach), ties oldest first.
+
+        ``risk`` ranks by score + age_weight x days waited, so an item with little evidence
+        (a report-only item) rises as it waits instead of starving until it expires."""
         rules = [p.review.priority for p in self.model.policies]
         key = np.zeros(q["creator"].size)
+        waited = (self.model.day - q["enqueued"]).astype(float)
         for m, rule in enumerate(rules):
             sel = q["market"] == m
             if rule == "risk":
-                key[sel] = -q["score"][sel]
+                key[sel] = -(q["score"][sel] + self.model.levers.age_weight[m] * waited[sel])
             elif rule == "reach":
                 key[sel] = -q["reach"][sel]
             else:
@@ -317,6 +352,8 @@ class Governance:
             auto=np.full(k, auto),
             proactive=items["proactive"],
             rng=model.rngs["enforce"],
+            violation_hour=items["violation_hour"],
+            decision_hour=items["decision_hour"],
         )
         log = self.enforcer.log
         r = np.arange(rows.start, rows.stop)
@@ -351,7 +388,12 @@ class Governance:
         window = lv.appeal_window[m]
         p = np.where(real, lv.appeal_rate_right[m], lv.appeal_rate_wrong[m])
         will = (rng.random(r.size) < p) & (window > 0)
-        delay = np.minimum(rng.geometric(0.3, size=r.size) - 1, np.maximum(window - 1, 0))
+        # Filing day: early_share at once (Geometric(0.3) - 1 days), the rest uniform over the
+        # window (a fixed number of draws per decision whatever the window: runs stay paired).
+        early = rng.random(r.size) < lv.appeal_early_share[m]
+        quick = rng.geometric(0.3, size=r.size) - 1
+        spread = np.floor(rng.random(r.size) * window).astype(np.int64)
+        delay = np.minimum(np.where(early, quick, spread), np.maximum(window - 1, 0))
         log.col("appeal")[r[will]] = 1
         log.col("appeal_day")[r[will]] = model.day + delay[will]
 
@@ -363,6 +405,30 @@ class Governance:
 
     def backlog(self) -> np.ndarray:
         return self.queue.backlog(self.model.n_markets)
+
+
+def _slot_hours(appeal_market: np.ndarray, market: np.ndarray, ready_at: np.ndarray,
+                capacity: np.ndarray) -> np.ndarray:
+    """Decision hour (after the start of today) of each reviewed item of market ``market``.
+
+    A market's capacity C is spread evenly over the day as review slots at 24 (j + 1/2) / C
+    hours (j = 0, 1, ...). Today's due appeals (their markets in ``appeal_market``) take the
+    first slots; the items follow in the order they became available (``ready_at``, hours after
+    the start of today: negative for older items), each in the first free slot at or after it
+    was flagged (j_k = A + k + max(0, running max of c_i - A - i), c_i the first slot at or
+    after item i's flag). An item flagged late in a full day may spill past midnight (hour > 24).
+    """
+    hour = np.zeros(market.size)
+    appeals = np.bincount(appeal_market, minlength=capacity.size)
+    for m in np.unique(market):
+        idx = np.flatnonzero(market == m)
+        idx = idx[np.argsort(ready_at[idx], kind="stable")]
+        per_hour = max(int(capacity[m]), 1) / 24.0
+        first_free = np.maximum(np.ceil(ready_at[idx] * per_hour - 0.5), 0.0)
+        k = np.arange(idx.size) + float(appeals[m])
+        slot = k + np.maximum(np.maximum.accumulate(first_free - k), 0.0)
+        hour[idx] = (slot + 0.5) / per_hour
+    return hour
 
 
 def _take_per_market(market: np.ndarray, capacity: np.ndarray) -> np.ndarray:

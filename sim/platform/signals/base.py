@@ -39,7 +39,7 @@ __all__ = ["HIDDEN_CREATOR_COLUMNS", "HIDDEN_DECISION_COLUMNS", "CreatorFlags", 
 # Creator columns a source may not read: who the account really is and what it really did.
 HIDDEN_CREATOR_COLUMNS: frozenset[str] = frozenset({
     "ctype", "tactic", "intensity", "actor", "quality", "skill", "profit", "violating_streams",
-    "bad_outcomes", "last_violation_day", "last_violation_label", "last_actioned_violation",
+    "bad_outcomes", "last_violation_day", "last_violation_label", "last_violation_hour", "last_actioned_violation",
     "action", "profit_mark", "penalty_accum", "mark_day",
 })
 # Decision-log columns a source may not read: whether the platform was right.
