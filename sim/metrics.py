@@ -50,7 +50,6 @@ __all__ = [
     "Metric",
     "RunView",
     "SummaryRule",
-    "TACTIC_COUNTER_PREFIXES",
     "count",
     "counter_fields",
     "cumulative_ratio",
@@ -747,7 +746,6 @@ _m("honest_sanctioned_per_10k", "per 10,000 creators",
 # ``enforcement_recall``: a violating stream has exactly one tactic. The phases record the
 # counters with ``DayCounts.add_by_tactic``: views (recommender), violating streams (plan) and
 # violations actioned (governance), by the stream's true tactic.
-TACTIC_COUNTER_PREFIXES = ("violating_views", "violating_streams", "violations_actioned")
 _TACTIC_METRICS: dict[str, tuple[str, ...]] = {}  # tactic name -> its metrics' names
 
 
