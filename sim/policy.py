@@ -373,6 +373,18 @@ class Policy(StrictModel):
 
     # US referral fee 6 % from Apr 2024 (seller-us, H); 8 % reported from Jul 2024 (press, M).
     referral_fee: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.06
+    # How the fee reaches buyers. Sellers set prices for a fee of fee_reference (the US 6 %,
+    # seller-us, H: the fee under which the world's prices and conversion are calibrated) and
+    # pass a share fee_pass_through of any difference on to prices: prices are
+    # (1 + pass x fee) / (1 + pass x fee_reference) times the calibrated ones, and each view's
+    # purchase probability is multiplied by that relative price to the power
+    # -(fee_price_elasticity x the buyer's price sensitivity). At fee_reference nothing changes.
+    # ASSUMPTION (pass-through): half; pass-through of marketplace fees is not published.
+    fee_pass_through: Share = 0.5
+    # ASSUMPTION (elasticity): a 1 % higher price lowers an average buyer's purchase probability
+    # by about 2 %; above 1, so that a higher fee lowers GMV as well as orders.
+    fee_price_elasticity: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 2.0
+    fee_reference: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.06
     # Refund admin fee: 20 % of the referral fee, capped at $5 per SKU (seller-us, H).
     refund_admin_fee_share: Share = 0.2
     refund_admin_fee_cap: Money = 5.0
