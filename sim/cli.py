@@ -134,10 +134,11 @@ def summary_table(summary: dict[str, float], by_market: dict[str, dict[str, floa
     from sim.metrics import METRICS
 
     markets = list(by_market)
-    head = f"{'metric':<26}{'unit':<20}{'all':>14}" + "".join(f"{m:>14}" for m in markets)
+    w = max(26, *(len(name) + 2 for name in METRICS))  # per-tactic names run long
+    head = f"{'metric':<{w}}{'unit':<20}{'all':>14}" + "".join(f"{m:>14}" for m in markets)
     lines = [head, "-" * len(head)]
     for name, meta in METRICS.items():
-        row = f"{name:<26}{meta.unit:<20}{_fmt(summary.get(name), meta.unit):>14}"
+        row = f"{name:<{w}}{meta.unit:<20}{_fmt(summary.get(name), meta.unit):>14}"
         row += "".join(f"{_fmt(by_market[m].get(name), meta.unit):>14}" for m in markets)
         lines.append(row)
     return "\n".join(lines)

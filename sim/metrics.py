@@ -32,6 +32,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.labels import ADVERSARY_TYPES, CreatorType
+from sim.tactics import kinds as tactic_kinds
+from sim.tactics import names as tactic_names
+from sim.tactics import on_change as on_tactics_change
 
 if TYPE_CHECKING:
     from sim.model import LiveShopModel
@@ -61,6 +64,7 @@ __all__ = [
     "registered",
     "run_summary",
     "sum_of",
+    "tactic_metrics",
     "top_share",
     "total_of_difference",
     "unregister_metric",
@@ -510,6 +514,21 @@ class DayCounts(metaclass=_CountsFields):
         """Add per-item values (or counts) grouped by market."""
         getattr(self, field)[:] += np.bincount(market, weights=weights, minlength=self.n_markets)
 
+    def add_by_tactic(self, prefix: str, market: np.ndarray, tactic: np.ndarray,
+                      weights: np.ndarray | None = None) -> None:
+        """Add per-item values (or counts) grouped by market to the counters ``<prefix>_<tactic
+        name>``, each item to the counter of its tactic code (items of a clean stream, code 0,
+        and of a tactic without such a counter are not counted). One bincount over (tactic,
+        market); the loop runs over tactics."""
+        n_m = self.n_markets
+        names = tactic_names()
+        key = tactic.astype(np.int64) * n_m + market
+        by = np.bincount(key, weights=weights, minlength=len(names) * n_m).reshape(-1, n_m)
+        for code, name in enumerate(names[1:], start=1):
+            field = f"{prefix}_{name}"
+            if field in self.fields:
+                getattr(self, field)[:] += by[code]
+
 
 # ---------------------------------------------------------------------------------------
 # The daily table and the run summary
@@ -630,6 +649,13 @@ def _active_creators(v: DayView) -> float:
 def _paired_run_only(v: DayView) -> float:
     """Undefined inside one model: the value needs the paired twin run (sim.runner.run sets it)."""
     return float("nan")
+
+
+def _honest_sanctioned_per_10k(v: DayView) -> float:
+    t = v.today
+    honest = t.honest & v.creators
+    sanctioned = honest & (v.model.creators.col("sanctions") > 0)
+    return _ratio(10_000.0 * float(sanctioned.sum()), float(honest.sum()))
 
 
 # Summary rules of the metrics whose whole-run value is not an aggregate of the daily series.
@@ -764,6 +790,55 @@ _m("quality_bonus_spend", "currency",
    count("quality_bonus_spend"), TOTAL)
 _m("new_creator_support_spend", "currency", "bonuses paid by new_creator_support programmes to creators in their "
    "first days", None, count("new_creator_support_spend"), TOTAL)
+
+# Harm and enforcement that fall on honest creators (their accidental breaches are real
+# violations, so a sanction for one is right; a ban on a clean stream is not). Kept after the
+# columns above so that those keep their places.
+_m("honest_wrongful_bans", "bans", "bans of honest creators triggered by a decision on a stream that did not "
+   "violate", False, count("honest_wrongful_bans"), TOTAL)
+_m("honest_sanctioned_per_10k", "per 10,000 creators",
+   "honest creators with at least one enforcement decision standing against them (not overturned on appeal; "
+   "lapsed points still count), per 10,000 honest creator accounts created so far (including those who left)",
+   False, _honest_sanctioned_per_10k, LAST_DAY)
+
+
+# Per-tactic prevalence and recall: one pair for every registered tactic (the typologies, the
+# accidental breach and any tactic registered from outside livesim), added when the tactic is
+# registered and removed with it, after every other column. Over the pairs, the prevalences sum
+# to ``prevalence`` and the recall numerators and denominators to those of
+# ``enforcement_recall``: a violating stream has exactly one tactic. The phases record the
+# counters with ``DayCounts.add_by_tactic``: views (recommender), violating streams (plan) and
+# violations actioned (governance), by the stream's true tactic.
+_TACTIC_METRICS: dict[str, tuple[str, ...]] = {}  # tactic name -> its metrics' names
+
+
+def tactic_metrics(name: str) -> tuple[Metric, Metric]:
+    """The metric pair of tactic ``name``: ``prevalence_<name>`` and ``recall_<name>``."""
+    return (
+        Metric(f"prevalence_{name}", "share", f"share of stream views that were views of streams violating "
+               f"with {name}", False, ratio(f"violating_views_{name}", "views"),
+               ratio_of_totals(f"violating_views_{name}", "views")),
+        Metric(f"recall_{name}", "share", f"share of {name} violating streams that drew at least one "
+               f"enforcement decision", True, ratio(f"violations_actioned_{name}", f"violating_streams_{name}"),
+               ratio_of_totals(f"violations_actioned_{name}", f"violating_streams_{name}")),
+    )
+
+
+def _sync_tactic_metrics() -> None:
+    """Follow the tactic registry: add the pair of each new tactic, drop those of removed ones."""
+    registered_now = {k.name for k in tactic_kinds()}
+    for name in [n for n in _TACTIC_METRICS if n not in registered_now]:
+        for metric in _TACTIC_METRICS.pop(name):
+            METRICS.pop(metric, None)
+    for kind in tactic_kinds():
+        if kind.name not in _TACTIC_METRICS:
+            pair = tactic_metrics(kind.name)
+            for metric in pair:
+                register_metric(metric)
+            _TACTIC_METRICS[kind.name] = tuple(m.name for m in pair)
+
+
+on_tactics_change(_sync_tactic_metrics)
 
 # Counters the phases record that no metric reads: sessions drawn, false reports, reviews of items
 # raised by users (not proactive), evaders caught at onboarding, views cut short by an interruption, and the

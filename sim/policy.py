@@ -188,9 +188,14 @@ class LadderConfig(StrictModel):
     strategy (``sim.platform.ladders``) is looked up by that name.
     """
 
-    # Points per confirmed violation, drawn from the range skewed to its low end (Beta(1, 3)):
-    # most cases are mild, a few reach the top of the published range.
+    # Points per confirmed violation, drawn from the range skewed to its low end: a decision
+    # takes lo + (hi - lo) x u, u ~ Beta(1, points_skew) (mean 1 / (1 + points_skew)).
     points: dict[str, PointRange] = Field(default_factory=_points)
+    # ASSUMPTION: how far decisions lean to the low end of each published range. The ranges are
+    # published (domain-facts.md §TikTok Shop sellers), where in them a case falls is not; 3 puts
+    # the mean a quarter of the way up (most cases mild, a few at the top). 1 is uniform; larger
+    # values lean further to the low end.
+    points_skew: Annotated[float, Strict(), Field(ge=1.0, le=20.0)] = 3.0
     milestones: list[Milestone]
 
     @field_validator("points")
@@ -212,12 +217,21 @@ class HealthScoreLadder(LadderConfig):
     """TikTok Shop Creator Health Rating: 0-1000, start 200, milestones 150/100/50/0.
 
     Deductions (points x score_per_point) are restored after the 180-day window; clean orders
-    earn score back.
+    earn score back. Recovery (both) restores lost score only: it never lifts a score above
+    ``recovery_ceiling`` (the start value unless set), so every score stays within
+    [0, recovery_ceiling] at the end of each day.
     """
 
     kind: Literal["health_score"]
+    # CHR: every account starts at 200 on a 0-1000 scale (seller-us, seller-vn; H).
     initial: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)] = 200.0
     maximum: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)] = 1000.0
+    # ASSUMPTION: recovery restores lost score up to this value and no further (None: the start
+    # value ``initial``). CHR is "healthy at 200 and above" and regained from clean orders
+    # (domain-facts.md), but how a score rises above its start is not published; without a
+    # ceiling, clean orders plus lapsed deductions carried busy creators to 1000, beyond any
+    # milestone's reach.
+    recovery_ceiling: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)] | None = None
     # The score lives on 0-1000: a larger step per point or per order is meaningless.
     score_per_point: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)] = 4.0
     recovery_per_clean_order: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)] = 0.05
@@ -238,7 +252,15 @@ class HealthScoreLadder(LadderConfig):
         _monotone(self.milestones, False, "health_score", "150, 100, 50, 0")
         if self.initial > self.maximum:
             raise ValueError("health_score initial must not exceed maximum")
+        if self.recovery_ceiling is not None and not self.initial <= self.recovery_ceiling <= self.maximum:
+            raise ValueError(f"health_score recovery_ceiling ({self.recovery_ceiling}) must lie between initial "
+                             f"({self.initial}) and maximum ({self.maximum})")
         return self
+
+    @property
+    def ceiling(self) -> float:
+        """The highest score recovery reaches: ``recovery_ceiling``, or the start value."""
+        return self.initial if self.recovery_ceiling is None else self.recovery_ceiling
 
 
 class PointsLadder(LadderConfig):
@@ -368,6 +390,18 @@ class Policy(StrictModel):
 
     # US referral fee 6 % from Apr 2024 (seller-us, H); 8 % reported from Jul 2024 (press, M).
     referral_fee: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.06
+    # How the fee reaches buyers. Sellers set prices for a fee of fee_reference (the US 6 %,
+    # seller-us, H: the fee under which the world's prices and conversion are calibrated) and
+    # pass a share fee_pass_through of any difference on to prices: prices are
+    # (1 + pass x fee) / (1 + pass x fee_reference) times the calibrated ones, and each view's
+    # purchase probability is multiplied by that relative price to the power
+    # -(fee_price_elasticity x the buyer's price sensitivity). At fee_reference nothing changes.
+    # ASSUMPTION (pass-through): half; pass-through of marketplace fees is not published.
+    fee_pass_through: Share = 0.5
+    # ASSUMPTION (elasticity): a 1 % higher price lowers an average buyer's purchase probability
+    # by about 2 %; above 1, so that a higher fee lowers GMV as well as orders.
+    fee_price_elasticity: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 2.0
+    fee_reference: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.06
     # Refund admin fee: 20 % of the referral fee, capped at $5 per SKU (seller-us, H).
     refund_admin_fee_share: Share = 0.2
     refund_admin_fee_cap: Money = 5.0

@@ -89,9 +89,9 @@ def test_health_score_falls_from_its_initial_value_and_crosses_milestones_downwa
     assert not any(h.resets(e, d) for d in range(1, 400))
 
 
-def test_health_score_recovers_with_clean_orders_up_to_its_maximum_in_its_market_only() -> None:
-    """Clean orders add recovery_per_clean_order each, capped at maximum, only for the market's creators."""
-    e = HealthScoreLadder(kind="health_score", maximum=210.0, recovery_per_clean_order=2.0)
+def test_health_score_recovers_with_clean_orders_up_to_its_ceiling_in_its_market_only() -> None:
+    """Clean orders add recovery_per_clean_order each, capped at recovery_ceiling, only for the market's creators."""
+    e = HealthScoreLadder(kind="health_score", recovery_ceiling=210.0, recovery_per_clean_order=2.0)
     value = np.array([200.0, 200.0, 100.0])
     ladder_for(e).recover(e, np.array([True, True, False]), value, np.array([6.0, 1.0]))
     np.testing.assert_array_equal(value, [210.0, 202.0, 100.0])
@@ -120,3 +120,40 @@ def test_tiers_score_at_least_one_never_lapse_and_reset_every_period() -> None:
     np.testing.assert_array_equal(delta, points)
     assert expiry == -1
     assert [d for d in range(1, 30) if t.resets(e, d)] == [7, 14, 21, 28]
+
+
+def test_health_score_recovery_restores_lost_score_up_to_the_start_value() -> None:
+    """By default recovery stops at the start value (200): a score below it climbs back to it and no further; one above it (a lapsed deduction given back) is brought down to it."""
+    e = HealthScoreLadder(kind="health_score", recovery_per_clean_order=1.0)
+    assert e.ceiling == e.initial == 200.0
+    value = np.array([150.0, 195.0, 200.0, 230.0, 10.0])
+    ladder_for(e).recover(e, np.ones(5, dtype=bool), value, np.array([20.0, 20.0, 20.0, 0.0, 0.0]))
+    np.testing.assert_array_equal(value, [170.0, 200.0, 200.0, 200.0, 10.0])
+
+
+def test_health_score_ceiling_is_validated() -> None:
+    """recovery_ceiling must lie between initial and maximum."""
+    assert HealthScoreLadder(kind="health_score", recovery_ceiling=400.0).ceiling == 400.0
+    for bad in (150.0, 1000.0):
+        with pytest.raises(ValueError, match="recovery_ceiling"):
+            HealthScoreLadder(kind="health_score", recovery_ceiling=bad, maximum=900.0)
+
+
+def test_no_creator_ends_a_day_above_the_health_score_ceiling() -> None:
+    """On a tiny enforced world under the health score (short window, so deductions lapse and are given back), every creator's score stays within [0, 200] at the end of every day, while many recover to it."""
+    from sim import LiveShopModel
+    from sim.config import scenario_from_dict
+    from tests.conftest import tiny_dict
+
+    data = tiny_dict(enforced=True, n_buyers=6_000, n_creators=300)
+    data["days"] = 60
+    data["policy"] = {"enforcement": {"kind": "health_score", "window_days": 15, "recovery_per_clean_order": 1.0}}
+    model = LiveShopModel(scenario=scenario_from_dict(data))
+    while model.running:
+        model.step()
+        value = model.creators.col("ladder")
+        assert value.min() >= 0.0 and value.max() <= 200.0, (model.day, value.max())
+    log = model.governance.enforcer.log
+    deducted = int((log.col("delta") < 0).sum())
+    assert deducted > 20 and log.col("expired").any()
+    assert (model.creators.col("ladder") == 200.0).mean() > 0.5

@@ -136,6 +136,14 @@ def shop(model: LiveShopModel, day: Day) -> None:
         idx = violating[t_violating == code(kind.name)]
         if idx.size:
             p[idx] *= kind.conversion(getattr(tac_cfg, kind.name), model, vb[idx])
+    # Sellers pass part of the referral fee on to prices (policy.fee_pass_through): a dearer
+    # market converts less, more so for price-sensitive buyers (nothing changes at the
+    # reference fee).
+    lv = model.levers
+    price_f = lv.fee_price_factor
+    if np.any(price_f != 1.0):
+        vm = s.market[vs]
+        p *= price_f[vm] ** (-lv.fee_price_elasticity[vm] * b.col("price_sensitivity")[vb])
     np.minimum(p, 0.95, out=p)
     buy = rng.random(vb.size) < p
 
@@ -148,6 +156,8 @@ def shop(model: LiveShopModel, day: Day) -> None:
     k = o_buyer.size
     value = np.exp(model.value_mu[o_cat] + model.value_sigma[o_cat] * rng.standard_normal(k))
     value *= model.price_level[o_market]
+    if np.any(price_f != 1.0):
+        value *= price_f[o_market]  # the fee passed on is part of the price buyers pay
     bad_rate = model.tactics.bad_rate
     clean_bad = bad_rate[CLEAN] * (1.5 - c.col("quality")[o_creator])
     bad_p = np.where(o_tactic == CLEAN, clean_bad, bad_rate[o_tactic])
@@ -172,7 +182,6 @@ def shop(model: LiveShopModel, day: Day) -> None:
     creator = orders["creator"]
     market = orders["market"].astype(np.int64)
     on = ~orders["offplatform"]
-    lv = model.levers
     rate = np.minimum(c.col("commission_rate")[creator], lv.commission_cap[market, orders["category"]])
     orders["commission"] = np.where(on, value * rate, 0.0)
     orders["fee"] = np.where(on, value * lv.referral_fee[market], 0.0)

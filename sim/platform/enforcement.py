@@ -190,8 +190,10 @@ class Enforcer:
         market = c.col("market")[creator].astype(np.int64)
         violation_hour = np.zeros(k) if violation_hour is None else violation_hour
         decision_hour = np.zeros(k) if decision_hour is None else decision_hour
-        # Points from the reason's published range, skewed to the low end.
-        u = rng.beta(1.0, 3.0, size=k)
+        # Points from the reason's published range, skewed to the low end by the market's
+        # policy.enforcement.points_skew: u ~ Beta(1, points_skew), one draw per decision.
+        skew = np.array([p.enforcement.points_skew for p in model.policies])
+        u = rng.beta(1.0, skew[market])
         points = np.zeros(k)
         delta = np.zeros(k)
         expiry = np.full(k, -1, dtype=np.int32)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.labels import CreatorState
+from sim.labels import CreatorState, CreatorType
 from sim.platform.enforcement import Enforcer
 from sim.platform.onboarding import Onboarding
 from sim.state import CREATORS, NEVER, Column, declare
@@ -376,11 +376,13 @@ class Governance:
         c.col("last_actioned_violation")[cr[real]] = np.maximum(c.col("last_actioned_violation")[cr[real]],
                                                                 vday[real])
         counts.add("violations_actioned", m, new)
+        counts.add_by_tactic("violations_actioned", m, log.col("label")[r], new)
         counts.add("proactive_actions", m, real & log.col("proactive")[r])
         counts.add("time_to_action_sum", m, (log.col("day")[r] - log.col("violation_day")[r]).astype(float))
         bans = log.col("ban")[r]
         counts.add("bans", m, bans)
         counts.add("wrongful_bans", m, bans & ~real)
+        counts.add("honest_wrongful_bans", m, bans & ~real & (c.col("ctype")[cr] == CreatorType.honest))
         model.learner.penalise(log.col("creator")[r], log.col("points")[r])
         # Appeals: more likely when the decision was wrong; filed within the window.
         lv = model.levers

@@ -25,6 +25,10 @@ class Levers:
             return np.array([get(p) for p in self.policies], dtype=float)
 
         self.referral_fee = arr(lambda p: p.referral_fee)
+        # Prices relative to those the world is calibrated at, from the fee sellers pass on.
+        self.fee_price_factor = arr(lambda p: (1.0 + p.fee_pass_through * p.referral_fee)
+                                    / (1.0 + p.fee_pass_through * p.fee_reference))
+        self.fee_price_elasticity = arr(lambda p: p.fee_price_elasticity)
         self.refund_protection = arr(lambda p: p.refund_protection)
         self.admin_fee_share = arr(lambda p: p.refund_admin_fee_share)
         self.admin_fee_cap = arr(lambda p: p.refund_admin_fee_cap)

@@ -84,6 +84,7 @@ def plan(model: LiveShopModel, day: Day) -> None:
     model.governance.scan(s)
     model.counts.add("streams", s.market)
     model.counts.add("violating_streams", s.market, violate)
+    model.counts.add_by_tactic("violating_streams", s.market, s_tactic)
     # Some tactics cost money per violating stream (bought bots and likes).
     per_stream = model.tactics.stream_cost[s_tactic]
     paying = np.flatnonzero(per_stream > 0)

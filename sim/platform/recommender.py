@@ -89,6 +89,7 @@ def recommend(model: LiveShopModel, day: Day) -> None:
     model.creators.col("views")[s.creator] += s.views
     counts.add("views", s.market, s.views)
     counts.add("violating_views", s.market, np.where(s.tactic != CLEAN, s.views, 0))
+    counts.add_by_tactic("violating_views", s.market, s.tactic, s.views)
 
 
 def assign_sessions(

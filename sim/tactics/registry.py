@@ -8,6 +8,7 @@ and its creator type the next free type code (from 8), in order of registration.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,7 @@ __all__ = [
     "goods_quality",
     "kinds",
     "names",
+    "on_change",
     "register",
     "typologies",
     "unregister",
@@ -46,6 +48,22 @@ BUILTIN: tuple[str, ...] = tuple(t.name for t in Tactic if t is not Tactic.none)
 _KINDS: dict[str, TacticKind] = {}
 # Lookups the phases make every day, rebuilt whenever the registry changes.
 _CACHE: dict[str, object] = {}
+# Called after every registration or removal (e.g. the scorecard adds each tactic's metrics).
+_LISTENERS: list[Callable[[], None]] = []
+
+
+def on_change(listener: Callable[[], None]) -> None:
+    """Call ``listener()`` now and after every later registration or removal of a tactic (so a
+    module that keeps something per tactic, such as the per-tactic metrics, follows the registry)."""
+    if listener not in _LISTENERS:
+        _LISTENERS.append(listener)
+    listener()
+
+
+def _changed() -> None:
+    _CACHE.clear()
+    for listener in _LISTENERS:
+        listener()
 
 
 def register[K: type[TacticKind]](kind: K) -> K:
@@ -69,7 +87,7 @@ def register[K: type[TacticKind]](kind: K) -> K:
     if kind.typology and name in CreatorType.__members__ and name not in BUILTIN:
         raise ValueError(f"tactic {name!r}: the name is taken by a creator type")
     _KINDS[name] = kind()
-    _CACHE.clear()
+    _changed()
     return kind
 
 
@@ -78,7 +96,7 @@ def unregister(name: str) -> None:
     if name in BUILTIN:
         raise ValueError(f"tactic {name!r} is built in and cannot be unregistered")
     _KINDS.pop(name, None)
-    _CACHE.clear()
+    _changed()
 
 
 def _extras() -> list[str]:
