@@ -199,17 +199,38 @@ class BuyerPopulation(_Strict):
     trust_loss_refunded_factor: Share = 0.4
     trust_gain_good: Share = 0.01
     trust_conversion_elasticity: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 1.0
+    # After a bad purchase a buyer shops less and is likelier to leave. No published figure
+    # gives the size (domain facts §7; only 51.5 % of live-stream buyers were satisfied, CNSA
+    # 2020 survey, M, says bad outcomes are common, not how buyers answer them). ASSUMPTIONS,
+    # ranges for sensitivity sweeps in docs/model.md "Buyers":
+    # - sessions multiplied by 1 - appetite_loss_bad per bad unremedied purchase (a refunded
+    #   one counts trust_loss_refunded_factor of it); range 0.1-0.6;
+    appetite_loss_bad: Share = 0.0
+    # - lost appetite comes back by this share of the gap each day (0.01: half-life about
+    #   69 days, so a year later about 3 % of the loss remains); range 0.003-0.05;
+    appetite_recovery: Share = 0.01
+    # - extra daily churn probability per unit of lost appetite (0.01 x 0.3 = +0.003 a day
+    #   after one bad item, about +20 % chance of leaving over its recovery); range 0-0.03.
+    churn_wary: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.0
     churn_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.0005
     churn_distrust: Annotated[float, Strict(), Field(ge=0.0, le=1.0)] = 0.02
+    # New buyers a day, as a share of the day-0 population. ASSUMPTION: set to replace the
+    # churn of the enforced baseline after its warm-up (about 0.0020 a day), so that world's
+    # buyer population is stationary; a world with more harm churns more and shrinks.
     arrival_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.001
     return_propensity_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.4
     return_if_bad: Share = 0.7
+    # Days from delivery to a return request: geometric from 0 with this mean (ASSUMPTION,
+    # range 0-7); requests after the market's return window are refused.
+    return_delay_mean: Annotated[float, Strict(), Field(ge=0.0, le=60.0)] = 2.0
     clean_bad_outcome_rate: Share = 0.03
     clean_harm_fraction: Share = 0.3
     report_rate: Share = 0.02
     report_propensity_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.8
     false_report_rate: Share = 0.0005
     complaint_rate: Share = 0.5
+    # A buyer whose bad item was refunded complains this much less often (ASSUMPTION, range 0-1).
+    complaint_refunded_factor: Share = 0.3
     # More live supply draws more shopping: sessions scale with (live streams / usual)^elasticity.
     supply_elasticity: Annotated[float, Strict(), Field(ge=0.0, le=2.0)] = 0.3
 
