@@ -205,13 +205,13 @@ class BuyerPopulation(_Strict):
     # ranges for sensitivity sweeps in docs/model.md "Buyers":
     # - sessions multiplied by 1 - appetite_loss_bad per bad unremedied purchase (a refunded
     #   one counts trust_loss_refunded_factor of it); range 0.1-0.6;
-    appetite_loss_bad: Share = 0.0
+    appetite_loss_bad: Share = 0.3
     # - lost appetite comes back by this share of the gap each day (0.01: half-life about
     #   69 days, so a year later about 3 % of the loss remains); range 0.003-0.05;
     appetite_recovery: Share = 0.01
     # - extra daily churn probability per unit of lost appetite (0.01 x 0.3 = +0.003 a day
     #   after one bad item, about +20 % chance of leaving over its recovery); range 0-0.03.
-    churn_wary: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.0
+    churn_wary: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.01
     churn_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.0005
     churn_distrust: Annotated[float, Strict(), Field(ge=0.0, le=1.0)] = 0.02
     # New buyers a day, as a share of the day-0 population. ASSUMPTION: set to replace the
