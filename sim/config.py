@@ -532,6 +532,12 @@ class Scenario(_Strict):
     name: Name
     description: str = ""
     days: Annotated[int, Strict(), Field(ge=1, le=3650)] = 180
+    # Days at the start whose flows the run summaries leave out (the daily table keeps them and
+    # marks them ``warmup``): a world drawn afresh on day 0 spends its first weeks settling
+    # (trust, churn, the recommender's quality estimates, who violates). 0: summaries cover
+    # every day; a warm-up as long as the run or longer counts as 0 (a ScenarioWarning says so).
+    # The baseline uses 60 (docs/model.md, "Warm-up").
+    warmup_days: Annotated[int, Strict(), Field(ge=0, le=3650)] = 0
     seed: Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)] = 20261122
     replications: Annotated[int, Strict(), Field(ge=1, le=10_000)] = 1
     # The preset the [policy] table started from (see scenarios/policies/); already merged.
@@ -551,6 +557,11 @@ class Scenario(_Strict):
     _base_dir: str | None = PrivateAttr(default=None)
     _file_days: int | None = PrivateAttr(default=None)
     _timeline_checked: bool = PrivateAttr(default=False)
+
+    @property
+    def effective_warmup(self) -> int:
+        """The warm-up the summaries leave out: ``warmup_days``, or 0 when that is not shorter than the run."""
+        return self.warmup_days if self.warmup_days < self.days else 0
 
     def __eq__(self, other: object) -> bool:
         """Scenarios are equal when their fields are: what a file said (the private
@@ -803,6 +814,10 @@ def check_timeline(scenario: Scenario, source: str) -> None:
             ignored = f"day {end} is" if end == last + 1 else f"days {last + 1}-{end} are"
             warnings.warn(ScenarioWarning(
                 f"{source}: {label}: runs to day {end}, past the last day ({last}); {ignored} ignored"), stacklevel=2)
+    if scenario.warmup_days >= last > 0 and scenario.warmup_days > 0:
+        warnings.warn(ScenarioWarning(
+            f"{source}: warmup_days ({scenario.warmup_days}) is not shorter than the run ({last} days); "
+            f"the run summaries cover every day"), stacklevel=2)
     scenario._timeline_checked = True
 
 
