@@ -175,7 +175,13 @@ class CreatorPopulation(_Strict):
     # Commission is set per product, 1-80 %, typically 4-20 % (ads.tiktok.com help, H).
     commission_median: Annotated[float, Strict(), Field(ge=0.01, le=0.8)] = 0.10
     commission_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.5
-    arrival_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.002
+    # New creators a day, as a share of the day-0 number (before onboarding checks). Creator
+    # churn is not published (domain facts §7). ASSUMPTION: set so that admitted newcomers
+    # replace the enforced baseline's departures after its warm-up (churn, low income,
+    # sanctions and bans: about 5.9 a day per 2,500), keeping its creator population
+    # stationary; a world that bans fewer grows. Range for sweeps: 0.001-0.004.
+    arrival_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.0025
+    # ASSUMPTION (no published creator churn, domain facts §7): base daily churn.
     churn_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.001
     # Creators whose last-30-day profit is below this (after 60 days) churn faster.
     low_income_monthly: Money = 10.0
@@ -214,10 +220,11 @@ class BuyerPopulation(_Strict):
     churn_wary: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.01
     churn_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.0005
     churn_distrust: Annotated[float, Strict(), Field(ge=0.0, le=1.0)] = 0.02
-    # New buyers a day, as a share of the day-0 population. ASSUMPTION: set to replace the
-    # churn of the enforced baseline after its warm-up (about 0.0020 a day), so that world's
-    # buyer population is stationary; a world with more harm churns more and shrinks.
-    arrival_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.001
+    # New buyers a day, as a share of the day-0 population (a fixed number a day, not a share
+    # of those left). ASSUMPTION: set to the daily churn of the enforced baseline (base rate +
+    # distrust + wariness, about 0.002 a buyer), so that its buyer population stays within a
+    # few per cent of its start; a world with more harm churns more and shrinks.
+    arrival_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.002
     return_propensity_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.4
     return_if_bad: Share = 0.7
     # Days from delivery to a return request: geometric from 0 with this mean (ASSUMPTION,

@@ -163,8 +163,14 @@ class _Today:
     # Trailing creator values.
     @cached_property
     def income(self) -> np.ndarray:
-        """Trailing 30-day income, scaled to 30 days while fewer have passed (no warm-up ramp)."""
-        return self.model.income_30d.values * (30.0 / max(1, min(self.model.day, 30)))
+        """Trailing 30-day income; before day 30 the days not yet run count at the day-0 creators'
+        expected income (``model.expected_income``), so the series starts level, not from zero."""
+        m = self.model
+        out = m.income_30d.values.copy()
+        if m.day < 30:
+            expected = m.expected_income[: out.size]
+            out[: expected.size] += expected * ((30 - m.day) / 30.0)
+        return out
 
     @cached_property
     def gmv30(self) -> np.ndarray:
@@ -656,7 +662,7 @@ _m("buyer_harm", "currency", "money buyers lost to bad orders not made good (inc
 _m("buyer_trust", "score 0-1", "mean trust of active buyers", True, _buyer_trust, LAST_DAY)
 _m("buyer_retention", "share", "share of the buyers present on day 0 still active", True, _buyer_retention, LAST_DAY)
 _m("honest_creator_income", "currency / 30 days",
-   "median earnings of active honest creators over the last 30 days (scaled up before day 30)", True,
+   "median earnings of active honest creators over the last 30 days (expected income fills the days before day 1)", True,
    _honest_creator_income, _honest_creator_income_run,
    "median over honest creators of post-warm-up earnings per 30 days present")
 _m("honest_creator_retention", "share", "share of day-0 honest creators still on the platform", True,

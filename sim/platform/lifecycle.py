@@ -64,11 +64,11 @@ def add_reentry(model: LiveShopModel, market: int, actor: int, tactic: int, rng:
     return rows.start
 
 
-def initial_levels(model: LiveShopModel) -> None:
-    """Day-0 levels from each creator's expected monthly GMV under the recommender."""
+def initial_levels(model: LiveShopModel) -> np.ndarray:
+    """Day-0 levels from each creator's expected monthly GMV under the recommender (returned)."""
     c = model.creators
     if c.n == 0:
-        return
+        return np.zeros(0)
     score = scores(model, np.arange(c.n), np.zeros(c.n, dtype=np.int8), np.ones(c.n))
     weight = score * c.col("streams_per_week") / 7.0
     market = c.col("market")
@@ -81,6 +81,7 @@ def initial_levels(model: LiveShopModel) -> None:
     aov = np.exp(model.value_mu + model.value_sigma**2 / 2.0)[c.col("category")] * model.price_level[market]
     monthly = 30.0 * share * sessions[market] * conv * aov
     c.col("level")[:] = levels(model, monthly)
+    return monthly
 
 
 def levels(model: LiveShopModel, monthly_gmv: np.ndarray) -> np.ndarray:
