@@ -181,6 +181,11 @@ class CreatorPopulation(_Strict):
     # sanctions and bans: about 5.9 a day per 2,500), keeping its creator population
     # stationary; a world that bans fewer grows. Range for sweeps: 0.001-0.004.
     arrival_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.0025
+    # Entry answers room: for each creator missing from the day-0 number (present: not churned,
+    # not banned), this many extra newcomers a day (free entry: an emptier market pays newcomers
+    # more). ASSUMPTION, range 0-0.05; 0.02 closes a gap with a time constant of about 50 days,
+    # so departures (bans included) are replaced within a quarter; it never trims a surplus.
+    entry_response: Annotated[float, Strict(), Field(ge=0.0, le=1.0)] = 0.02
     # ASSUMPTION (no published creator churn, domain facts §7): base daily churn.
     churn_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.001
     # Creators whose last-30-day profit is below this (after 60 days) churn faster.
@@ -210,13 +215,14 @@ class BuyerPopulation(_Strict):
     # 2020 survey, M, says bad outcomes are common, not how buyers answer them). ASSUMPTIONS,
     # ranges for sensitivity sweeps in docs/model.md "Buyers":
     # - sessions multiplied by 1 - appetite_loss_bad per bad unremedied purchase (a refunded
-    #   one counts trust_loss_refunded_factor of it); range 0.1-0.6;
-    appetite_loss_bad: Share = 0.3
+    #   one counts trust_loss_refunded_factor of it): 0.5, a buyer left with a bad item halves
+    #   its live shopping at first; range 0.1-0.8;
+    appetite_loss_bad: Share = 0.5
     # - lost appetite comes back by this share of the gap each day (0.01: half-life about
     #   69 days, so a year later about 3 % of the loss remains); range 0.003-0.05;
     appetite_recovery: Share = 0.01
-    # - extra daily churn probability per unit of lost appetite (0.01 x 0.3 = +0.003 a day
-    #   after one bad item, about +20 % chance of leaving over its recovery); range 0-0.03.
+    # - extra daily churn probability per unit of lost appetite (0.01 x 0.5 = +0.005 a day
+    #   after one bad item, fading: about +30 % chance of leaving over its recovery); range 0-0.03.
     churn_wary: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.01
     churn_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.0005
     churn_distrust: Annotated[float, Strict(), Field(ge=0.0, le=1.0)] = 0.02

@@ -662,7 +662,8 @@ _m("buyer_harm", "currency", "money buyers lost to bad orders not made good (inc
 _m("buyer_trust", "score 0-1", "mean trust of active buyers", True, _buyer_trust, LAST_DAY)
 _m("buyer_retention", "share", "share of the buyers present on day 0 still active", True, _buyer_retention, LAST_DAY)
 _m("honest_creator_income", "currency / 30 days",
-   "median earnings of active honest creators over the last 30 days (expected income fills the days before day 1)", True,
+   "median earnings of active honest creators over the last 30 days (expected income fills days before day 1)",
+   True,
    _honest_creator_income, _honest_creator_income_run,
    "median over honest creators of post-warm-up earnings per 30 days present")
 _m("honest_creator_retention", "share", "share of day-0 honest creators still on the platform", True,

@@ -135,10 +135,11 @@ class LiveShopModel(mesa.Model):
         c = self.creators
         # (A market expecting under one stream a day has no meaningful reference: no elasticity.)
         self.reference_streams = np.bincount(c.col("market"), weights=c.col("streams_per_week") / 7.0, minlength=n_m)
-        # Expected monthly commission of the day-0 creators: the income metric's stand-in for the
-        # days of its 30-day window that have not happened yet (no ramp from zero on day 1).
+        # Expected monthly commission of the day-0 creators, net of change-of-mind returns: the income
+        # metric's stand-in for the days of its 30-day window not yet run (no ramp from zero on day 1).
         rate = np.minimum(c.col("commission_rate"), self.levers.commission_cap[c.col("market"), c.col("category")])
-        self.expected_income = initial_levels(self) * rate
+        kept = 1.0 - self.return_rate[c.col("category")] * np.exp(world.buyers.return_propensity_sigma**2 / 2.0)
+        self.expected_income = initial_levels(self) * rate * kept
 
         self.orders = OrderBook()
         self.ledger = Ledger(n_m)

@@ -162,8 +162,8 @@ class BuyerPopulation(ColumnTable):
         hurt = np.flatnonzero(weight > 0.0)
         if hurt.size:  # appetite first: set_trust then computes the hazard from both
             rows = touched[hurt]
-            self.col("appetite")[rows] = np.clip(self.col("appetite")[rows] * (1.0 - cfg.appetite_loss_bad * weight[hurt]),
-                                                 0.0, 1.0)
+            kept = 1.0 - cfg.appetite_loss_bad * weight[hurt]
+            self.col("appetite")[rows] = np.clip(self.col("appetite")[rows] * kept, 0.0, 1.0)
         self.set_trust(touched, healed * (1.0 - loss))
 
     def recover(self) -> None:

@@ -134,7 +134,8 @@ def adapt(model: LiveShopModel, day: Day) -> None:
 
     arr = model.rngs["arrivals"]
     world = model.config.world
-    k_c = arr.poisson(pop.arrival_rate * model.n_initial_creators)
+    missing = max(0, model.n_initial_creators - int(c.present_mask().sum()))
+    k_c = arr.poisson(pop.arrival_rate * model.n_initial_creators + pop.entry_response * missing)
     if k_c:
         share = np.array([m.creator_share for m in world.markets], dtype=float)
         markets = arr.choice(model.n_markets, size=k_c, p=share / share.sum())
