@@ -108,8 +108,15 @@ def test_without_enforcement_buyers_trust_less_shop_less_and_leave():
 
 
 def test_buyer_reaction_parameters_are_validated():
-    """The new buyer parameters are bounded: a share above 1 or a negative rate is refused."""
+    """The new buyer parameters are bounded: a share above 1 or a negative rate is refused; the ends
+    of the documented sweep ranges are accepted."""
+    ends = {"appetite_loss_bad": 0.8, "appetite_recovery": 0.003, "churn_wary": 0.03, "return_delay_mean": 7.0,
+            "complaint_refunded_factor": 1.0}
+    assert scenario_from_dict(tiny_dict(buyers=ends)).world.buyers.churn_wary == 0.03
+    assert scenario_from_dict(tiny_dict(creators={"entry_response": 0.05})).world.creators.entry_response == 0.05
     for field, bad in (("appetite_loss_bad", 1.5), ("appetite_recovery", -0.1), ("churn_wary", 0.9),
                        ("return_delay_mean", -1.0), ("complaint_refunded_factor", 2.0)):
         with pytest.raises(Exception, match=field):
             scenario_from_dict(tiny_dict(buyers={field: bad}))
+    with pytest.raises(Exception, match="entry_response"):
+        scenario_from_dict(tiny_dict(creators={"entry_response": -0.1}))

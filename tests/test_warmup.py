@@ -94,6 +94,9 @@ def test_a_warmup_as_long_as_the_run_counts_as_none():
 
 @pytest.mark.parametrize("bad", [-1, 4000, 2.5, "60"])
 def test_warmup_days_is_validated(bad):
+    """0 and a warm-up shorter than the run are accepted; a negative, huge, fractional or text value is not."""
+    assert scenario_from_dict({**tiny_dict(), "warmup_days": 0}).effective_warmup == 0
+    assert scenario_from_dict({**tiny_dict(), "warmup_days": 29}).effective_warmup == 29
     with pytest.raises(Exception, match="warmup_days"):
         scenario_from_dict({**tiny_dict(), "warmup_days": bad})
 
