@@ -115,9 +115,12 @@ def daily_overview(
 ) -> Figure:
     """A 2x4 grid of the main daily metrics for one market (default: the whole platform).
 
-    Campaign periods are shaded so their spikes are not mistaken for policy effects.
+    Campaign periods are shaded so their spikes are not mistaken for policy effects, and the
+    warm-up (days marked ``warmup``, left out of the run summaries) is shaded grey.
     """
     df = daily[daily["market"] == market] if "market" in daily.columns else daily
+    warm = df.loc[df["warmup"].astype(bool), "day"] if "warmup" in df.columns else df["day"].iloc[:0]
+    warm_last = int(warm.max()) if len(warm) else 0
     fig, axes = plt.subplots(2, 4, figsize=(17, 6.5), sharex=True)
     fig.subplots_adjust(left=0.05, right=0.985, top=0.9, bottom=0.08, hspace=0.28, wspace=0.25)
     for ax, (panel, series, pct) in zip(axes.flat, OVERVIEW_PANELS, strict=False):
@@ -127,6 +130,8 @@ def daily_overview(
         for camp in campaigns:
             if market == "all" or market in camp.get("markets", []):
                 ax.axvspan(camp["first_day"] - 0.5, camp["last_day"] + 0.5, color="tab:orange", alpha=0.15, lw=0)
+        if warm_last:
+            ax.axvspan(0.5, warm_last + 0.5, color="grey", alpha=0.15, lw=0)
         ax.set_title(panel, fontsize=10)
         if pct:
             ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -135,7 +140,9 @@ def daily_overview(
     for ax in axes[-1]:
         ax.set_xlabel("day")
     suffix = "" if market == "all" else f" — market {market}"
-    fig.suptitle(f"{title}{suffix}" + ("  (shaded: campaigns)" if campaigns else ""), fontsize=11)
+    shaded = [*(["grey: warm-up, not in the summaries"] if warm_last else []),
+              *(["orange: campaigns"] if campaigns else [])]
+    fig.suptitle(f"{title}{suffix}" + (f"  (shaded {'; '.join(shaded)})" if shaded else ""), fontsize=11)
     return fig
 
 

@@ -175,7 +175,18 @@ class CreatorPopulation(_Strict):
     # Commission is set per product, 1-80 %, typically 4-20 % (ads.tiktok.com help, H).
     commission_median: Annotated[float, Strict(), Field(ge=0.01, le=0.8)] = 0.10
     commission_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.5
-    arrival_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.002
+    # New creators a day, as a share of the day-0 number (before onboarding checks). Creator
+    # churn is not published (domain facts §7). ASSUMPTION: set so that admitted newcomers
+    # replace the enforced baseline's departures after its warm-up (churn, low income,
+    # sanctions and bans: about 5.9 a day per 2,500), keeping its creator population
+    # stationary; a world that bans fewer grows. Range for sweeps: 0.001-0.004.
+    arrival_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.0025
+    # Entry answers room: for each creator missing from the day-0 number (present: not churned,
+    # not banned), this many extra newcomers a day (free entry: an emptier market pays newcomers
+    # more). ASSUMPTION, range 0-0.05; 0.02 closes a gap with a time constant of about 50 days,
+    # so departures (bans included) are replaced within a quarter; it never trims a surplus.
+    entry_response: Annotated[float, Strict(), Field(ge=0.0, le=1.0)] = 0.02
+    # ASSUMPTION (no published creator churn, domain facts §7): base daily churn.
     churn_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.001
     # Creators whose last-30-day profit is below this (after 60 days) churn faster.
     low_income_monthly: Money = 10.0
@@ -199,17 +210,40 @@ class BuyerPopulation(_Strict):
     trust_loss_refunded_factor: Share = 0.4
     trust_gain_good: Share = 0.01
     trust_conversion_elasticity: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 1.0
+    # After a bad purchase a buyer shops less and is likelier to leave. No published figure
+    # gives the size (domain facts §7; only 51.5 % of live-stream buyers were satisfied, CNSA
+    # 2020 survey, M, says bad outcomes are common, not how buyers answer them). ASSUMPTIONS,
+    # ranges for sensitivity sweeps in docs/model.md "Buyers":
+    # - sessions multiplied by 1 - appetite_loss_bad per bad unremedied purchase (a refunded
+    #   one counts trust_loss_refunded_factor of it): 0.5, a buyer left with a bad item halves
+    #   its live shopping at first; range 0.1-0.8;
+    appetite_loss_bad: Share = 0.5
+    # - lost appetite comes back by this share of the gap each day (0.01: half-life about
+    #   69 days, so a year later about 3 % of the loss remains); range 0.003-0.05;
+    appetite_recovery: Share = 0.01
+    # - extra daily churn probability per unit of lost appetite (0.01 x 0.5 = +0.005 a day
+    #   after one bad item, fading: about +30 % chance of leaving over its recovery); range 0-0.03.
+    churn_wary: Annotated[float, Strict(), Field(ge=0.0, le=0.5)] = 0.01
     churn_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.0005
     churn_distrust: Annotated[float, Strict(), Field(ge=0.0, le=1.0)] = 0.02
-    arrival_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.001
+    # New buyers a day, as a share of the day-0 population (a fixed number a day, not a share
+    # of those left). ASSUMPTION: set to the daily churn of the enforced baseline (base rate +
+    # distrust + wariness, about 0.002 a buyer), so that its buyer population stays within a
+    # few per cent of its start; a world with more harm churns more and shrinks.
+    arrival_rate: Annotated[float, Strict(), Field(ge=0.0, le=0.1)] = 0.002
     return_propensity_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.4
     return_if_bad: Share = 0.7
+    # Days from delivery to a return request: geometric from 0 with this mean (ASSUMPTION,
+    # range 0-7); requests after the market's return window are refused.
+    return_delay_mean: Annotated[float, Strict(), Field(ge=0.0, le=60.0)] = 2.0
     clean_bad_outcome_rate: Share = 0.03
     clean_harm_fraction: Share = 0.3
     report_rate: Share = 0.02
     report_propensity_sigma: Annotated[float, Strict(), Field(ge=0.0, le=3.0)] = 0.8
     false_report_rate: Share = 0.0005
     complaint_rate: Share = 0.5
+    # A buyer whose bad item was refunded complains this much less often (ASSUMPTION, range 0-1).
+    complaint_refunded_factor: Share = 0.3
     # More live supply draws more shopping: sessions scale with (live streams / usual)^elasticity.
     supply_elasticity: Annotated[float, Strict(), Field(ge=0.0, le=2.0)] = 0.3
 
@@ -518,6 +552,12 @@ class Scenario(_Strict):
     name: Name
     description: str = ""
     days: Annotated[int, Strict(), Field(ge=1, le=3650)] = 180
+    # Days at the start whose flows the run summaries leave out (the daily table keeps them and
+    # marks them ``warmup``): a world drawn afresh on day 0 spends its first weeks settling
+    # (trust, churn, the recommender's quality estimates, who violates). 0: summaries cover
+    # every day; a warm-up as long as the run or longer counts as 0 (a ScenarioWarning says so).
+    # The baseline uses 60 (docs/model.md, "Warm-up").
+    warmup_days: Annotated[int, Strict(), Field(ge=0, le=3650)] = 0
     seed: Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)] = 20261122
     replications: Annotated[int, Strict(), Field(ge=1, le=10_000)] = 1
     # The preset the [policy] table started from (see scenarios/policies/); already merged.
@@ -537,6 +577,11 @@ class Scenario(_Strict):
     _base_dir: str | None = PrivateAttr(default=None)
     _file_days: int | None = PrivateAttr(default=None)
     _timeline_checked: bool = PrivateAttr(default=False)
+
+    @property
+    def effective_warmup(self) -> int:
+        """The warm-up the summaries leave out: ``warmup_days``, or 0 when that is not shorter than the run."""
+        return self.warmup_days if self.warmup_days < self.days else 0
 
     def __eq__(self, other: object) -> bool:
         """Scenarios are equal when their fields are: what a file said (the private
@@ -789,6 +834,10 @@ def check_timeline(scenario: Scenario, source: str) -> None:
             ignored = f"day {end} is" if end == last + 1 else f"days {last + 1}-{end} are"
             warnings.warn(ScenarioWarning(
                 f"{source}: {label}: runs to day {end}, past the last day ({last}); {ignored} ignored"), stacklevel=2)
+    if scenario.warmup_days >= last > 0 and scenario.warmup_days > 0:
+        warnings.warn(ScenarioWarning(
+            f"{source}: warmup_days ({scenario.warmup_days}) is not shorter than the run ({last} days); "
+            f"the run summaries cover every day"), stacklevel=2)
     scenario._timeline_checked = True
 
 

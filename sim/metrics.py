@@ -168,8 +168,14 @@ class _Today:
     # Trailing creator values.
     @cached_property
     def income(self) -> np.ndarray:
-        """Trailing 30-day income, scaled to 30 days while fewer have passed (no warm-up ramp)."""
-        return self.model.income_30d.values * (30.0 / max(1, min(self.model.day, 30)))
+        """Trailing 30-day income; before day 30 the days not yet run count at the day-0 creators'
+        expected income (``model.expected_income``), so the series starts level, not from zero."""
+        m = self.model
+        out = m.income_30d.values.copy()
+        if m.day < 30:
+            expected = m.expected_income[: out.size]
+            out[: expected.size] += expected * ((30 - m.day) / 30.0)
+        return out
 
     @cached_property
     def gmv30(self) -> np.ndarray:
@@ -232,8 +238,8 @@ class DayView:
         return value
 
     def run_total(self, field: str) -> float:
-        """A day counter summed over every day so far, in this market (or the platform)."""
-        return float(self.model.totals[field][self.sel].sum())
+        """A day counter summed over every day so far (warm-up included), in this market (or the platform)."""
+        return float(self.model.run_totals[field][self.sel].sum())
 
     def stock(self, values: np.ndarray) -> float:
         """A per-market array summed over this market's entries (all markets for the platform)."""
@@ -241,15 +247,25 @@ class DayView:
 
 
 class _Run:
-    """Whole-run state that every market's summary shares."""
+    """Whole-run state that every market's summary shares: the days after the warm-up."""
 
     def __init__(self, model: LiveShopModel) -> None:
         self.model = model
+        self.warmup = model.config.effective_warmup
 
     @cached_property
     def days_present(self) -> np.ndarray:
+        """Days each creator was present after the warm-up (0 or less: none)."""
         c = self.model.creators
-        return np.where(c.col("left_day") >= 0, c.col("left_day"), self.model.day) - c.col("joined_day")
+        return (np.where(c.col("left_day") >= 0, c.col("left_day"), self.model.day)
+                - np.maximum(c.col("joined_day"), self.warmup))
+
+    def since_warmup(self, col: str) -> np.ndarray:
+        """A creator running total (earnings, gmv) gained after the warm-up."""
+        out = self.model.creators.col(col).astype(float)
+        start = self.model.summary_start[col]
+        out[: start.size] -= start
+        return out
 
     @cached_property
     def honest(self) -> np.ndarray:
@@ -272,7 +288,7 @@ class RunView:
         return np.ones(c.n, dtype=bool) if self.market is None else c.col("market") == self.market
 
     def total(self, field: str) -> float:
-        """A day counter summed over the whole run, in this market (or the platform)."""
+        """A day counter summed over the days after the warm-up, in this market (or the platform)."""
         return float(self.model.totals[field][self.sel].sum())
 
 
@@ -416,7 +432,7 @@ METRICS: dict[str, Metric] = {}
 _COUNTERS: list[str] = []  # day counters registered by themselves (see register_counter)
 
 
-_TABLE_KEYS = ("day", "market")  # the daily table's other columns
+_TABLE_KEYS = ("day", "market", "warmup")  # the daily table's other columns
 
 
 def _check_counter(name: str) -> None:
@@ -553,13 +569,18 @@ def day_metrics(model: LiveShopModel) -> dict[str, dict[str, float]]:
 
 def run_summary(model: LiveShopModel, daily: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
     """Whole-run values per market and ``"all"``: each registered metric's summary rule applied to
-    its daily series (``daily[market][metric]``) and the run totals."""
+    its daily series (``daily[market][metric]``, one value per day from day 1) and the run totals.
+
+    The summaries leave out the warm-up (``scenario.warmup_days``): a rule sees the daily values
+    of the days after it, and totals of those days only (``model.totals``); a stock (``LAST_DAY``)
+    is the last day's value whatever the warm-up."""
     run = _Run(model)
+    skip = run.warmup
     out: dict[str, dict[str, float]] = {}
     for key, market in _markets(model):
         view = RunView(model, run, key, market)
         series = daily[key]
-        out[key] = {name: metric.summarize(view, series[name]) for name, metric in METRICS.items()}
+        out[key] = {name: metric.summarize(view, series[name][skip:]) for name, metric in METRICS.items()}
     return out
 
 
@@ -667,27 +688,27 @@ def _paired_run_only_run(v: RunView, series: Sequence[float]) -> float:
 
 
 def _time_to_action_run(v: RunView, series: Sequence[float]) -> float:
-    """Median over every decision of the run (not a median of daily medians)."""
+    """Median over every decision after the warm-up (not a median of daily medians)."""
     log = v.model.governance.enforcer.log
     in_market = np.ones(log.n, dtype=bool) if v.market is None else log.col("market") == v.market
+    in_market &= log.col("day") > v.run.warmup
     return _median((log.col("day") - log.col("violation_day"))[in_market].astype(float))
 
 
 def _honest_creator_income_run(v: RunView, series: Sequence[float]) -> float:
-    """Median over honest creators of their whole-run earnings per 30 days present."""
-    c = v.model.creators
+    """Median over honest creators of their earnings after the warm-up per 30 days present then."""
     days_present = v.run.days_present
     eligible = v.run.honest & v.creators & (days_present >= 1)
-    monthly = c.col("earnings")[eligible] * 30.0 / days_present[eligible]
+    monthly = v.run.since_warmup("earnings")[eligible] * 30.0 / days_present[eligible]
     return _median(monthly)
 
 
 def _creator_gini_run(v: RunView, series: Sequence[float]) -> float:
-    return gini(v.model.creators.col("gmv")[v.creators])
+    return gini(v.run.since_warmup("gmv")[v.creators])
 
 
 def _top1pct_gmv_share_run(v: RunView, series: Sequence[float]) -> float:
-    return top_share(v.model.creators.col("gmv")[v.creators])
+    return top_share(v.run.since_warmup("gmv")[v.creators])
 
 
 def _m(name: str, unit: str, description: str, better: bool | None, daily: DailyRule | Callable[[DayView], float],
@@ -711,15 +732,16 @@ _m("buyer_harm", "currency", "money buyers lost to bad orders not made good (inc
 _m("buyer_trust", "score 0-1", "mean trust of active buyers", True, _buyer_trust, LAST_DAY)
 _m("buyer_retention", "share", "share of the buyers present on day 0 still active", True, _buyer_retention, LAST_DAY)
 _m("honest_creator_income", "currency / 30 days",
-   "median earnings of active honest creators over the last 30 days (scaled up before day 30)", True,
+   "median earnings of active honest creators over the last 30 days (expected income fills days before day 1)",
+   True,
    _honest_creator_income, _honest_creator_income_run,
-   "median over honest creators of earnings per 30 days present")
+   "median over honest creators of post-warm-up earnings per 30 days present")
 _m("honest_creator_retention", "share", "share of day-0 honest creators still on the platform", True,
    _honest_creator_retention, LAST_DAY)
 _m("creator_gini", "0-1", "Gini coefficient of creator GMV (trailing 30 days)", None, _creator_gini,
-   _creator_gini_run, "over whole-run GMV of all creators")
+   _creator_gini_run, "over post-warm-up GMV of all creators")
 _m("top1pct_gmv_share", "share", "share of GMV made by the top 1 % of creators (trailing 30 days)", None,
-   _top1pct_gmv_share, _top1pct_gmv_share_run, "over whole-run GMV")
+   _top1pct_gmv_share, _top1pct_gmv_share_run, "over post-warm-up GMV")
 _m("adversary_share", "share", "adversarial share of live creators (pilot or active, not suspended)", False,
    _adversary_share, LAST_DAY)
 _m("adversary_profit", "currency", "profit of adversarial creators net of their costs", False,

@@ -135,12 +135,18 @@ class LiveShopModel(mesa.Model):
         c = self.creators
         # (A market expecting under one stream a day has no meaningful reference: no elasticity.)
         self.reference_streams = np.bincount(c.col("market"), weights=c.col("streams_per_week") / 7.0, minlength=n_m)
-        initial_levels(self)
+        # Expected monthly commission of the day-0 creators, net of change-of-mind returns: the income
+        # metric's stand-in for the days of its 30-day window not yet run (no ramp from zero on day 1).
+        rate = np.minimum(c.col("commission_rate"), self.levers.commission_cap[c.col("market"), c.col("category")])
+        kept = 1.0 - self.return_rate[c.col("category")] * np.exp(world.buyers.return_propensity_sigma**2 / 2.0)
+        self.expected_income = initial_levels(self) * rate * kept
 
         self.orders = OrderBook()
         self.ledger = Ledger(n_m)
         self.counts = DayCounts(n_m)
+        # Day counters summed over the days after the warm-up (run summaries) and over every day.
         self.totals = {f: np.zeros(n_m) for f in DayCounts.FIELDS}
+        self.run_totals = {f: np.zeros(n_m) for f in DayCounts.FIELDS}
         self.income_30d = RollingSum(30, c.n)
         self.gmv_30d = RollingSum(30, c.n)
         self.profit_30d = RollingSum(30, c.n)
@@ -148,6 +154,7 @@ class LiveShopModel(mesa.Model):
         # Before the first step: a day on which nobody streamed and nothing happened.
         self.current_day = Day(start={k: np.zeros(c.n) for k in ("earnings", "profit", "gmv", "complaints")},
                                clean_orders=np.zeros(c.n))
+        self.summary_start = self.current_day.start  # replaced on the first day after the warm-up
 
     def add_reentry(self, market: int, actor: int, tactic: int, rng: np.random.Generator) -> int:
         """A banned evader's new account (same person, same tactic), as onboarding admits it."""
@@ -195,6 +202,8 @@ class LiveShopModel(mesa.Model):
         self.rngs.update(day_streams(self.seed_sequence, self.day))
         c = self.creators
         self.current_day = Day(start={k: c.col(k).copy() for k in ("earnings", "profit", "gmv", "complaints")})
+        if self.day == self.config.effective_warmup + 1:  # creator totals as the summarised days begin
+            self.summary_start = self.current_day.start
         self.governance.enforcer.refresh(self.day)
         return self.current_day
 
@@ -218,8 +227,11 @@ class LiveShopModel(mesa.Model):
         self.profit_30d.push(delta("profit"))
         adversary = np.isin(c.col("ctype"), adversary_type_codes())
         self.counts.add("adversary_profit", c.col("market").astype(np.int64), np.where(adversary, delta("profit"), 0.0))
+        summarised = self.day > self.config.effective_warmup
         for f in DayCounts.FIELDS:
-            self.totals[f] += getattr(self.counts, f)
+            self.run_totals[f] += getattr(self.counts, f)
+            if summarised:
+                self.totals[f] += getattr(self.counts, f)
         self.metrics_today = day_metrics(self)
         self.history.append(self.metrics_today)
         self.datacollector.collect(self)

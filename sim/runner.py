@@ -147,6 +147,8 @@ def _result(model: LiveShopModel, runtime: float) -> RunResult:
     daily = pd.DataFrame(rows, columns=["day", "market", *METRICS])
     daily["day"] = daily["day"].astype("int32")
     series = {m: {name: daily.loc[daily["market"] == m, name].tolist() for name in METRICS} for m in markets}
+    # Days the run summaries leave out (scenario.warmup_days), kept in the table and marked.
+    daily.insert(2, "warmup", daily["day"] <= model.config.effective_warmup)
     summary = run_summary(model, series)
     campaigns = [
         {"name": n, "first_day": a, "last_day": b, "markets": ms} for n, a, b, ms in model.timeline.campaign_days()

@@ -226,7 +226,7 @@ def test_run_writes_all_outputs(default_run: dict) -> None:
 def test_run_daily_parquet_shape(default_run: dict) -> None:
     """daily.parquet has day, market and every metric, one row per day 1..20 for "all" and each market."""
     daily = pd.read_parquet(default_run["out"] / "daily.parquet")
-    assert list(daily.columns) == ["day", "market", *METRICS]
+    assert list(daily.columns) == ["day", "market", "warmup", *METRICS]
     assert len(daily) == 20 * (1 + len(TINY_MARKETS))
     expected = {(d, m) for d in range(1, 21) for m in ["all", *TINY_MARKETS]}
     assert set(zip(daily["day"], daily["market"], strict=True)) == expected

@@ -300,7 +300,8 @@ def test_ban_evaders_are_caught_at_the_kyc_rate():
            "offplatform_diversion": 0.0, "incentive_fraud": 0.0, "ban_evader": 1.0}
     policy = {"detection": {"enabled": False}, "onboarding": {"kyc_strictness": 0.4}}
     data = _enforced(policy, days=10, n_creators=1_500,
-                     creators={"mix": mix, "arrival_rate": 0.0}, adaptation={"reentry_days": [2, 2], "reentry_attempts": 1})
+                     creators={"mix": mix, "arrival_rate": 0.0, "entry_response": 0.0},
+                     adaptation={"reentry_days": [2, 2], "reentry_attempts": 1})
     m = _model(data)
     m.step()
     n = m.creators.n

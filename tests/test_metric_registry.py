@@ -61,7 +61,7 @@ def test_the_run_summary_lists_metrics_in_registry_order():
     result = run(_tiny())
     assert list(result.summary) == list(METRICS)
     assert all(list(row) == list(METRICS) for row in result.summary_by_market.values())
-    assert list(result.daily.columns) == ["day", "market", *METRICS]
+    assert list(result.daily.columns) == ["day", "market", "warmup", *METRICS]
 
 
 def test_named_summary_rules_aggregate_the_daily_column():

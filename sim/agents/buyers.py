@@ -3,7 +3,9 @@
 Each buyer has a market, two preferred categories, an activity rate (sessions per day), price
 sensitivity, susceptibility to misleading claims, trust in the platform, and propensities to
 return and to report. Trust falls after bad outcomes and rises slowly after good ones; low trust
-lowers conversion and raises churn.
+lowers conversion and raises churn. A bad purchase also makes the buyer wary: its ``appetite``
+(a multiplier on its shopping sessions, 1 when unaffected) drops, and the lost appetite raises its
+churn hazard; both recover part of the way each day (docs/model.md, "Buyers").
 
 Per-day work over all buyers is kept to a few array passes: churn runs on a per-buyer clock
 whose hazard is recomputed only when that buyer's trust changes, and the per-market stocks
@@ -36,7 +38,8 @@ declare(BUYERS, __name__,
     Column("active", np.bool_, True),
     Column("joined_day", np.int32),
     Column("left_day", np.int32, -1),
-    Column("churn_hazard", np.float64, doc="daily hazard of leaving, a function of trust"),
+    Column("appetite", np.float64, 1.0, doc="multiplier on sessions, lowered by bad purchases, recovering"),
+    Column("churn_hazard", np.float64, doc="daily hazard of leaving, a function of trust and appetite"),
     Column("churn_clock", np.float64, doc="Exp(1) draw used up by the hazard; the buyer leaves at 0"),
 )
 
@@ -80,7 +83,8 @@ class BuyerPopulation(ColumnTable):
                 "active": True,
                 "joined_day": day,
                 "left_day": -1,
-                "churn_hazard": self._hazard(trust),
+                "appetite": 1.0,
+                "churn_hazard": self._hazard(trust, np.ones(k)),
                 "churn_clock": rng.standard_exponential(k),
             },
             k,
@@ -94,9 +98,11 @@ class BuyerPopulation(ColumnTable):
             self.stock_initial_active += np.bincount(mk, minlength=m)
         return rows
 
-    def _hazard(self, trust: np.ndarray) -> np.ndarray:
+    def _hazard(self, trust: np.ndarray, appetite: np.ndarray) -> np.ndarray:
+        """Daily churn hazard: a base rate, a distrust term and a term for appetite lost to bad purchases."""
         cfg = self.cfg
-        p = np.clip(cfg.churn_rate + cfg.churn_distrust * (1.0 - trust) ** 2, 0.0, 1.0 - 1e-12)
+        p = cfg.churn_rate + cfg.churn_distrust * (1.0 - trust) ** 2 + cfg.churn_wary * (1.0 - appetite)
+        p = np.clip(p, 0.0, 1.0 - 1e-12)
         return -np.log1p(-p)  # a daily hazard h leaves with probability 1 - exp(-h) = p
 
     def set_trust(self, rows: np.ndarray, values: np.ndarray) -> None:
@@ -107,7 +113,13 @@ class BuyerPopulation(ColumnTable):
         delta = np.where(live, values - t[rows], 0.0)
         self.stock_trust += np.bincount(self.col("market")[rows], weights=delta, minlength=self.n_markets)
         t[rows] = values
-        self.col("churn_hazard")[rows] = self._hazard(values)
+        self.col("churn_hazard")[rows] = self._hazard(values, self.col("appetite")[rows])
+
+    def set_appetite(self, rows: np.ndarray, values: np.ndarray) -> None:
+        """Set the appetite of buyers ``rows`` (distinct), keeping their churn hazards in step."""
+        values = np.clip(values, 0.0, 1.0)
+        self.col("appetite")[rows] = values
+        self.col("churn_hazard")[rows] = self._hazard(self.col("trust")[rows], values)
 
     def draw_sessions(self, rate_by_market: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Buyer index of every shopping session today (a buyer may have several).
@@ -116,7 +128,7 @@ class BuyerPopulation(ColumnTable):
         a unit-time Poisson process: one exponential draw per buyer finds who shops at all, and
         only those draw how many more sessions they have.
         """
-        lam = self.col("activity") * rate_by_market[self.col("market")]
+        lam = self.col("activity") * self.col("appetite") * rate_by_market[self.col("market")]
         left = lam - rng.standard_exponential(self.n)  # time left after the first arrival
         who = np.flatnonzero((left > 0.0) & self.col("active"))
         # Memoryless arrivals: a second exponential gap finds who has more than one session;
@@ -128,7 +140,13 @@ class BuyerPopulation(ColumnTable):
         return np.repeat(who, count)
 
     def update_trust(self, buyer: np.ndarray, bad: np.ndarray, refunded: np.ndarray) -> None:
-        """Apply settled-order outcomes to trust: bad outcomes hurt (less if made good), good ones heal."""
+        """Apply settled-order outcomes to trust and appetite: bad outcomes hurt (less if made good),
+        good ones heal trust.
+
+        With ``n`` bad unremedied and ``r`` bad refunded orders settling today, trust is multiplied
+        by ``1 - trust_loss_bad x (n + trust_loss_refunded_factor x r)`` (after healing by the good
+        ones) and appetite by ``1 - appetite_loss_bad x (n + trust_loss_refunded_factor x r)``.
+        """
         if buyer.size == 0:
             return
         cfg = self.cfg
@@ -139,14 +157,29 @@ class BuyerPopulation(ColumnTable):
         n_good = np.bincount(inverse, weights=~bad, minlength=k)
         keep = (1.0 - cfg.trust_gain_good) ** n_good
         healed = 1.0 - (1.0 - self.col("trust")[touched]) * keep  # t += gain * (1 - t) per good order
-        loss = cfg.trust_loss_bad * (n_bad + cfg.trust_loss_refunded_factor * n_bad_ref)
+        weight = n_bad + cfg.trust_loss_refunded_factor * n_bad_ref
+        loss = cfg.trust_loss_bad * weight
+        hurt = np.flatnonzero(weight > 0.0)
+        if hurt.size:  # appetite first: set_trust then computes the hazard from both
+            rows = touched[hurt]
+            kept = 1.0 - cfg.appetite_loss_bad * weight[hurt]
+            self.col("appetite")[rows] = np.clip(self.col("appetite")[rows] * kept, 0.0, 1.0)
         self.set_trust(touched, healed * (1.0 - loss))
 
+    def recover(self) -> None:
+        """A day passes: lost appetite comes back by ``appetite_recovery`` of the gap (and churn eases)."""
+        rate = self.cfg.appetite_recovery
+        appetite = self.col("appetite")
+        wary = np.flatnonzero(appetite < 1.0)
+        if wary.size and rate > 0.0:
+            self.set_appetite(wary, 1.0 - (1.0 - appetite[wary]) * (1.0 - rate))
+
     def churn(self, day: int) -> int:
-        """Active buyers leave at a base rate plus a distrust term; returns how many left.
+        """Active buyers leave at a base rate plus distrust and wariness terms; returns how many left.
 
         Each buyer's Exp(1) clock runs down by the daily hazard; at zero the buyer leaves. This
-        is the same as a fresh Bernoulli(p) draw every day, without touching a generator.
+        is the same as a fresh Bernoulli(p) draw every day, without touching a generator. Then
+        the day's recovery of lost appetite (``recover``) applies.
         """
         active = self.col("active")
         clock = self.col("churn_clock")
@@ -161,6 +194,7 @@ class BuyerPopulation(ColumnTable):
             self.stock_trust -= np.bincount(mk, weights=self.col("trust")[leave], minlength=m)
             initial = self.col("joined_day")[leave] == 0
             self.stock_initial_active -= np.bincount(mk[initial], minlength=m)
+        self.recover()
         return int(leave.size)
 
     def recount(self) -> dict[str, np.ndarray]:

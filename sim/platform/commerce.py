@@ -267,9 +267,9 @@ def settle(model: LiveShopModel, day: Day) -> None:
     u1, u2, u3 = rng.random(k), rng.random(k), rng.random(k)
     rp = np.where(real, b.col("return_propensity")[np.maximum(o["buyer"], 0)], 0.0)
     want = np.where(bad, bc.return_if_bad * rp, model.return_rate[o["category"]] * rp)
-    # Buyers take a few days to ask (geometric from 0, mean 2); requests after the market's return
-    # window are refused, so a short window leaves more bad items unremedied.
-    asked_after = rng.geometric(1.0 / 3.0, size=k) - 1
+    # Buyers take a few days to ask (geometric from 0 with mean return_delay_mean); requests after
+    # the market's return window are refused, so a short window leaves more bad items unremedied.
+    asked_after = rng.geometric(1.0 / (1.0 + bc.return_delay_mean), size=k) - 1
     in_window = asked_after <= model.return_window[market]
     lv = model.levers
     refunded = real & on & (u1 < want) & in_window & (~bad | (u2 < lv.refund_protection[market]))
@@ -303,7 +303,7 @@ def settle(model: LiveShopModel, day: Day) -> None:
 
     harmed = real & bad & ~refunded
     harm = np.where(harmed, value * model.tactics.harm_fraction[o["tactic"]], 0.0)
-    complaint = real & bad & (u3 < bc.complaint_rate * np.where(refunded, 0.3, 1.0))
+    complaint = real & bad & (u3 < bc.complaint_rate * np.where(refunded, bc.complaint_refunded_factor, 1.0))
     settled_on = on.astype(float)
     counts = model.counts
     counts.add("settled", market, settled_on)

@@ -64,11 +64,11 @@ def add_reentry(model: LiveShopModel, market: int, actor: int, tactic: int, rng:
     return rows.start
 
 
-def initial_levels(model: LiveShopModel) -> None:
-    """Day-0 levels from each creator's expected monthly GMV under the recommender."""
+def initial_levels(model: LiveShopModel) -> np.ndarray:
+    """Day-0 levels from each creator's expected monthly GMV under the recommender (returned)."""
     c = model.creators
     if c.n == 0:
-        return
+        return np.zeros(0)
     score = scores(model, np.arange(c.n), np.zeros(c.n, dtype=np.int8), np.ones(c.n))
     weight = score * c.col("streams_per_week") / 7.0
     market = c.col("market")
@@ -81,6 +81,7 @@ def initial_levels(model: LiveShopModel) -> None:
     aov = np.exp(model.value_mu + model.value_sigma**2 / 2.0)[c.col("category")] * model.price_level[market]
     monthly = 30.0 * share * sessions[market] * conv * aov
     c.col("level")[:] = levels(model, monthly)
+    return monthly
 
 
 def levels(model: LiveShopModel, monthly_gmv: np.ndarray) -> np.ndarray:
@@ -133,7 +134,8 @@ def adapt(model: LiveShopModel, day: Day) -> None:
 
     arr = model.rngs["arrivals"]
     world = model.config.world
-    k_c = arr.poisson(pop.arrival_rate * model.n_initial_creators)
+    missing = max(0, model.n_initial_creators - int(c.present_mask().sum()))
+    k_c = arr.poisson(pop.arrival_rate * model.n_initial_creators + pop.entry_response * missing)
     if k_c:
         share = np.array([m.creator_share for m in world.markets], dtype=float)
         markets = arr.choice(model.n_markets, size=k_c, p=share / share.sum())

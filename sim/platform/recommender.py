@@ -23,7 +23,13 @@ if TYPE_CHECKING:
     from sim.day import Day
     from sim.model import LiveShopModel
 
-__all__ = ["assign_sessions", "recommend", "scores"]
+__all__ = ["PRIOR_QUALITY", "assign_sessions", "recommend", "scores"]
+
+# The quality estimate starts from this share of clean orders, weighted as ``quality_prior_orders``
+# orders (policy.recommender): a newcomer is presumed to sell about 90 % of orders without a refund
+# or complaint. ASSUMPTION (the platform's own prior; no published figure), range 0.7-1.0: a lower
+# prior ranks newcomers lower until their record speaks (docs/model.md, "Recommender").
+PRIOR_QUALITY = 0.9
 
 
 def scores(model: LiveShopModel, rows: np.ndarray, tactic: np.ndarray, campaign_boost: np.ndarray) -> np.ndarray:
@@ -36,7 +42,7 @@ def scores(model: LiveShopModel, rows: np.ndarray, tactic: np.ndarray, campaign_
     settled = c.col("settled")[rows]
     bad_signals = c.col("refunded")[rows] + c.col("complaints")[rows]
     prior = lv.quality_prior[m]
-    est_quality = np.clip((prior * 0.9 + settled - bad_signals) / (prior + settled), 0.01, 1.0)
+    est_quality = np.clip((prior * PRIOR_QUALITY + settled - bad_signals) / (prior + settled), 0.01, 1.0)
     followers = c.col("followers")[rows] / model.config.world.creators.followers_min
     joined = c.col("joined_day")[rows]
     # Newcomers join at the end of a day: their first exploration_days days are boosted.
