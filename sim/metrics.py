@@ -648,10 +648,12 @@ def _tta_hours(q: float) -> Callable[[DayView], float]:
 
 def _tta_hours_run(q: float) -> Callable[[RunView, Sequence[float]], float]:
     def rule(v: RunView, series: Sequence[float]) -> float:
-        """Quantile over every decision of the run (not of the daily quantiles)."""
+        """Quantile over every decision after the warm-up (not of the daily quantiles)."""
         log = v.model.governance.enforcer.log
-        rows = np.arange(log.n) if v.market is None else np.flatnonzero(log.col("market") == v.market)
-        return _quantile(_hours_to_action(log, rows), q)
+        keep = log.col("day") > v.run.warmup
+        if v.market is not None:
+            keep &= log.col("market") == v.market
+        return _quantile(_hours_to_action(log, np.flatnonzero(keep)), q)
     return rule
 
 
@@ -684,7 +686,6 @@ def _honest_sanctioned_per_10k(v: DayView) -> float:
 
 def _paired_run_only_run(v: RunView, series: Sequence[float]) -> float:
     return float("nan")
-
 
 
 def _time_to_action_run(v: RunView, series: Sequence[float]) -> float:
@@ -768,12 +769,12 @@ _m("wrongful_bans", "bans", "bans triggered by a decision on a stream that did n
 _m("proactive_rate", "share", "share of actioned violations found by classifiers before any user report", True,
    ratio("proactive_actions", "actions_real"), ratio_of_totals("proactive_actions", "actions_real"))
 _m("time_to_action", "days", "median days from violation to enforcement decision", False, _time_to_action,
-   _time_to_action_run, "median over all decisions")
+   _time_to_action_run, "median over all decisions after the warm-up")
 _m("queue_backlog", "items", "flagged items waiting for review at the end of the day", False, _queue_backlog, MEAN)
 _m("time_to_action_p50_h", "hours", "median hours from violation (stream live) to enforcement decision, queue "
-   "waits included", False, _tta_hours(0.5), _tta_hours_run(0.5), "median over all decisions")
+   "waits included", False, _tta_hours(0.5), _tta_hours_run(0.5), "median over all decisions after the warm-up")
 _m("time_to_action_p90_h", "hours", "90th percentile of hours from violation to enforcement decision", False,
-   _tta_hours(0.9), _tta_hours_run(0.9), "90th percentile over all decisions")
+   _tta_hours(0.9), _tta_hours_run(0.9), "90th percentile over all decisions after the warm-up")
 _m("expired_items", "items", "queued items that passed the review SLA unreviewed and were dropped", False,
    count("expired_items"), TOTAL)
 _m("expired_reactive_items", "items", "expired items raised by users (reports, complaint spikes), not by classifiers",
