@@ -29,8 +29,8 @@ from sim.config import Scenario, Target, read_toml
 from sim.errors import ScenarioError, format_validation_error
 from sim.schema import StrictModel
 
-__all__ = ["Facts", "ParameterFact", "attainment", "fact_table", "load_facts", "parameter_table",
-           "resolve_facts", "run_dir_summary"]
+__all__ = ["FactCheck", "Facts", "ParameterFact", "attainment", "check_facts", "fact_table", "format_facts",
+           "load_facts", "parameter_table", "resolve_facts", "run_dir_summary"]
 
 DEFAULT_FACTS = "public_facts"
 
@@ -95,9 +95,10 @@ def load_facts(arg: str | Path = DEFAULT_FACTS) -> Facts:
     src = str(path)
     targets = load_targets(path)
     data = read_toml(path, "targets")
-    unknown = sorted(set(data) - {"targets", "parameters"})
+    unknown = sorted(set(data) - {"targets", "parameters", "description"})
     if unknown:
-        raise ScenarioError(src, unknown[0], None, "a facts file holds [[targets]] and [[parameters]] only")
+        raise ScenarioError(src, unknown[0], None, "unknown key; a facts file holds description, [[targets]] and "
+                            "[[parameters]]")
     params = []
     items = data.get("parameters", [])
     if not isinstance(items, list):
@@ -247,3 +248,49 @@ def format_facts(targets: pd.DataFrame, params: pd.DataFrame) -> str:
     lines.append("")
     lines.append(f"{k} of {n} facts met ({kt} of {nt} outcome facts, {k - kt} of {n - nt} input facts)")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class FactCheck:
+    """One run checked against a facts file."""
+
+    what: str  # the run folder, or "scenario NAME, replication R"
+    targets: pd.DataFrame
+    parameters: pd.DataFrame
+
+    @property
+    def met(self) -> tuple[int, int]:
+        """Outcome facts ``(met, checked)``."""
+        return attainment(self.targets)
+
+    def text(self) -> str:
+        return f"{self.what}\n\n" + format_facts(self.targets, self.parameters)
+
+
+def check_facts(arg: str | Path, facts: str | Path | Facts = DEFAULT_FACTS, *, replication: int = 0,
+                scenario: Scenario | None = None) -> FactCheck:
+    """Check one run against ``facts``: ``arg`` a finished run folder (its ``summary.json``), or a
+    scenario (file or bundled name, or ``scenario`` already loaded with overrides) run once now."""
+    loaded = facts if isinstance(facts, Facts) else load_facts(facts)
+    folder = Path(arg)
+    if scenario is None and folder.is_dir():
+        summary, resolved = run_dir_summary(folder)
+        what = f"run folder {folder}"
+    else:
+        from sim.bundled import resolve_scenario
+        from sim.config import load_scenario
+        from sim.runner import run
+
+        scen = scenario if scenario is not None else load_scenario(resolve_scenario(arg))
+        result = run(scen, replication=replication)
+        summary = summary_frame(result.summary, result.summary_by_market, scen.name)
+        resolved = scen.model_dump(mode="json")
+        what = f"scenario {scen.name}, replication {replication}, {scen.days} days"
+    n_creators, shares = scenario_scale(resolved)
+    markets = set(summary["market"].astype(str))
+    for i, t in enumerate(loaded.targets):
+        if t.market not in markets:
+            raise ScenarioError(loaded.source, f"targets[{i}].market", t.market,
+                                f"not a market of this run; markets: {', '.join(sorted(markets))}")
+    return FactCheck(what, fact_table(summary, loaded.targets, n_creators, shares),
+                     parameter_table(resolved, loaded.parameters))

@@ -97,4 +97,11 @@ def resolve_sweep(arg: str | Path) -> Path:
 
 def resolve_targets(arg: str | Path) -> Path:
     """A targets (facts) argument as a path: an existing file, else a bundled targets file's name."""
-    return _resolve(arg, bundled_root() / "targets", targets_names(), "targets")
+    path = Path(arg)
+    if path.exists():
+        return path
+    folder = bundled_root() / "targets"
+    if _NAME.match(str(arg)) and (folder / f"{arg}.toml").is_file():
+        return folder / f"{arg}.toml"
+    listed = ", ".join(targets_names()) or "none"
+    raise ScenarioError(str(arg), None, None, f"no such facts file, nor a bundled one; bundled facts files: {listed}")
