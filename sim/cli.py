@@ -322,8 +322,9 @@ _QUERY_TABLES = "summary, daily, sanctions, runs, creators (sweeps run with --cr
 
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import build_report, load_targets
+    from sim.bundled import resolve_targets
 
-    targets = load_targets(args.targets) if args.targets else None
+    targets = load_targets(resolve_targets(args.targets)) if args.targets else None
     try:
         report = build_report(args.results, args.out, baseline=args.baseline, targets=targets, method=args.method,
                               targets_source=args.targets or "targets")
@@ -484,7 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("results", help="a sweep results folder")
     p_rep.add_argument("--baseline", default="baseline", help="the variant others are compared with")
     p_rep.add_argument("--out", help="the HTML file (default: RESULTS/report.html); PNGs go beside it")
-    p_rep.add_argument("--targets", help="a TOML file with [[targets]] (added to the scenario's own)")
+    p_rep.add_argument("--targets", help="a TOML file with [[targets]] (added to the scenario's own), or a bundled "
+                       "facts file's name (public_facts)")
     p_rep.add_argument("--method", choices=("t", "bootstrap"), default="t",
                        help="paired intervals: t (default) or bootstrap")
     p_rep.set_defaults(func=cmd_report)
