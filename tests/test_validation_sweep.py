@@ -149,7 +149,7 @@ def test_report_targets_show_band_and_attainment(signed_sweep, tmp_path):
     assert {"band", "mean", "met", "source", "confidence"} <= set(t.columns)
     page = report.html.read_text()
     assert "id='attainment'" in page
-    for label, g in t.groupby("label"):
+    for _, g in t.groupby("label"):
         assert f"<b>{int(g['met'].sum())} of {len(g)}</b> targets met" in page
 
 
@@ -157,8 +157,8 @@ def test_report_targets_show_band_and_attainment(signed_sweep, tmp_path):
 def test_bundled_validation_sweep_signs_hold(tmp_path):
     """The bundled validation sweep (2 replications here) fails no sign check: no lever moves a metric
     against its expected sign in any of the four worlds."""
-    from analysis.report import sign_checks as checks_of
     from analysis.load import load
+    from analysis.report import sign_checks as checks_of
 
     sweep = load_sweep("validation")
     sweep.replications = 2
