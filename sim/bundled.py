@@ -104,4 +104,4 @@ def resolve_targets(arg: str | Path) -> Path:
     if _NAME.match(str(arg)) and (folder / f"{arg}.toml").is_file():
         return folder / f"{arg}.toml"
     listed = ", ".join(targets_names()) or "none"
-    raise ScenarioError(str(arg), None, None, f"no such facts file, nor a bundled one; bundled facts files: {listed}")
+    raise ScenarioError(str(arg), None, None, f"no such targets file, nor a bundled facts file; bundled: {listed}")
