@@ -34,7 +34,8 @@ from sim.config import Target
 from sim.errors import ScenarioError
 from sim.metrics import METRICS
 
-__all__ = ["SCORECARD_METRICS", "Coverage", "Report", "build_report", "coverage", "load_targets", "target_table"]
+__all__ = ["SCORECARD_METRICS", "Coverage", "Report", "build_report", "coverage", "load_targets", "observed_sign",
+           "sign_checks", "sign_result", "target_attainment", "target_table"]
 
 SCORECARD_METRICS: tuple[str, ...] = (
     "gmv", "net_gmv", "prevalence", "harmful_gmv_share", "buyer_harm", "buyer_trust", "buyer_retention",
@@ -58,6 +59,7 @@ class Report:
     targets: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     coverage: Coverage | None = None  # runs covered and the code that made them
+    signs: pd.DataFrame = field(default_factory=pd.DataFrame)  # sign checks, when the sweep declares them
 
 
 # ---------------------------------------------------------------------------------------
@@ -108,12 +110,84 @@ def target_table(summary: pd.DataFrame, targets: Sequence[Target], n_creators: i
             rows.append({
                 **dict(zip(groups, key if isinstance(key, tuple) else (key,), strict=True)),
                 "target": t.describe(),
+                "band": t.band_text(),
+                "confidence": t.confidence,
+                "source": t.source,
                 "mean": mean,
                 "met": t.met(mean),
                 "share_met": float(np.mean([t.met(v) for v in values])) if len(values) else float("nan"),
                 "n": len(values),
             })
     return pd.DataFrame(rows)
+
+
+def target_attainment(targets: pd.DataFrame) -> pd.DataFrame:
+    """Per group of a :func:`target_table`: targets met (by the mean) out of targets checked."""
+    if targets.empty:
+        return pd.DataFrame(columns=["label", "met", "n"])
+    out = targets.groupby("label", sort=False)["met"].agg(met="sum", n="size").reset_index()
+    out["met"] = out["met"].astype(int)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Sign checks: does each lever move the metrics the way the sweep file expects?
+# ---------------------------------------------------------------------------------------
+
+
+def observed_sign(diff: float, low: float, high: float) -> str:
+    """``up`` or ``down`` when the interval of the paired difference excludes 0, ``flat`` when
+    every pair is equal (interval [0, 0]), ``unclear`` otherwise (or without an interval)."""
+    if low != low or high != high:
+        return "unclear"
+    if low > 0:
+        return "up"
+    if high < 0:
+        return "down"
+    if low == 0 == high and diff == 0:
+        return "flat"
+    return "unclear"
+
+
+def sign_result(expected: str, observed: str) -> str:
+    """``pass`` when the observed sign is the expected one (``flat`` expected: an interval that
+    holds 0 passes); ``fail`` when it is another definite sign; ``inconclusive`` otherwise."""
+    if expected == "flat":
+        return "pass" if observed in ("flat", "unclear") else "fail"
+    if observed == expected:
+        return "pass"
+    return "fail" if observed in ("up", "down", "flat") else "inconclusive"
+
+
+def sign_checks(summary: pd.DataFrame, expectations: dict[str, dict[str, str]], baseline: str = "baseline",
+                method: str = "t", level: float = 0.95) -> pd.DataFrame:
+    """Per variant, point and expected metric: the paired difference to the baseline with its
+    interval (not Holm-corrected: each sign is its own claim), the expected and observed sign
+    and the result (see :func:`observed_sign`, :func:`sign_result`)."""
+    from analysis.stats import paired_differences
+
+    cols = ["variant", "point", "metric", "expected", "observed", "result", "diff", "ci_low", "ci_high", "n"]
+    metrics = sorted({m for e in expectations.values() for m in e if m in summary.columns})
+    if not metrics or not expectations:
+        return pd.DataFrame(columns=cols)
+    diffs = paired_differences(summary, metrics, baseline=baseline, method=method, level=level)
+    rows = []
+    for r in diffs.itertuples(index=False):
+        expected = expectations.get(str(r.variant), {}).get(r.metric)
+        if expected is None:
+            continue
+        observed = observed_sign(float(r.diff), float(r.ci_low), float(r.ci_high))
+        rows.append({"variant": r.variant, "point": r.point, "metric": r.metric, "expected": expected,
+                     "observed": observed, "result": sign_result(expected, observed), "diff": float(r.diff),
+                     "ci_low": float(r.ci_low), "ci_high": float(r.ci_high), "n": int(r.n)})
+    missing = sorted({m for e in expectations.values() for m in e} - set(summary.columns))
+    for v, e in expectations.items():  # a metric these results lack (older code) cannot pass
+        for m in e:
+            if m in missing:
+                rows.append({"variant": v, "point": 0, "metric": m, "expected": e[m], "observed": "n/a",
+                             "result": "inconclusive", "diff": float("nan"), "ci_low": float("nan"),
+                             "ci_high": float("nan"), "n": 0})
+    return pd.DataFrame(rows, columns=cols)
 
 
 # ---------------------------------------------------------------------------------------
@@ -376,6 +450,14 @@ def build_report(
     shares = {m["name"]: m.get("creator_share", 0.0) / total_share for m in markets if "name" in m}
     target_rows = (target_table(summary, all_targets, n_creators, creator_share=shares)
                    if all_targets else pd.DataFrame())
+    expectations = config.get("expectations") or {}
+    sign_rows = pd.DataFrame()
+    if isinstance(expectations, dict) and expectations:
+        sign_rows = sign_checks(summary, {str(k): dict(v) for k, v in expectations.items() if isinstance(v, dict)},
+                                baseline=baseline, method=method)
+        if not sign_rows.empty:
+            sign_rows["label"] = [labels.get((v, p), v) for v, p in zip(sign_rows["variant"], sign_rows["point"],
+                                                                       strict=True)]
 
     # ---- figures
     pngs: list[Path] = []
@@ -438,11 +520,12 @@ def build_report(
 
     title = f"livesim report — {config.get('name', Path(results).name)}"
     page = _html(title, config, res, baseline, method, score, colours, diffs, target_rows, figures, warnings,
-                 cover)
+                 cover, sign_rows)
     out_html.write_text(page, encoding="utf-8")
     md = out_dir / f"{stem}.md"
-    md.write_text(_markdown(title, baseline, method, score, diffs, target_rows, warnings, cover), encoding="utf-8")
-    return Report(out_html, md, pngs, means, diffs, target_rows, warnings, cover)
+    md.write_text(_markdown(title, baseline, method, score, diffs, target_rows, warnings, cover, sign_rows),
+                  encoding="utf-8")
+    return Report(out_html, md, pngs, means, diffs, target_rows, warnings, cover, sign_rows)
 
 
 def _point_means(means: pd.DataFrame, shown: Sequence[str]) -> pd.DataFrame:
@@ -496,7 +579,8 @@ def _e(x: Any) -> str:
 
 def _html(title: str, config: dict, res: Results, baseline: str, method: str, score: pd.DataFrame,
           colours: pd.DataFrame, diffs: pd.DataFrame, targets: pd.DataFrame,
-          figures: list[tuple[str, str, bytes]], warnings: list[str], cover: Coverage) -> str:
+          figures: list[tuple[str, str, bytes]], warnings: list[str], cover: Coverage,
+          signs: pd.DataFrame | None = None) -> str:
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
              f"<meta name='generator' content='{REPORT_MARK}'><title>{_e(title)}</title>"
              f"<style>{CSS}</style></head><body>"]
@@ -533,14 +617,37 @@ def _html(title: str, config: dict, res: Results, baseline: str, method: str, sc
                  "better. Green/red: significantly better/worse than the baseline (paired, Holm-corrected).</p>")
 
     if not targets.empty:
-        parts.append("<h2>Targets</h2><table id='targets'><tr><th class='name'>variant</th><th class='name'>target"
-                     "</th><th>mean</th><th>met</th><th>share of replications meeting it</th></tr>")
+        parts.append("<h2>Targets</h2><p class='meta' id='attainment'>"
+                     + " · ".join(f"{_e(a.label)}: <b>{a.met} of {a.n}</b> targets met"
+                                  for a in target_attainment(targets).itertuples(index=False)) + "</p>")
+        parts.append("<table id='targets'><tr><th class='name'>variant</th><th class='name'>target"
+                     "</th><th>observed (mean)</th><th>band</th><th>met</th><th>share of replications meeting it</th>"
+                     "<th>confidence</th><th class='name'>source</th></tr>")
         for r in targets.itertuples(index=False):
             cls = "good" if r.met else "bad"
             parts.append(f"<tr><td class='name'>{_e(r.label)}</td><td class='name'>{_e(r.target)}</td>"
-                         f"<td>{r.mean:.4g}</td><td class='{cls}'>{'yes' if r.met else 'no'}</td>"
-                         f"<td>{r.share_met:.0%}</td></tr>")
+                         f"<td>{r.mean:.4g}</td><td>{_e(r.band)}</td><td class='{cls}'>{'yes' if r.met else 'no'}"
+                         f"</td><td>{r.share_met:.0%}</td><td>{_e(r.confidence)}</td>"
+                         f"<td class='name'>{_e(r.source)}</td></tr>")
         parts.append("</table>")
+
+    if signs is not None and not signs.empty:
+        passed = int((signs["result"] == "pass").sum())
+        failed = int((signs["result"] == "fail").sum())
+        parts.append(f"<h2>Sign checks</h2><p class='meta' id='sign-summary'><b>{passed} of {len(signs)}</b> "
+                     f"sign checks pass, {failed} fail, {len(signs) - passed - failed} inconclusive. Expected sign "
+                     "(from the sweep file) against the observed sign of the paired difference to the baseline: up "
+                     "or down when its 95 % interval excludes 0 (not Holm-corrected), flat when every pair is "
+                     "equal.</p><div class='scroll'><table id='signs'><tr><th class='name'>variant</th>"
+                     "<th class='name'>metric</th><th>difference [95 % interval]</th><th>expected</th>"
+                     "<th>observed</th><th>result</th><th>pairs</th></tr>")
+        for r in signs.itertuples(index=False):
+            cls = {"pass": "good", "fail": "bad"}.get(r.result, "")
+            ci = f"[{_fmt(r.metric, r.ci_low)}, {_fmt(r.metric, r.ci_high)}]"
+            parts.append(f"<tr><td class='name'>{_e(r.label)}</td><td class='name'>{_e(r.metric)}</td>"
+                         f"<td>{_e(_fmt(r.metric, r.diff))} {_e(ci)}</td><td>{_e(r.expected)}</td>"
+                         f"<td>{_e(r.observed)}</td><td class='{cls}'>{_e(r.result)}</td><td>{r.n}</td></tr>")
+        parts.append("</table></div>")
 
     parts.append("<h2>Differences to the baseline</h2><div class='scroll'><table id='differences'><tr>"
                  "<th class='name'>variant</th><th class='name'>metric</th><th>baseline</th><th>variant</th>"
@@ -576,7 +683,7 @@ def _md(x: Any) -> str:
 
 
 def _markdown(title: str, baseline: str, method: str, score: pd.DataFrame, diffs: pd.DataFrame,
-              targets: pd.DataFrame, warnings: list[str], cover: Coverage) -> str:
+              targets: pd.DataFrame, warnings: list[str], cover: Coverage, signs: pd.DataFrame | None = None) -> str:
     resumed = f"; resumed {cover.resumes} time{'s' if cover.resumes != 1 else ''}" if cover.resumes else ""
     lines = [_MD_MARK, f"# {_md(title)}", "",
              f"{_md(cover.runs_text)}; results from {_md(cover.provenance)}{_md(resumed)}.", "",
@@ -589,10 +696,26 @@ def _markdown(title: str, baseline: str, method: str, score: pd.DataFrame, diffs
     for label, row in score.iterrows():
         lines.append(f"| {_md(label)} | " + " | ".join(_md(v) for v in row) + " |")
     if not targets.empty:
-        lines += ["", "## Targets", "", "| variant | target | mean | met | share met |", "|---|---|---|---|---|"]
+        lines += ["", "## Targets", ""]
+        lines += [f"{_md(a.label)}: {a.met} of {a.n} targets met." for a in target_attainment(targets).itertuples(
+            index=False)]
+        lines += ["", "| variant | target | observed | band | met | share met | confidence |",
+                  "|---|---|---|---|---|---|---|"]
         for r in targets.itertuples(index=False):
-            lines.append(f"| {_md(r.label)} | {_md(r.target)} | {_md(f'{r.mean:.4g}')} | {'yes' if r.met else 'no'} "
-                         f"| {_md(f'{r.share_met:.0%}')} |")
+            lines.append(f"| {_md(r.label)} | {_md(r.target)} | {_md(f'{r.mean:.4g}')} | {_md(r.band)} "
+                         f"| {'yes' if r.met else 'no'} | {_md(f'{r.share_met:.0%}')} | {_md(r.confidence)} |")
+    if signs is not None and not signs.empty:
+        passed = int((signs["result"] == "pass").sum())
+        failed = int((signs["result"] == "fail").sum())
+        lines += ["", "## Sign checks", "",
+                  f"{passed} of {len(signs)} sign checks pass, {failed} fail, {len(signs) - passed - failed} "
+                  "inconclusive (95 % interval of the paired difference, not Holm-corrected).", "",
+                  "| variant | metric | difference [95 % interval] | expected | observed | result |",
+                  "|---|---|---|---|---|---|"]
+        for r in signs.itertuples(index=False):
+            cell = f"{_fmt(r.metric, r.diff)} [{_fmt(r.metric, r.ci_low)}, {_fmt(r.metric, r.ci_high)}]"
+            lines.append(f"| {_md(r.label)} | {_md(r.metric)} | {_md(cell)} | {_md(r.expected)} | {_md(r.observed)} "
+                         f"| {_md(r.result)} |")
     sig = diffs[diffs["significant"]]
     lines += ["", "## Significant differences to the baseline", ""]
     if sig.empty:

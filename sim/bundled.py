@@ -1,6 +1,6 @@
 """The scenarios, policy presets and sweeps that ship with livesim.
 
-They live in the repository's ``scenarios/`` folder, which is installed as the package data of
+They (and the facts files of ``scenarios/targets/``) live in the repository's ``scenarios/`` folder, which is installed as the package data of
 ``livesim_scenarios`` and read through :mod:`importlib.resources`, so ``livesim run baseline``
 works from any directory, in a checkout and after ``pip install livesim`` alike.
 
@@ -23,8 +23,10 @@ __all__ = [
     "preset_path",
     "resolve_scenario",
     "resolve_sweep",
+    "resolve_targets",
     "scenario_names",
     "sweep_names",
+    "targets_names",
 ]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -58,6 +60,11 @@ def sweep_names() -> list[str]:
     return _names(bundled_root() / "sweeps")
 
 
+def targets_names() -> list[str]:
+    """Names of the bundled facts and targets files (``livesim check-facts --facts NAME``)."""
+    return _names(bundled_root() / "targets")
+
+
 def preset_path(name: str) -> Path | None:
     """The bundled preset file called ``name``, or None; ``name`` must be a plain name, never a
     path, so a preset can only ever come from the presets folder."""
@@ -86,3 +93,15 @@ def resolve_scenario(arg: str | Path) -> Path:
 def resolve_sweep(arg: str | Path) -> Path:
     """A sweep argument as a path: an existing file, else a bundled sweep's name."""
     return _resolve(arg, bundled_root() / "sweeps", sweep_names(), "sweep")
+
+
+def resolve_targets(arg: str | Path) -> Path:
+    """A targets (facts) argument as a path: an existing file, else a bundled targets file's name."""
+    path = Path(arg)
+    if path.exists():
+        return path
+    folder = bundled_root() / "targets"
+    if _NAME.match(str(arg)) and (folder / f"{arg}.toml").is_file():
+        return folder / f"{arg}.toml"
+    listed = ", ".join(targets_names()) or "none"
+    raise ScenarioError(str(arg), None, None, f"no such targets file, nor a bundled facts file; bundled: {listed}")

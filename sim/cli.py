@@ -323,8 +323,9 @@ _QUERY_TABLES = "summary, daily, sanctions, runs, creators (sweeps run with --cr
 
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import build_report, load_targets
+    from sim.bundled import resolve_targets
 
-    targets = load_targets(args.targets) if args.targets else None
+    targets = load_targets(resolve_targets(args.targets)) if args.targets else None
     try:
         report = build_report(args.results, args.out, baseline=args.baseline, targets=targets, method=args.method,
                               targets_source=args.targets or "targets")
@@ -336,6 +337,26 @@ def cmd_report(args: argparse.Namespace) -> int:
     for w in report.warnings:  # names in warnings come from files: one plain line each
         print("warning: " + " ".join(strip_controls(w).split()), file=sys.stderr)
     print(f"wrote {report.html} ({len(report.pngs)} figures beside it) and {report.markdown}")
+    return 0
+
+
+def cmd_check_facts(args: argparse.Namespace) -> int:
+    """One run (a finished run folder, or a scenario run now) against a facts file: k of n met."""
+    from analysis.facts import check_facts, load_facts
+
+    facts = load_facts(args.facts)
+    target = Path(args.run)
+    scenario = None
+    if not target.is_dir():
+        scenario = _load(argparse.Namespace(scenario=args.run, days=args.days, seed=args.seed, set=args.set))
+    elif args.days is not None or args.seed is not None or args.set:
+        raise ScenarioError(args.run, None, None, "is a run folder: --days, --seed and --set apply to a scenario only")
+    check = check_facts(args.run, facts, replication=args.replication, scenario=scenario)
+    print(check.text())
+    met, n = check.met
+    if args.require is not None and met < args.require:
+        print(f"livesim: {met} of {n} outcome facts met, fewer than --require {args.require}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -376,16 +397,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    """List the bundled scenarios, policy presets and sweeps, each with its description."""
+    """List the bundled scenarios, policy presets, sweeps and facts files, each with its description."""
     import tomllib
 
-    from sim.bundled import bundled_root, preset_names, scenario_names, sweep_names
+    from sim.bundled import bundled_root, preset_names, scenario_names, sweep_names, targets_names
 
     root = bundled_root()
     groups = (
         ("scenarios", "livesim run NAME", root, scenario_names()),
         ("policy presets", 'policy_preset = "NAME"', root / "policies", preset_names()),
         ("sweeps", "livesim sweep NAME", root / "sweeps", sweep_names()),
+        ("facts", "livesim check-facts RUN --facts NAME", root / "targets", targets_names()),
     )
     for title, usage, folder, names in groups:
         print(f"{title} ({usage}):")
@@ -464,10 +486,25 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("results", help="a sweep results folder")
     p_rep.add_argument("--baseline", default="baseline", help="the variant others are compared with")
     p_rep.add_argument("--out", help="the HTML file (default: RESULTS/report.html); PNGs go beside it")
-    p_rep.add_argument("--targets", help="a TOML file with [[targets]] (added to the scenario's own)")
+    p_rep.add_argument("--targets", help="a TOML file with [[targets]] (added to the scenario's own), or a bundled "
+                       "facts file's name (public_facts)")
     p_rep.add_argument("--method", choices=("t", "bootstrap"), default="t",
                        help="paired intervals: t (default) or bootstrap")
     p_rep.set_defaults(func=cmd_report)
+
+    p_cf = sub.add_parser("check-facts", help="check one run against public stylized facts: per fact the observed "
+                          "value, its band and whether it is met, then k of n facts met")
+    p_cf.add_argument("run", help="a finished run folder (livesim run --out), or a scenario file or bundled name "
+                      "to run once now")
+    p_cf.add_argument("--facts", default="public_facts",
+                      help="a facts TOML file ([[targets]], [[parameters]]) or a bundled one's name "
+                      "(default: public_facts)")
+    p_cf.add_argument("--replication", type=int, default=0, help="which replication to run (a scenario only)")
+    p_cf.add_argument("--days", type=int, help="override the number of days (a scenario only)")
+    p_cf.add_argument("--seed", type=int, help="override the scenario seed (a scenario only)")
+    p_cf.add_argument("--set", action="append", metavar="PATH=VALUE", help="override any parameter (a scenario only)")
+    p_cf.add_argument("--require", type=int, help="exit with status 1 when fewer outcome facts than this are met")
+    p_cf.set_defaults(func=cmd_check_facts)
 
     p_cmp = sub.add_parser("compare", help="run a scenario against policy presets and report, in one command")
     p_cmp.add_argument("scenario", help="scenario TOML file or bundled name (the baseline)")
@@ -497,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _check_numbers(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Command-line numbers that are not scenario fields (those are validated with the scenario)."""
     limits = (("replication", "--replication", 0, 1_000_000), ("workers", "--workers", 1, 1024),
-              ("max_rows", "--max-rows", 1, 10_000_000))
+              ("max_rows", "--max-rows", 1, 10_000_000), ("require", "--require", 0, 10_000))
     for attr, flag, lo, hi in limits:
         value = getattr(args, attr, None)
         if value is not None and not lo <= value <= hi:

@@ -498,15 +498,24 @@ TimelineEvent = Annotated[Campaign | SerializeAsAny[Incentive] | PolicyLaunch | 
 
 
 class Target(_Strict):
-    """A goal a policy review checks, e.g. prevalence <= 0.5 % or wrongful bans <= 10 per 10k creators."""
+    """A goal a policy review checks, e.g. prevalence <= 0.5 % or wrongful bans <= 10 per 10k creators,
+    or a stylized fact a run should reproduce, e.g. proactive_rate 0.88 +/- 0.05.
+
+    The band is ``min``/``max`` (one or both), or ``value`` with a ``tolerance`` either side;
+    ``source`` and ``confidence`` record where a fact comes from (H: platform, regulator or
+    peer-reviewed; M: reputable secondary; L: a single third party)."""
 
     metric: str
     max: Annotated[float, Strict()] | None = None
     min: Annotated[float, Strict()] | None = None
+    value: Annotated[float, Strict()] | None = None
+    tolerance: Annotated[float, Strict(), Field(ge=0)] | None = None
     # Scale the metric per 10,000 creators (of the scenario's initial population) first.
     per_10k_creators: StrictBool = False
     market: Name = "all"
     label: Annotated[str, Field(max_length=200)] = ""
+    source: Annotated[str, Field(max_length=300)] = ""
+    confidence: Literal["H", "M", "L", ""] = ""
 
     @field_validator("metric")
     @classmethod
@@ -517,24 +526,52 @@ class Target(_Strict):
             raise ValueError(unknown_name_message(v, list(METRICS), "metric"))
         return v
 
+    @field_validator("max", "min", "value", "tolerance")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError(f"got {v}; a bound must be a finite number")
+        return v
+
     @model_validator(mode="after")
-    def _one_bound(self) -> Target:
-        if (self.max is None) == (self.min is None):
-            raise ValueError("a target needs exactly one of max or min")
+    def _one_band(self) -> Target:
+        bounds = self.max is not None or self.min is not None
+        point = self.value is not None or self.tolerance is not None
+        if bounds == point:
+            raise ValueError("a target needs max and/or min, or value with tolerance (not both forms)")
+        if point and (self.value is None or self.tolerance is None):
+            raise ValueError("value and tolerance go together: the band is value - tolerance to value + tolerance")
+        if self.max is not None and self.min is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is above max {self.max:g}")
         return self
+
+    @property
+    def band(self) -> tuple[float, float]:
+        """The accepted values ``(low, high)``; an open side is infinite."""
+        if self.value is not None and self.tolerance is not None:
+            return self.value - self.tolerance, self.value + self.tolerance
+        return (-math.inf if self.min is None else self.min), (math.inf if self.max is None else self.max)
+
+    def band_text(self) -> str:
+        """``<= 0.005``, ``>= 0.2``, ``0.3 to 0.5`` or ``0.88 +/- 0.05``."""
+        if self.value is not None:
+            return f"{self.value:g} +/- {self.tolerance:g}"
+        if self.min is not None and self.max is not None:
+            return f"{self.min:g} to {self.max:g}"
+        return f"<= {self.max:g}" if self.max is not None else f">= {self.min:g}"
 
     def describe(self) -> str:
         """Human-readable form, e.g. ``prevalence <= 0.005``."""
-        op, bound = ("<=", self.max) if self.max is not None else (">=", self.min)
         scale = " per 10k creators" if self.per_10k_creators else ""
         where = "" if self.market == "all" else f" in {self.market}"
-        return self.label or f"{self.metric}{scale}{where} {op} {bound:g}"
+        return self.label or f"{self.metric}{scale}{where} {self.band_text()}"
 
     def met(self, value: float) -> bool:
-        """Whether ``value`` (already scaled) meets the target (NaN never does)."""
+        """Whether ``value`` (already scaled) lies in the band, ends included (NaN never does)."""
         if value != value:
             return False
-        return value <= self.max if self.max is not None else value >= self.min
+        low, high = self.band
+        return low <= value <= high
 
 
 class Scenario(_Strict):

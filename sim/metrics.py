@@ -814,6 +814,66 @@ _m("quality_bonus_spend", "currency",
 _m("new_creator_support_spend", "currency", "bonuses paid by new_creator_support programmes to creators in their "
    "first days", None, count("new_creator_support_spend"), TOTAL)
 
+# Stylized-fact metrics (scenarios/targets/public_facts.toml checks runs against them). Kept
+# after the programme spends so that the columns before them keep their places.
+
+
+def _report_decisions_today(v: DayView) -> float:
+    """Today's enforcement decisions that came from a user report, in this market."""
+    from sim.platform.enforcement import SOURCES
+
+    log = v.model.governance.enforcer.log
+    today = v.today._decisions_today
+    hit = log.col("source")[today] == SOURCES.index("report")
+    if v.market is not None:
+        hit &= v.today.decision_market == v.market
+    return float(hit.sum())
+
+
+def _notice_action_rate(v: DayView) -> float:
+    return _ratio(_report_decisions_today(v), v.count("reports"))
+
+
+def _notice_action_rate_run(v: RunView, series: Sequence[float]) -> float:
+    from sim.platform.enforcement import SOURCES
+
+    log = v.model.governance.enforcer.log
+    hit = (log.col("source") == SOURCES.index("report")) & (log.col("day") > v.run.warmup)
+    if v.market is not None:
+        hit &= log.col("market") == v.market
+    return _ratio(float(hit.sum()), v.total("reports"))
+
+
+def _campaign_day(v: DayView) -> bool:
+    """Whether a campaign is in force today in this market (in any market, for the platform)."""
+    return any(run.active and (v.market is None or bool(run.market_mask[v.market]))
+               for run in v.model.timeline.campaigns)
+
+
+def _campaign_gmv(v: DayView) -> float:
+    return v.count("gmv") if _campaign_day(v) else float("nan")
+
+
+def _campaign_gmv_multiple_run(v: RunView, series: Sequence[float]) -> float:
+    """Mean daily GMV on campaign days over the mean daily GMV on the other days."""
+    values = np.asarray(series, dtype=float)
+    on = ~np.isnan(values)
+    n_on, n_off = int(on.sum()), int((~on).sum())
+    if n_on == 0 or n_off == 0:
+        return float("nan")
+    campaign_total = float(values[on].sum())
+    return _ratio(campaign_total / n_on, (v.total("gmv") - campaign_total) / n_off)
+
+
+_m("notice_action_rate", "share", "share of user reports that led to an enforcement decision", None,
+   DailyRule(_notice_action_rate, ("reports",)), SummaryRule("", _notice_action_rate_run, ("reports",)),
+   "decisions sourced from a user report over reports filed")
+_m("campaign_gmv_multiple", "ratio", "GMV placed on a campaign day (blank on other days); the run value is the "
+   "mean campaign-day GMV over the mean GMV of the other days", None, DailyRule(_campaign_gmv, ("gmv",)),
+   SummaryRule("", _campaign_gmv_multiple_run, ("gmv",)), "mean campaign-day GMV over mean other-day GMV")
+_m("conversion_rate", "share", "orders placed per stream view", None, ratio("orders", "views"),
+   ratio_of_totals("orders", "views"))
+
 # Harm and enforcement that fall on honest creators (their accidental breaches are real
 # violations, so a sanction for one is right; a ban on a clean stream is not). Kept after the
 # columns above so that those keep their places.

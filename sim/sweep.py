@@ -17,6 +17,10 @@ policy_preset = "strict"           # start the policy from a preset...
 [levers.grid]                      # what the platform chooses: cartesian product (or [levers.sample])
 "policy.detection.threshold" = [2.0, 2.5, 3.0]
 
+[variants.strict.expect]           # optional: the expected sign of the paired difference to the
+prevalence = "down"                # baseline, per metric: "up", "down" or "flat" (checked by the
+bans = "up"                        # report's "Sign checks" section)
+
 [uncertainties.sample]             # what it does not: Latin hypercube or Sobol (scipy.stats.qmc)
 method = "lhs"                     # over ranges (or [uncertainties.grid])
 n = 16
@@ -53,7 +57,7 @@ import hashlib
 import itertools
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -64,7 +68,11 @@ from sim.config import OVERRIDE_ALIASES, Scenario, load_scenario, read_toml, sce
 from sim.errors import ScenarioError, format_validation_error
 from sim.schema import Name, StrictModel
 
-__all__ = ["Axis", "RunSpec", "Sweep", "SweepFile", "axis_of", "load_sweep", "sweep_from_presets"]
+__all__ = ["SIGNS", "Axis", "RunSpec", "Sweep", "SweepFile", "axis_of", "load_sweep", "sweep_from_presets"]
+
+# The expected signs a variant may declare per metric (``[variants.X.expect]``): the paired
+# difference to the baseline goes up, goes down, or does not move (its interval holds 0).
+SIGNS = ("up", "down", "flat")
 
 
 class Sample(StrictModel):
@@ -219,6 +227,8 @@ class Sweep:
     points: list[dict[str, Any]]
     variants: dict[str, Scenario]  # the base scenario with each variant applied
     replications: int
+    # Per variant, the expected sign of its paired difference to the baseline, per metric.
+    expectations: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def runs(self) -> list[RunSpec]:
         """Every run, in a fixed order (variant, point, replication)."""
@@ -253,6 +263,7 @@ class Sweep:
             "axes": self.axes,
             "variants": {k: v for k, v in self.file.variants.items()},
             "points": self.points,
+            "expectations": self.expectations,
             "base_scenario": self.base.model_dump(mode="json"),
         }
 
@@ -278,6 +289,7 @@ def load_sweep(path: str | Path) -> Sweep:
     for old, allowed in _OLD_STYLE.items():
         if old in data:
             raise ScenarioError(src, old, None, allowed)
+    expectations = _pop_expectations(data, src)
     try:
         sweep = SweepFile.model_validate(data)
     except ValidationError as exc:
@@ -319,7 +331,38 @@ def load_sweep(path: str | Path) -> Sweep:
     for vname, vscen in resolved.items():
         for p, params in enumerate(points):
             with_overrides(vscen, params, source=f"{src}: variants.{vname} at point {p}")
-    return Sweep(sweep, src, base, points, resolved, replications)
+    return Sweep(sweep, src, base, points, resolved, replications, expectations)
+
+
+def _pop_expectations(data: dict[str, Any], src: str) -> dict[str, dict[str, str]]:
+    """Take each variant's ``expect`` table out of the file's variants (it is not an override)
+    and check it: known metrics, signs from :data:`SIGNS`, and never on the baseline."""
+    from sim.errors import unknown_name_message
+    from sim.metrics import METRICS
+
+    out: dict[str, dict[str, str]] = {}
+    variants = data.get("variants")
+    if not isinstance(variants, dict):
+        return out
+    for vname, table in variants.items():
+        if not isinstance(table, dict) or "expect" not in table:
+            continue
+        expect = table.pop("expect")
+        where = f"variants.{vname}.expect"
+        if vname == "baseline":
+            raise ScenarioError(src, where, None, "the baseline is what the other variants are compared with; "
+                                "declare expected signs on the other variants")
+        if not isinstance(expect, dict) or not expect:
+            raise ScenarioError(src, where, None, 'expected a table of metric = sign, e.g. prevalence = "down"')
+        for metric, sign in expect.items():
+            if metric not in METRICS:
+                raise ScenarioError(src, f"{where}.{metric}", None, unknown_name_message(metric, list(METRICS),
+                                                                                         "metric"))
+            if sign not in SIGNS:
+                shown = sign if isinstance(sign, str | int | float | bool) else type(sign).__name__
+                raise ScenarioError(src, f"{where}.{metric}", shown, f"allowed: {', '.join(SIGNS)}")
+        out[str(vname)] = dict(expect)
+    return out
 
 
 def _apply_variant(base: Scenario, overrides: dict[str, Any], where: str) -> Scenario:

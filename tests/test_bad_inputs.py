@@ -228,9 +228,10 @@ CASES: list[tuple[str, dict[str, str | bytes | None], list[str], list[str]]] = [
     # --- targets inside a scenario ------------------------------------------------------------
     ("target-unknown-metric", {"s.toml": s_add('[[targets]]\nmetric = "happiness"\nmax = 1.0')}, VAL,
      ["s.toml", "targets[0].metric", "happiness"]),
-    ("target-both", {"s.toml": s_add('[[targets]]\nmetric = "prevalence"\nmax = 1.0\nmin = 0.0')}, VAL,
-     ["s.toml", "targets[0]", "exactly one"]),
-    ("target-neither", {"s.toml": s_add('[[targets]]\nmetric = "prevalence"')}, VAL, ["s.toml", "targets[0]", "exactly one"]),
+    ("target-inverted", {"s.toml": s_add('[[targets]]\nmetric = "prevalence"\nmax = 0.0\nmin = 1.0')}, VAL,
+     ["s.toml", "targets[0]", "above max"]),
+    ("target-neither", {"s.toml": s_add('[[targets]]\nmetric = "prevalence"')}, VAL,
+     ["s.toml", "targets[0]", "max and/or min"]),
     ("target-wrong-market", {"s.toml": s_add('[[targets]]\nmetric = "prevalence"\nmax = 1.0\nmarket = "us"')}, VAL,
      ["s.toml", "targets[0].market", "us"]),
     # --- per-market overrides in the file -----------------------------------------------------
@@ -346,8 +347,10 @@ CASES: list[tuple[str, dict[str, str | bytes | None], list[str], list[str]]] = [
     # --- targets files (livesim report --targets) -----------------------------------------------
     ("targets-missing", {}, REP, ["t.toml", "no such targets"]),
     ("targets-unknown-metric", {"t.toml": t_edit('"prevalence"', '"happiness"')}, REP, ["t.toml", "targets[0].metric", "happiness"]),
-    ("targets-both", {"t.toml": TARGETS + "min = 0.0\n"}, REP, ["t.toml", "targets[0]", "exactly one"]),
-    ("targets-neither", {"t.toml": t_edit("max = 0.01\n", "")}, REP, ["t.toml", "targets[0]", "exactly one"]),
+    ("targets-inverted", {"t.toml": TARGETS + "min = 0.5\n"}, REP, ["t.toml", "targets[0]", "above max"]),
+    ("targets-half-band", {"t.toml": t_edit("max = 0.01\n", "value = 0.01\n")}, REP,
+     ["t.toml", "targets[0]", "value and tolerance"]),
+    ("targets-neither", {"t.toml": t_edit("max = 0.01\n", "")}, REP, ["t.toml", "targets[0]", "max and/or min"]),
     ("targets-nan", {"t.toml": t_edit("max = 0.01", "max = nan")}, REP, ["t.toml", "targets[0].max", "finite"]),
     ("targets-inf", {"t.toml": t_edit("max = 0.01", "max = inf")}, REP, ["t.toml", "targets[0].max", "finite"]),
     ("targets-string-bound", {"t.toml": t_edit("max = 0.01", 'max = "0.01"')}, REP, ["t.toml", "targets[0].max", "'0.01'"]),

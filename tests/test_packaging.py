@@ -14,7 +14,7 @@ import pytest
 
 pytestmark = pytest.mark.slow  # builds a wheel
 
-from sim.bundled import bundled_root, preset_names, resolve_scenario, scenario_names, sweep_names
+from sim.bundled import bundled_root, preset_names, resolve_scenario, scenario_names, sweep_names, targets_names
 from sim.errors import ScenarioError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,11 +71,11 @@ def test_installed_wheel_runs_a_bundled_scenario_from_anywhere(installed: Path, 
 
 
 def test_installed_wheel_lists_bundled_files(installed: Path, tmp_path: Path) -> None:
-    """`livesim scenarios` names every bundled scenario, preset and sweep."""
+    """`livesim scenarios` names every bundled scenario, preset, sweep and facts file."""
     proc = _livesim(installed, tmp_path, "scenarios")
     assert proc.returncode == 0, proc.stderr
     listed = {line.split()[0] for line in proc.stdout.splitlines() if line.startswith("  ")}
-    assert listed == set(scenario_names()) | set(preset_names()) | set(sweep_names())
+    assert listed == set(scenario_names()) | set(preset_names()) | set(sweep_names()) | set(targets_names())
 
 
 def test_bundled_names_cover_the_repository() -> None:
@@ -84,6 +84,7 @@ def test_bundled_names_cover_the_repository() -> None:
     assert set(scenario_names()) == {p.stem for p in (ROOT / "scenarios").glob("*.toml")}
     assert set(preset_names()) == {p.stem for p in (ROOT / "scenarios" / "policies").glob("*.toml")}
     assert set(sweep_names()) == {p.stem for p in (ROOT / "scenarios" / "sweeps").glob("*.toml")}
+    assert set(targets_names()) == {p.stem for p in (ROOT / "scenarios" / "targets").glob("*.toml")}
 
 
 def test_a_local_file_wins_over_a_bundled_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
