@@ -231,7 +231,7 @@ class Adaptation(_Strict):
     temperature: Annotated[float, Strict(), Field(gt=0.0, le=100.0)] = 0.1
     # Stigma of one violation point (at price level 1), added to the money cost of a sanction
     # (assumption: deterrence beyond lost income).
-    penalty_per_point: Money = 2.0
+    penalty_per_point: Money = 0.2
     low_intensity: Share = 0.3
     # Word gets around: each decision also nudges a creator's values toward what peers of its
     # type just earned with each action, and each peer's sanction record counts at this weight
@@ -248,7 +248,7 @@ class Adaptation(_Strict):
     # Diminishing sensitivity to severity: perceived cost = chance x income x (cost/income)^gamma;
     # gamma < 1 makes certainty weigh more than severity per unit (assumption; Nagin 2013, domain
     # facts section 6 item 12: certainty matters more).
-    severity_exponent: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] = 0.6
+    severity_exponent: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] = 0.4
     # A ban costs the discounted profit of this many future days (assumption).
     ban_horizon_days: Annotated[int, Strict(), Field(ge=0, le=3650)] = 180
     # Daily discount factor on a ban's future profit (assumption: far-off losses weigh less).

@@ -26,7 +26,7 @@ from sim.labels import CreatorType
 from sim.tactics import adversary_type_codes, kinds
 from tests.conftest import tiny_dict
 
-REPLICATIONS = 4
+REPLICATIONS = 6
 
 
 def _policy(sensitivity: float = 0.3, points_scale: float = 1.0) -> dict:

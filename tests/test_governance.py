@@ -61,7 +61,8 @@ def test_perfect_detection_and_unlimited_review_sanction_every_violation():
         "detection": _classifier_only({"dprime": PERFECT_DPRIME, "threshold": 2.5}),
         "review": {"capacity_per_day": 1_000_000, "sensitivity": 1.0, "specificity": 1.0, "auto_action": False},
     }
-    m = _run(_model(_enforced(policy, days=40)))
+    # Creators do not adapt here: sanctioning every violation would deter most of them.
+    m = _run(_model(_enforced(policy, days=40, adaptation={"enabled": False})))
     t = m.totals
     assert t["violating_streams"].sum() > 100
     assert t["actions_real"].sum() == t["violating_streams"].sum()
