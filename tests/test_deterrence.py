@@ -81,13 +81,15 @@ def test_doubling_severity_lowers_adversary_intensity():
 
 @pytest.mark.slow
 def test_doubling_certainty_lowers_intensity_more_than_doubling_severity():
-    """Twice the chance a violating stream is sanctioned deters more than twice the points."""
+    """Both act, certainty more: twice the chance a violating stream is sanctioned deters more
+    than twice the points, and twice the points deters at least half as much."""
     base_i, base_rate = _mean("base")
     cert_i, cert_rate = _mean("certainty_x2")
     sev_i, _ = _mean("severity_x2")
     assert 1.6 < cert_rate / base_rate < 2.4, (base_rate, cert_rate)  # the lever doubles certainty
     assert cert_i < base_i - 0.05, (base_i, cert_i)
     assert cert_i < sev_i - 0.01, (cert_i, sev_i)
+    assert base_i - sev_i > (base_i - cert_i) / 2, (base_i, sev_i, cert_i)
 
 
 def test_no_first_decision_collapse_without_enforcement():

@@ -402,9 +402,10 @@ def test_policy_launched_on_day_n_changes_nothing_before_day_n():
     a = run(scenario_from_dict(base)).daily
     b = run(scenario_from_dict(launched)).daily
     pd.testing.assert_frame_equal(a[a["day"] < 15].reset_index(drop=True), b[b["day"] < 15].reset_index(drop=True))
-    after_a = a[(a["day"] >= 15) & (a["market"] == "aa")]["actions"].sum()
-    after_b = b[(b["day"] >= 15) & (b["market"] == "aa")]["actions"].sum()
-    assert after_a != after_b
+    # The lower threshold flags more from day 15 (actions are capped by the small review team).
+    after_a = a[(a["day"] >= 15) & (a["market"] == "aa")]["flags"].sum()
+    after_b = b[(b["day"] >= 15) & (b["market"] == "aa")]["flags"].sum()
+    assert after_b > after_a
 
 
 def test_ramp_moves_a_lever_linearly():
