@@ -252,21 +252,45 @@ class Adaptation(_Strict):
     """How opportunists and adversaries learn, and how sanctions weigh on honest creators.
 
     Every ``decision_days`` an adaptive creator re-picks its action (clean, or a tactic at low
-    or high intensity) by a softmax over smoothed daily profit per action, net of the penalties
-    it perceives (points and sanctions), so a policy that is easy to game shows it.
+    or high intensity) by a softmax over each action's learned daily gain minus its perceived
+    expected sanction cost: the perceived chance a violating stream is sanctioned (a Beta belief
+    from its own and its peers' sanctions) times the cost of the sanction its market's ladder
+    would impose next, with diminishing sensitivity to severity (Becker 1968; Nagin 2013).
     """
 
     enabled: StrictBool = True
     decision_days: Annotated[int, Strict(), Field(ge=1, le=365)] = 7
     learning_rate: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] = 0.3
-    # Softmax temperature relative to the creator's typical |profit| per day.
-    temperature: Annotated[float, Strict(), Field(gt=0.0, le=100.0)] = 0.5
-    # Perceived cost of one violation point (at price level 1): deterrence beyond lost income.
-    penalty_per_point: Money = 2.0
+    # Softmax temperature relative to the creator's typical profit per day (assumption).
+    temperature: Annotated[float, Strict(), Field(gt=0.0, le=100.0)] = 0.1
+    # Stigma of one violation point (at price level 1), added to the money cost of a sanction
+    # (assumption: deterrence beyond lost income).
+    penalty_per_point: Money = 0.2
     low_intensity: Share = 0.3
     # Word gets around: each decision also nudges a creator's values toward what peers of its
-    # type just earned with each action (0: learn only from one's own experience).
+    # type just earned with each action, and each peer's sanction record counts at this weight
+    # in its perceived sanction chance (0: learn only from one's own experience).
     social_learning: Share = 0.2
+    # An untried action is valued at the current action's gain less this many days' worth of
+    # the creator's typical daily profit per unit of intensity it departs from the current one
+    # (assumption: ambiguity aversion; a known action is not left for an unknown one by default).
+    untried_discount: Annotated[float, Strict(), Field(ge=0.0, le=10.0)] = 0.5
+    # Prior perceived chance that a violating stream is sanctioned, and the prior's weight in
+    # violating streams (Beta prior; assumption).
+    prior_sanction_rate: Share = 0.05
+    prior_strength: Annotated[float, Strict(), Field(gt=0.0, le=10_000.0)] = 10.0
+    # Diminishing sensitivity to severity: perceived cost = chance x income x (cost/income)^gamma;
+    # gamma < 1 makes certainty weigh more than severity per unit (assumption; Nagin 2013, domain
+    # facts section 6 item 12: certainty matters more).
+    severity_exponent: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] = 0.4
+    # A ban costs the discounted profit of this many future days (assumption).
+    ban_horizon_days: Annotated[int, Strict(), Field(ge=0, le=3650)] = 180
+    # Daily discount factor on a ban's future profit (assumption: far-off losses weigh less).
+    daily_discount: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] = 0.99
+    # Share of a day's profit that a day without campaign or incentive eligibility costs (assumption).
+    eligibility_value: Share = 0.1
+    # A warning counts as this many sanctions in the warned creator's own record (assumption).
+    warning_weight: Annotated[float, Strict(), Field(ge=0.0, le=100.0)] = 1.0
     # Extra daily churn of honest creators for 30 days after a sanction.
     sanction_churn_rate: Share = 0.01
     # Banned ban-evaders re-register after this many days (uniform range) and retry when caught.

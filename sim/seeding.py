@@ -33,6 +33,7 @@ STREAMS: tuple[str, ...] = (
     "appeal",
     "onboard",
     "learn",
+    "learn_start",
 )
 
 

@@ -61,7 +61,8 @@ def test_perfect_detection_and_unlimited_review_sanction_every_violation():
         "detection": _classifier_only({"dprime": PERFECT_DPRIME, "threshold": 2.5}),
         "review": {"capacity_per_day": 1_000_000, "sensitivity": 1.0, "specificity": 1.0, "auto_action": False},
     }
-    m = _run(_model(_enforced(policy, days=40)))
+    # Creators do not adapt here: sanctioning every violation would deter most of them.
+    m = _run(_model(_enforced(policy, days=40, adaptation={"enabled": False})))
     t = m.totals
     assert t["violating_streams"].sum() > 100
     assert t["actions_real"].sum() == t["violating_streams"].sum()
@@ -402,9 +403,10 @@ def test_policy_launched_on_day_n_changes_nothing_before_day_n():
     a = run(scenario_from_dict(base)).daily
     b = run(scenario_from_dict(launched)).daily
     pd.testing.assert_frame_equal(a[a["day"] < 15].reset_index(drop=True), b[b["day"] < 15].reset_index(drop=True))
-    after_a = a[(a["day"] >= 15) & (a["market"] == "aa")]["actions"].sum()
-    after_b = b[(b["day"] >= 15) & (b["market"] == "aa")]["actions"].sum()
-    assert after_a != after_b
+    # The lower threshold flags more from day 15 (actions are capped by the small review team).
+    after_a = a[(a["day"] >= 15) & (a["market"] == "aa")]["flags"].sum()
+    after_b = b[(b["day"] >= 15) & (b["market"] == "aa")]["flags"].sum()
+    assert after_b > after_a
 
 
 def test_ramp_moves_a_lever_linearly():

@@ -300,6 +300,7 @@ class Enforcer:
                 self._take_commission(r, cr, m, s.commission, day)
             if s.ban:
                 self._ban(r, cr, day)
+            self.model.learner.sanctioned(cr, s, float(log.col("frozen")[r]))
 
     def _take_commission(self, r: int, cr: int, m: int, how: str, day: int) -> None:
         """Freeze (or forfeit) the commission the creator earned over the last 30 days."""
