@@ -65,6 +65,8 @@ def _points_run(skew: float) -> np.ndarray:
 
     data = tiny_dict(enforced=True, n_buyers=6_000, n_creators=300)
     data["days"] = 40
+    # Creators who do not learn keep violating, so the run has enough decisions to measure.
+    data["world"]["adaptation"] = {"enabled": False}
     # Ranges wide enough that rounding to whole points hardly matters.
     points = {n: [0.0, 1000.0] for n in names()[1:]}
     data["policy"] = {"enforcement": {"kind": "points", "points": points, "points_skew": skew,

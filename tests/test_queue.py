@@ -43,8 +43,8 @@ def test_time_to_action_in_hours_rises_with_the_backlog():
 def test_review_utilisation_is_reviews_and_appeals_over_capacity():
     """Each day and market, review_utilisation = (flags reviewed + appeals decided) / capacity,
     exactly; the run value is the same ratio of run totals; pending_items is the queue length."""
-    model = LiveShopModel(scenario=_scenario({"review": {"capacity_per_day": 3}}, days=40))
-    cap = 3.0
+    model = LiveShopModel(scenario=_scenario({"review": {"capacity_per_day": 2}}, days=40))
+    cap = 2.0
     while model.running:
         model.step()
         c = model.counts
