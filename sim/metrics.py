@@ -818,32 +818,6 @@ _m("new_creator_support_spend", "currency", "bonuses paid by new_creator_support
 # after the programme spends so that the columns before them keep their places.
 
 
-def _report_decisions_today(v: DayView) -> float:
-    """Today's enforcement decisions that came from a user report, in this market."""
-    from sim.platform.enforcement import SOURCES
-
-    log = v.model.governance.enforcer.log
-    today = v.today._decisions_today
-    hit = log.col("source")[today] == SOURCES.index("report")
-    if v.market is not None:
-        hit &= v.today.decision_market == v.market
-    return float(hit.sum())
-
-
-def _notice_action_rate(v: DayView) -> float:
-    return _ratio(_report_decisions_today(v), v.count("reports"))
-
-
-def _notice_action_rate_run(v: RunView, series: Sequence[float]) -> float:
-    from sim.platform.enforcement import SOURCES
-
-    log = v.model.governance.enforcer.log
-    hit = (log.col("source") == SOURCES.index("report")) & (log.col("day") > v.run.warmup)
-    if v.market is not None:
-        hit &= log.col("market") == v.market
-    return _ratio(float(hit.sum()), v.total("reports"))
-
-
 def _campaign_day(v: DayView) -> bool:
     """Whether a campaign is in force today in this market (in any market, for the platform)."""
     return any(run.active and (v.market is None or bool(run.market_mask[v.market]))
@@ -865,9 +839,9 @@ def _campaign_gmv_multiple_run(v: RunView, series: Sequence[float]) -> float:
     return _ratio(campaign_total / n_on, (v.total("gmv") - campaign_total) / n_off)
 
 
-_m("notice_action_rate", "share", "share of user reports that led to an enforcement decision", None,
-   DailyRule(_notice_action_rate, ("reports",)), SummaryRule("", _notice_action_rate_run, ("reports",)),
-   "decisions sourced from a user report over reports filed")
+_m("notice_action_rate", "share", "share of user reports whose stream drew an enforcement decision (a notice "
+   "is actioned when the content it reported is, whichever signal raised the decision)", None,
+   ratio("actioned_reports", "reports"), ratio_of_totals("actioned_reports", "reports"))
 _m("campaign_gmv_multiple", "ratio", "GMV placed on a campaign day (blank on other days); the run value is the "
    "mean campaign-day GMV over the mean GMV of the other days", None, DailyRule(_campaign_gmv, ("gmv",)),
    SummaryRule("", _campaign_gmv_multiple_run, ("gmv",)), "mean campaign-day GMV over mean other-day GMV")

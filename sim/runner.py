@@ -219,6 +219,7 @@ def sanctions_frame(model: LiveShopModel) -> pd.DataFrame:
             "violation_day": log.col("violation_day").copy(),
             "violation_hour": log.col("violation_hour").copy(),
             "decision_hour": log.col("decision_hour").copy(),
+            "reports": log.col("reports").copy(),
             "hours_to_action": 24.0 * (log.col("day") - log.col("violation_day")) + log.col("decision_hour")
             - log.col("violation_hour"),
             "reason": pd.Categorical.from_codes(log.col("reason"), tactics),

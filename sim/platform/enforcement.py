@@ -64,6 +64,7 @@ DECISION_COLUMNS: dict[str, type] = {
     "violation_day": np.int32,  # day of the stream judged
     "violation_hour": np.float64,  # hour of that day the stream went live (0-24)
     "decision_hour": np.float64,  # hours after the start of the decision day (past 24: after midnight)
+    "reports": np.int64,  # viewer reports on the decided stream that day (user notices actioned)
     "reason": np.int8,  # tactic code the platform believed (sim.tactics)
     "label": np.int8,  # ground truth of the stream (tactic code; 0 = clean)
     "real": np.bool_,  # the stream really violated
@@ -179,6 +180,7 @@ class Enforcer:
         rng: np.random.Generator,
         violation_hour: np.ndarray | None = None,
         decision_hour: np.ndarray | None = None,
+        reports: np.ndarray | None = None,
     ) -> slice:
         """Record confirmed violations, move ladders, apply milestone sanctions; returns log rows."""
         model = self.model
@@ -190,6 +192,7 @@ class Enforcer:
         market = c.col("market")[creator].astype(np.int64)
         violation_hour = np.zeros(k) if violation_hour is None else violation_hour
         decision_hour = np.zeros(k) if decision_hour is None else decision_hour
+        reports = np.zeros(k, dtype=np.int64) if reports is None else reports
         # Points from the reason's published range, skewed to the low end by the market's
         # policy.enforcement.points_skew: u ~ Beta(1, points_skew), one draw per decision.
         skew = np.array([p.enforcement.points_skew for p in model.policies])
@@ -211,9 +214,9 @@ class Enforcer:
         # Order decisions per creator so milestone crossings follow one another.
         order = np.lexsort((np.arange(k), creator))
         creator, market, points, delta, expiry = (a[order] for a in (creator, market, points, delta, expiry))
-        violation_day, reason, label, real, source, auto, proactive, violation_hour, decision_hour = (
+        violation_day, reason, label, real, source, auto, proactive, violation_hour, decision_hour, reports = (
             a[order] for a in (violation_day, reason, label, real, source, auto, proactive, violation_hour,
-                               decision_hour)
+                               decision_hour, reports)
         )
         first = np.r_[True, creator[1:] != creator[:-1]]
         group_start = np.maximum.accumulate(np.where(first, np.arange(k), 0))
@@ -244,6 +247,7 @@ class Enforcer:
                 "violation_day": violation_day,
                 "violation_hour": violation_hour,
                 "decision_hour": decision_hour,
+                "reports": reports,
                 "reason": reason,
                 "label": label,
                 "real": real,

@@ -57,6 +57,7 @@ QUEUE_FIELDS: dict[str, type] = {
     "real": np.bool_,
     "score": np.float64,
     "reach": np.float64,
+    "reports": np.int64,  # viewer reports on the stream that day (0 for flags on accounts)
     "source": np.int8,
     "proactive": np.bool_,
     "enqueued": np.int32,
@@ -198,6 +199,7 @@ class Governance:
             "real": real,
             "score": evidence[idx] if evidence is not None else np.zeros(idx.size),
             "reach": s.views[idx].astype(float),
+            "reports": s.reports[idx],
             "source": first[idx],
             "proactive": self._proactive[first[idx]],
             "enqueued": np.full(idx.size, day),
@@ -223,6 +225,7 @@ class Governance:
                     "real": recent,
                     "score": flags.score[keep],
                     "reach": np.zeros(cr.size),
+                    "reports": np.zeros(cr.size, dtype=np.int64),
                     "source": np.full(cr.size, code),
                     "proactive": np.full(cr.size, self._proactive[code]),
                     "enqueued": np.full(cr.size, day),
@@ -342,6 +345,9 @@ class Governance:
         k = items["creator"].size
         if k == 0:
             return
+        # User notices actioned: the reports on each stream a decision falls on, whatever signal
+        # raised it (a notice counts as actioned when the content it reported was).
+        model.counts.add("actioned_reports", items["market"], items["reports"])
         rows = self.enforcer.decide(
             creator=items["creator"],
             violation_day=items["violation_day"],
@@ -354,6 +360,7 @@ class Governance:
             rng=model.rngs["enforce"],
             violation_hour=items["violation_hour"],
             decision_hour=items["decision_hour"],
+            reports=items["reports"],
         )
         log = self.enforcer.log
         r = np.arange(rows.start, rows.stop)
