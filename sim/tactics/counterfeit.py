@@ -39,7 +39,9 @@ class Counterfeit(TacticKind):
     config = CounterfeitConfig
     share = 0.025
     opportunist = True
-    separability = 2.5
+    # d' calibrated with the others so that about 88 % of actioned violations are found by
+    # classifiers before any report (TikTok EU DSA report 2023, H); no classifier figures are published.
+    separability = 4.0
     # TikTok Shop seller centre (TH): counterfeit 4-48 points.
     points = (4.0, 48.0)
     # Counterfeiters sell low-quality goods.

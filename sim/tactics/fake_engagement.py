@@ -30,7 +30,9 @@ class FakeEngagement(TacticKind):
     config = FakeEngagementConfig
     share = 0.015
     opportunist = True
-    separability = 2.2
+    # d' calibrated with the others so that about 88 % of actioned violations are found by
+    # classifiers before any report (TikTok EU DSA report 2023, H); no classifier figures are published.
+    separability = 3.7
     # Not listed by TikTok Shop: treated like misleading traffic (2-24 points).
     points = (2.0, 24.0)
     goods_quality = 0.6

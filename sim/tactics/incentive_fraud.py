@@ -35,7 +35,9 @@ class IncentiveFraud(TacticKind):
     name = "incentive_fraud"
     config = IncentiveFraudConfig
     share = 0.005
-    separability = 1.5
+    # d' calibrated with the others so that about 88 % of actioned violations are found by
+    # classifiers before any report (TikTok EU DSA report 2023, H); no classifier figures are published.
+    separability = 3.0
     # Brushing up to 16 points (Lazada, L).
     points = (4.0, 16.0)
 

@@ -25,6 +25,8 @@ class Minor(TacticKind):
     config = MinorConfig
     typology = False
     accidental = True
-    separability = 1.2
+    # d' calibrated with the others so that about 88 % of actioned violations are found by
+    # classifiers before any report (TikTok EU DSA report 2023, H); no classifier figures are published.
+    separability = 2.7
     # Low quality 1-24 points (TikTok Shop seller centre, TH), kept to the low end.
     points = (1.0, 6.0)

@@ -33,7 +33,9 @@ class MisleadingClaims(TacticKind):
     config = MisleadingClaimsConfig
     share = 0.02
     opportunist = True
-    separability = 1.8
+    # d' calibrated with the others so that about 88 % of actioned violations are found by
+    # classifiers before any report (TikTok EU DSA report 2023, H); no classifier figures are published.
+    separability = 3.3
     # TikTok Shop seller centre (TH): overclaiming 2-24 points.
     points = (2.0, 24.0)
 

@@ -34,7 +34,9 @@ class OffplatformDiversion(TacticKind):
     config = OffplatformDiversionConfig
     share = 0.01
     opportunist = True
-    separability = 1.5
+    # d' calibrated with the others so that about 88 % of actioned violations are found by
+    # classifiers before any report (TikTok EU DSA report 2023, H); no classifier figures are published.
+    separability = 3.0
     # TikTok Shop LIVE policy (ID): misleading traffic / off-platform 2-24 points.
     points = (2.0, 24.0)
 
