@@ -1,7 +1,7 @@
 """Deterrence: adaptive creators respond to the certainty and the severity of sanctions.
 
 The levers, on paired seeds (same scenario seed and replication, only the lever differs), in
-the baseline world with classifier-only detection and unlimited review, so that the share of
+the baseline world with weak classifiers (d' 1.2-2.5), classifier-only detection and unlimited review, so that the share of
 violating streams sanctioned is set by the reviewers' ``sensitivity``:
 
 - *certainty*: ``policy.review.sensitivity`` 0.3 -> 0.6, which doubles the realised share of
@@ -27,13 +27,18 @@ from sim.tactics import adversary_type_codes, kinds
 from tests.conftest import tiny_dict
 
 REPLICATIONS = 6
+WEAK_DPRIME = {"counterfeit": 2.5, "misleading_claims": 1.8, "fake_engagement": 2.2, "offplatform_diversion": 1.5,
+               "incentive_fraud": 1.5, "minor": 1.2}
 
 
 def _policy(sensitivity: float = 0.3, points_scale: float = 1.0) -> dict:
     points = {k.name: [k.points[0] * points_scale, k.points[1] * points_scale] for k in kinds()}
     return {"policy.detection.report_threshold": 10_000, "policy.detection.complaint_threshold": 10_000,
             "policy.review.capacity_per_day": 100_000, "policy.review.auto_action": False,
-            "policy.review.sensitivity": sensitivity, "policy.enforcement.points": points}
+            "policy.review.sensitivity": sensitivity, "policy.enforcement.points": points,
+            # Weak classifiers, fixed here so that recalibrating the defaults leaves the test's
+            # world as measured: most violations go unflagged and certainty has room to act.
+            "policy.detection.dprime": dict(WEAK_DPRIME)}
 
 
 LEVERS = {"base": _policy(), "certainty_x2": _policy(sensitivity=0.6), "severity_x2": _policy(points_scale=2.0)}
