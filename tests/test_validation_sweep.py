@@ -32,7 +32,7 @@ def test_bundled_validation_sweep_declares_a_sign_for_every_lever():
     assert set(sweep.expectations) == LEVERS
     for expect in sweep.expectations.values():
         assert expect and all(m in METRICS and s in SIGNS for m, s in expect.items())
-    assert sweep.axes["uncertainties"] == ["world.buyers.trust_loss_bad", "world.buyers.churn_distrust"]
+    assert sweep.axes["uncertainties"] == ["world.buyers.appetite_loss_bad", "world.buyers.churn_wary"]
     assert len(sweep.points) == 4 and sweep.axes["levers"] == []
     assert sweep.base.world.n_buyers <= 20_000 and sweep.base.days <= 90  # a few minutes with 2 workers
     assert "expectations" in sweep.config_document()
