@@ -156,11 +156,12 @@ def test_counterfeits_raise_refunds_and_lower_trust():
 
 
 def test_counterfeit_orders_are_refunded_more_than_honest_ones(tiny):
-    """Per creator, counterfeiters' orders come back far more often than honest creators'."""
+    """Counterfeiters' orders come back more often than honest creators': bad items are returned on
+    top of live selling's change-of-mind returns (which both have)."""
     cr = run(with_overrides(tiny, {"world.creators.mix.counterfeit": 0.1, "world.creators.mix.honest": 0.765})).creators
     rate = cr.groupby("type", observed=True)[["refunded", "settled"]].sum()
     rate = rate["refunded"] / rate["settled"]
-    assert rate["counterfeit"] > 1.5 * rate["honest"]
+    assert rate["counterfeit"] > 1.25 * rate["honest"]
 
 
 def test_offplatform_diversion_takes_gmv_off_the_platform():

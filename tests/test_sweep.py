@@ -61,7 +61,8 @@ def test_a_a_sweep_gives_zero_paired_difference(tmp_path):
 
 
 def test_variants_are_paired_on_the_same_worlds(tmp_path):
-    """Replication r of every variant starts from the same world: day-1 streams and GMV before enforcement match."""
+    """Replication r of every variant starts from the same world: day-1 streams and the buyers
+    still shopping at its end (no order has settled yet, so no policy has touched them) match."""
     path = _sweep_file(tmp_path, 'replications = 2\n[variants.strict]\npolicy_preset = "strict"\n')
     out = tmp_path / "out"
     execute(load_sweep(path), out, workers=1)
@@ -69,7 +70,7 @@ def test_variants_are_paired_on_the_same_worlds(tmp_path):
     d1 = d[(d["day"] == 1) & (d["market"] == "all")].set_index(["replication", "variant"])
     for r in (0, 1):
         assert d1.loc[(r, "baseline"), "streams"] == d1.loc[(r, "strict"), "streams"]
-        assert d1.loc[(r, "baseline"), "active_creators"] == d1.loc[(r, "strict"), "active_creators"]
+        assert d1.loc[(r, "baseline"), "active_buyers"] == d1.loc[(r, "strict"), "active_buyers"]
     assert d1.loc[(0, "baseline"), "streams"] != d1.loc[(1, "baseline"), "streams"]
 
 
