@@ -12,6 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 
 
+def run_to_end(data: dict):
+    """A LiveShopModel of the scenario dict ``data``, stepped to its last day."""
+    from sim import LiveShopModel
+
+    model = LiveShopModel(scenario=scenario_from_dict(data))
+    while model.running:
+        model.step()
+    return model
+
+
 def tiny_dict(enforced: bool = False, **world: object) -> dict:
     """A two-market world small enough for unit tests; ``world`` updates the [world] table.
 

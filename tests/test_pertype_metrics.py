@@ -20,7 +20,7 @@ from sim.config import scenario_from_dict
 from sim.metrics import METRICS
 from sim.runner import run, write_outputs
 from sim.tactics import kinds, register, unregister
-from tests.conftest import tiny_dict
+from tests.conftest import run_to_end, tiny_dict
 from tests.plugins.test_toy_tactic import HiddenFees
 
 # The day counters kept per tactic (``<prefix>_<tactic>``) and their platform-wide totals.
@@ -33,16 +33,9 @@ def _data(days: int = 40) -> dict:
     return data
 
 
-def _run_model(data: dict) -> LiveShopModel:
-    model = LiveShopModel(scenario=scenario_from_dict(data))
-    while model.running:
-        model.step()
-    return model
-
-
 @pytest.fixture(scope="module")
 def enforced() -> LiveShopModel:
-    return _run_model(_data())
+    return run_to_end(_data())
 
 
 @pytest.fixture
@@ -110,7 +103,7 @@ def test_a_plugin_tactic_gets_its_own_metrics(hidden_fees: None) -> None:
     assert "prevalence_hidden_fees" in METRICS and "recall_hidden_fees" in METRICS
     data = _data(days=30)
     data["world"]["creators"] = {"mix": {"honest": 0.74, "hidden_fees": 0.10}}
-    model = _run_model(data)
+    model = run_to_end(data)
     t = model.totals
     assert t["violating_streams_hidden_fees"].sum() > 0 and t["violating_views_hidden_fees"].sum() > 0
     for prefix in TACTIC_COUNTER_PREFIXES:

@@ -15,13 +15,12 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from sim import LiveShopModel
 from sim.config import scenario_from_dict
 from sim.errors import ScenarioError
 from sim.runner import creators_frame
 from sim.schema import Share
 from sim.tactics import TacticConfig, TacticKind, code, creator_type_names, names, register, unregister
-from tests.conftest import tiny_dict
+from tests.conftest import run_to_end, tiny_dict
 
 
 class HiddenFeesConfig(TacticConfig):
@@ -61,13 +60,6 @@ def _data(enforced: bool, surcharge: float = 0.2, days: int = 30) -> dict:
     return data
 
 
-def _run(data: dict) -> LiveShopModel:
-    model = LiveShopModel(scenario=scenario_from_dict(data))
-    while model.running:
-        model.step()
-    return model
-
-
 def test_a_registered_tactic_is_configured_like_a_builtin(hidden_fees: None) -> None:
     """Its config block, creator share, exposure, separability and points are accepted with its declared defaults, and errors in its block name the field."""
     data = _data(enforced=True)
@@ -97,7 +89,7 @@ def test_an_unregistered_tactic_is_refused() -> None:
 
 def test_a_registered_tactic_streams_sells_and_is_caught(hidden_fees: None) -> None:
     """Its creators exist, violate with its code, sell under it, are scored by its classifier and sanctioned for it, and outputs name it."""
-    m = _run(_data(enforced=True))
+    m = run_to_end(_data(enforced=True))
     c = m.creators
     mine = c.col("ctype") == creator_type_names().index("hidden_fees")
     t = code("hidden_fees")
@@ -113,7 +105,7 @@ def test_a_registered_tactic_streams_sells_and_is_caught(hidden_fees: None) -> N
 
 def test_its_settlement_hook_moves_only_its_creators_profit(hidden_fees: None) -> None:
     """On paired runs, a surcharge raises exactly its creators' profit (by the kept orders' fees) and changes nothing else."""
-    a, b = _run(_data(enforced=False, surcharge=0.0)), _run(_data(enforced=False, surcharge=0.3))
+    a, b = run_to_end(_data(enforced=False, surcharge=0.0)), run_to_end(_data(enforced=False, surcharge=0.3))
     mine = a.creators.col("ctype") == creator_type_names().index("hidden_fees")
     for col in ("gmv", "orders", "settled", "refunded", "earnings"):
         np.testing.assert_array_equal(a.creators.col(col), b.creators.col(col))
@@ -124,13 +116,13 @@ def test_its_settlement_hook_moves_only_its_creators_profit(hidden_fees: None) -
     assert (pb - pa)[mine].sum() <= 0.3 * a.creators.col("gmv")[mine].sum() + 1e-9
 
 
-def test_registering_a_tactic_changes_no_builtin_run() -> None:
+def test_registering_a_tactic_changes_no_builtinrun_to_end() -> None:
     """A tiny built-in run is bit-identical before registration and after the tactic is removed again."""
     data = tiny_dict(enforced=True)
     data["days"] = 20
-    before = _run(data)
+    before = run_to_end(data)
     register(HiddenFees)
     unregister("hidden_fees")
-    after = _run(data)
+    after = run_to_end(data)
     for col in ("profit", "gmv", "ladder", "state", "tactic"):
         np.testing.assert_array_equal(before.creators.col(col), after.creators.col(col))
