@@ -249,7 +249,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise ScenarioError("--scheduler", None, args.scheduler, "needs --backend dask")
     sweep = load_sweep(args.sweep)
     out = check_results_dir(args.out if args.out is not None else str(Path("results") / sweep.file.name))
-    n_runs = len(sweep.variants) * len(sweep.points) * sweep.replications
+    n_runs = len(sweep.variants) * len(sweep.all_points) * sweep.replications
     if n_runs > MAX_RUNS_WITHOUT_YES and not args.yes:
         raise ScenarioError(str(args.sweep), "runs", n_runs,
                             f"more than {MAX_RUNS_WITHOUT_YES:,} runs needs --yes (is the grid or the number of "
@@ -262,7 +262,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         largest = max((spec.scenario for spec in sweep.runs()), key=estimate_memory_bytes)
         check_memory(largest, str(args.sweep), workers=min(workers, n_runs))
-    print(f"livesim sweep {sweep.file.name}: {len(sweep.variants)} variants x {len(sweep.points)} points x "
+    print(f"livesim sweep {sweep.file.name}: {len(sweep.variants)} variants x {len(sweep.all_points)} points x "
           f"{sweep.replications} replications = {n_runs} runs, {where}")
     progress = _SweepProgress(sweep.file.name, enabled=not args.quiet)
     try:

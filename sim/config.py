@@ -60,6 +60,7 @@ __all__ = [
     "check_timeline",
     "load_scenario",
     "read_toml",
+    "value_at",
     "with_overrides",
 ]
 
@@ -964,6 +965,29 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any], source: str = 
         else:
             _check_timeline(new, source)
     return new
+
+
+def value_at(scenario: Scenario, path: str) -> Any:
+    """The value a dotted path (as :func:`with_overrides` takes it) has in ``scenario``.
+
+    ``policy_overrides.<market>.<policy path>`` reads the market's own override when there is one
+    and the platform-wide ``policy.<policy path>`` otherwise: the value in force in that market.
+    Raises ScenarioError for a path the scenario does not have."""
+    data = scenario.model_dump(mode="json")
+    key = OVERRIDE_ALIASES.get(path, path)
+    if key.startswith("policy_overrides."):
+        parts = key.split(".", 2)
+        if len(parts) == 3:
+            own = (data.get("policy_overrides") or {}).get(parts[1]) or {}
+            flat = _flatten(own) if isinstance(own, dict) else {}
+            if parts[2] in flat:
+                return flat[parts[2]]
+            key = f"policy.{parts[2]}"
+    node: Any = data
+    parts = key.split(".")
+    for depth, part in enumerate(parts):
+        node = _child(node, part, ".".join(parts[: depth + 1]), "<scenario>")
+    return node
 
 
 def _remember(own: dict[str, Any], parts: list[str], value: Any) -> None:

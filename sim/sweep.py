@@ -136,6 +136,9 @@ class SweepFile(StrictModel):
     variants: dict[Name, dict[str, Any]] = Field(default_factory=dict)
     levers: Axis = Field(default_factory=Axis)
     uncertainties: Axis = Field(default_factory=Axis)
+    # Run the base scenario's own lever values as the reference when [levers.grid] or
+    # [levers.sample] does not contain them, so every swept setting is compared with today's.
+    reference: Annotated[bool, Strict()] = True
 
 
 # Which side of a sweep a path's first part belongs to (aliases such as ``n_buyers`` resolved).
@@ -229,12 +232,36 @@ class Sweep:
     replications: int
     # Per variant, the expected sign of its paired difference to the baseline, per metric.
     expectations: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The base scenario's own lever values, crossed with every uncertainty point, when the swept
+    # lever points do not contain them (see :attr:`reference`); run after the swept points.
+    reference_points: list[dict[str, Any]] = field(default_factory=list)
+    # The lever values every other lever point is compared with (the base scenario's own), and
+    # whether they were added to the sweep; None when levers are not swept or cannot be read.
+    reference_levers: dict[str, Any] | None = None
+
+    @property
+    def all_points(self) -> list[dict[str, Any]]:
+        """The swept points, then the reference points: what the runs cover, point index by index."""
+        return self.points + self.reference_points
+
+    @property
+    def reference(self) -> dict[str, Any]:
+        """How the sweep's policies are compared: the reference lever values (the base scenario's
+        own), the point indices that hold them (one per uncertainty point), whether they were added
+        to the swept points, and how many uncertainty points (worlds) each lever point meets."""
+        n_worlds = max(1, len(_axis_points(self.file.uncertainties)))
+        if self.reference_levers is None:
+            return {"levers": None, "points": [], "added": False, "n_worlds": n_worlds}
+        points = [i for i, p in enumerate(self.all_points)
+                  if all(_same(p.get(k), v) for k, v in self.reference_levers.items())]
+        return {"levers": self.reference_levers, "points": points, "added": bool(self.reference_points),
+                "n_worlds": n_worlds}
 
     def runs(self) -> list[RunSpec]:
         """Every run, in a fixed order (variant, point, replication)."""
         out = []
         for vname, vscen in self.variants.items():
-            for p, params in enumerate(self.points):
+            for p, params in enumerate(self.all_points):
                 scen = with_overrides(vscen, params, source=f"{self.source} (grid/sample point {p})") if params else vscen
                 for r in range(self.replications):
                     out.append(RunSpec(f"{vname}__p{p:04d}__r{r:03d}", vname, p, r, params, scen))
@@ -262,7 +289,8 @@ class Sweep:
             "design": self.design,
             "axes": self.axes,
             "variants": {k: v for k, v in self.file.variants.items()},
-            "points": self.points,
+            "points": self.all_points,
+            "reference": self.reference,
             "expectations": self.expectations,
             "base_scenario": self.base.model_dump(mode="json"),
         }
@@ -272,7 +300,7 @@ class Sweep:
         file was, nor how its path was spelled), so resuming needs the same experiment."""
         doc = {
             "replications": self.replications,
-            "points": self.points,
+            "points": self.all_points,
             "variants": {k: v.model_dump(mode="json") for k, v in self.variants.items()},
         }
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -327,11 +355,41 @@ def load_sweep(path: str | Path) -> Sweep:
                                 "the variant's; set it in one place only")
         resolved[vname] = _apply_variant(base, overrides, f"{src}: variants.{vname}")
 
+    reference_levers, reference_points = _reference(sweep, base, points)
     # Validate every point against every variant now, not in the middle of a sweep.
     for vname, vscen in resolved.items():
-        for p, params in enumerate(points):
+        for p, params in enumerate(points + reference_points):
             with_overrides(vscen, params, source=f"{src}: variants.{vname} at point {p}")
-    return Sweep(sweep, src, base, points, resolved, replications, expectations)
+    return Sweep(sweep, src, base, points, resolved, replications, expectations, reference_points, reference_levers)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal lever values (an integer grid value equals the same float in the scenario)."""
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool) \
+            and not isinstance(b, bool):
+        return float(a) == float(b)
+    return a == b
+
+
+def _reference(sweep: SweepFile, base: Scenario, points: list[dict[str, Any]]
+               ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The base scenario's own values of the swept lever paths, and the points to add so that
+    they are run on every world: none when the lever points already hold them, when levers are
+    not swept, when the sweep says ``reference = false``, or when a path has no value to read
+    (a timeline entry the base does not have)."""
+    from sim.config import value_at
+
+    paths = sweep.levers.paths
+    if not paths or not sweep.reference:
+        return None, []
+    try:
+        own = {p: value_at(base, p) for p in paths}
+    except ScenarioError:
+        return None, []
+    levers = _axis_points(sweep.levers)
+    if any(all(_same(lp[k], v) for k, v in own.items()) for lp in levers):
+        return own, []
+    return own, [own | world for world in _axis_points(sweep.uncertainties)]
 
 
 def _pop_expectations(data: dict[str, Any], src: str) -> dict[str, dict[str, str]]:

@@ -87,7 +87,7 @@ days = 3
 
 @pytest.fixture(scope="session")
 def sweep_results(tmp_path_factory) -> Path:
-    """A small stored sweep (24 runs, creators kept) that analysis and report tests read."""
+    """A small stored sweep (30 runs: 2 variants x 4 grid points and the reference x 3; creators kept) that analysis and report tests read."""
     from sim.experiment import execute
     from sim.sweep import load_sweep
 

@@ -230,19 +230,22 @@ def test_query_and_load_read_the_shards(tmp_path, capsys):
            "FROM summary WHERE market = 'all' GROUP BY 1 ORDER BY 1")
     assert main(["query", str(out), sql, "--csv"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0] == "thr,n,actions" and len(lines) == 3
+    # The grid's two thresholds, and the base scenario's own (2.5) run as the reference.
+    assert lines[0] == "thr,n,actions" and [line.split(",")[:2] for line in lines[1:]] == [
+        ["2.0", "2"], ["2.5", "2"], ["3.0", "2"]]
     assert main(["query", str(out), "SELECT nonsense FROM summary"]) == 2
     assert "SQL failed" in capsys.readouterr().err
     res = load(out)
-    assert len(res.summary[res.summary["market"] == "all"]) == 4
-    assert res.daily["day"].max() == 8 and len(res.daily) == 4 * 8 * 3
+    assert len(res.summary[res.summary["market"] == "all"]) == 6
+    assert res.daily["day"].max() == 8 and len(res.daily) == 6 * 8 * 3
     assert set(res.runs["status"]) == {"done"}
     assert res.manifest["versions"]["livesim"]
 
 
 def test_bundled_sweeps_load(tmp_path):
     """The bundled sweeps validate and expand to the runs they describe."""
-    sizes = {"ladders": 3 * 1 * 5, "threshold_capacity": 1 * 9 * 3, "incentive_budget": 2 * 12 * 2}
+    # Lever grids and samples gain the base scenario's own lever values as a reference point.
+    sizes = {"ladders": 3 * 1 * 5, "threshold_capacity": 1 * (9 + 1) * 3, "incentive_budget": 2 * (12 + 1) * 2}
     for name, n in sizes.items():
         assert len(load_sweep(ROOT / "scenarios" / "sweeps" / f"{name}.toml").runs()) == n
 
@@ -322,3 +325,26 @@ def test_shards_are_the_record_when_the_manifest_lags(tmp_path):
     assert (again.done, again.skipped) == (1, 2)
     runs = json.loads((out / "manifest.json").read_text())["runs"]
     assert all(r["status"] == "done" for r in runs.values())
+
+
+def test_lever_sweeps_run_the_base_values_as_reference(tmp_path):
+    """A lever grid without the base scenario's own values gains them as a reference point on every
+    world (after the swept points); a grid that holds them, or ``reference = false``, gains nothing."""
+    body = ('[levers.grid]\n"policy.detection.threshold" = [2.0, 3.0]\n'
+            '[uncertainties.grid]\n"world.buyers.report_rate" = [0.01, 0.02]\n')
+    sweep = load_sweep(_sweep_file(tmp_path, body, name="a"))
+    assert len(sweep.points) == 4 and len(sweep.all_points) == 6
+    assert sweep.reference_points == [{"policy.detection.threshold": 2.5, "world.buyers.report_rate": r}
+                                      for r in (0.01, 0.02)]
+    ref = sweep.reference
+    assert ref["levers"] == {"policy.detection.threshold": 2.5} and ref["points"] == [4, 5] and ref["added"]
+    assert ref["n_worlds"] == 2
+    assert sweep.config_document()["reference"] == ref
+    held = load_sweep(_sweep_file(tmp_path, body.replace("[2.0, 3.0]", "[2.0, 2.5]"), name="b"))
+    assert held.reference_points == [] and held.reference["points"] == [2, 3] and not held.reference["added"]
+    off = load_sweep(_sweep_file(tmp_path, "reference = false\n" + body, name="c"))
+    assert off.reference_points == [] and off.reference["levers"] is None
+    market = load_sweep(_sweep_file(tmp_path, '[levers.grid]\n"policy_overrides.id.review.capacity_per_day" = [10]\n',
+                                    name="d"))
+    assert market.reference["levers"] == {"policy_overrides.id.review.capacity_per_day":
+                                          market.base.policy.review.capacity_per_day}

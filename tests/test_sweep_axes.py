@@ -141,7 +141,9 @@ def test_lever_grid_crossed_with_uncertainty_grid(tmp_path):
                                                "uncertainties": ["world.adaptation.learning_rate"]}
     runs = sweep.runs()
     assert [(r.scenario.policy.detection.threshold, r.scenario.world.adaptation.learning_rate) for r in runs] == [
-        (p["policy.detection.threshold"], p["world.adaptation.learning_rate"]) for p in sweep.points]
+        (p["policy.detection.threshold"], p["world.adaptation.learning_rate"]) for p in sweep.all_points]
+    assert sweep.all_points[6:] == [{"policy.detection.threshold": 2.5, "world.adaptation.learning_rate": lr}
+                                    for lr in (0.1, 0.3, 0.5)]  # the base's own threshold, on every world
 
 
 def test_every_lever_point_meets_the_same_sampled_worlds(tmp_path):
@@ -186,7 +188,8 @@ def test_crossed_sweep_stores_both_sides_as_columns(tmp_path):
     summary = load(out).summary
     allm = summary[summary["market"] == "all"]
     pairs = sorted(zip(allm["policy.detection.threshold"], allm["world.buyers.report_rate"], strict=True))
-    assert pairs == [(2.0, 0.0), (2.0, 0.05), (3.0, 0.0), (3.0, 0.05)]
+    # The grid, and the base scenario's own threshold (2.5) as the reference on both worlds.
+    assert pairs == [(2.0, 0.0), (2.0, 0.05), (2.5, 0.0), (2.5, 0.05), (3.0, 0.0), (3.0, 0.05)]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["axes"] == {"levers": ["policy.detection.threshold"],
                                           "uncertainties": ["world.buyers.report_rate"]}
