@@ -858,6 +858,20 @@ _m("honest_sanctioned_per_10k", "per 10,000 creators",
    "lapsed points still count), per 10,000 honest creator accounts created so far (including those who left)",
    False, _honest_sanctioned_per_10k, LAST_DAY)
 
+# Flags and decisions split by ground truth, for the enforcement funnel (violations -> true flags
+# -> actions; false flags -> false actions): true_flags + false_flags = flags and false_actions =
+# actions - decisions on real violations, exactly, per market and day. Kept after the columns
+# above so that those keep their places.
+_m("true_flags", "items", "flags (from any signal source) on items that really violated: a violating stream, or, "
+   "for a flag on an account, a creator whose last violation was at most 7 days before the flag", None,
+   count("flags_real"), TOTAL)
+_m("false_flags", "items", "flags (from any signal source) on items that did not violate: a clean stream, or, for "
+   "a flag on an account, a creator with no violation in the 7 days before the flag (flags - true_flags)", False,
+   difference("flags", "flags_real"), total_of_difference("flags", "flags_real"))
+_m("false_actions", "decisions", "enforcement decisions on items that did not violate (actions - decisions on real "
+   "violations); counted on the decision day, overturned ones included", False,
+   difference("actions", "actions_real"), total_of_difference("actions", "actions_real"))
+
 
 # Per-tactic prevalence and recall: one pair for every registered tactic (the typologies, the
 # accidental breach and any tactic registered from outside livesim), added when the tactic is

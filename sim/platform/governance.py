@@ -231,7 +231,10 @@ class Governance:
                     "enqueued": np.full(cr.size, day),
                 }.items()
             }
+        # Every flag, from any source, is counted here and only here. A flag is real when its item
+        # is: a violating stream, or a creator whose last violation was at most 7 days before.
         counts.add("flags", items["market"])
+        counts.add("flags_real", items["market"], items["real"])
         # High-confidence classifier flags are actioned without review.
         auto = items["proactive"] & (items["score"] >= lv.auto_threshold[items["market"]] + 0.0)
         auto &= self._auto_action[items["source"]]
