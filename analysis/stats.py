@@ -11,13 +11,22 @@ function returns; ``significant`` uses the adjusted value. Degenerate samples ge
 rather than NaN where the maths gives one: identical values have a zero-width interval, and a
 paired difference that is exactly zero in every replication is "no effect" (p = 1).
 
-All functions take the ``summary`` table of :func:`analysis.load.load` (one row per run and
-market) and never touch the model.
+The decision report compares *policies* (a variant, or a variant at a lever point) world by world
+(an uncertainty point and replication): :func:`compare_policies` gives every policy's paired
+effect against a reference with t or bootstrap intervals, relative effects, win/loss counts and
+a Holm or Benjamini-Hochberg correction (:func:`adjust_pvalues`); :func:`non_inferiority` checks
+a guardrail ("must not worsen by more than 2 %"); :func:`target_levels` proposes targets that
+were met in a given share of the simulated worlds.
+
+The variant functions take the ``summary`` table of :func:`analysis.load.load` (one row per run
+and market), the policy functions a frame of one market's runs; none touches the model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+import warnings
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 import numpy as np
@@ -27,10 +36,14 @@ from scipy import stats as sps
 from sim.metrics import METRICS
 
 __all__ = [
+    "adjust_pvalues",
+    "compare_policies",
     "effect_direction",
     "holm",
     "mean_ci",
+    "non_inferiority",
     "paired_differences",
+    "target_levels",
     "unpaired_differences",
     "variant_table",
 ]
@@ -38,6 +51,15 @@ __all__ = [
 COMPARISON_COLUMNS = [
     "variant", "point", "metric", "n", "baseline_mean", "variant_mean", "diff",
     "ci_low", "ci_high", "p_value", "p_holm", "significant", "method",
+]
+POLICY_COMPARISON_COLUMNS = [
+    "policy", "metric", "n", "reference_mean", "policy_mean", "diff", "ci_low", "ci_high",
+    "rel_diff", "rel_ci_low", "rel_ci_high", "up", "down", "same", "p_value", "p_adjusted",
+    "significant", "tested", "method", "correction",
+]
+NON_INFERIORITY_COLUMNS = [
+    "policy", "metric", "n", "reference_mean", "policy_mean", "diff", "worsening", "bound",
+    "margin", "margin_abs", "passed",
 ]
 # Up to this many pairs the sign-flip null is enumerated (2**n patterns), beyond it sampled.
 _MAX_EXACT_FLIP_PAIRS = 12
@@ -262,6 +284,203 @@ def effect_direction(metric: str, diff: float) -> Literal["good", "bad", "neutra
 
 
 # ---------------------------------------------------------------------------------------
+# Policy comparisons for the decision report
+# ---------------------------------------------------------------------------------------
+
+
+def adjust_pvalues(pvalues: np.ndarray, method: Literal["holm", "bh"] = "holm") -> np.ndarray:
+    """Multiplicity-adjusted p-values in the input order: Holm or Benjamini-Hochberg.
+
+    ``"holm"`` is :func:`holm`: it bounds the chance of *any* false "significant" in the family
+    (family-wise error), which suits a short list of decisive comparisons. ``"bh"`` is
+    Benjamini-Hochberg (``scipy.stats.false_discovery_control``): it bounds the expected *share*
+    of false findings among those flagged, which suits a long screening table of policies and
+    metrics; it is never larger than Holm's value. NaN stays NaN and is not counted as a test (a
+    comparison that could not be made). Values outside [0, 1] are an error.
+    """
+    if method not in ("holm", "bh"):
+        raise ValueError(f"correction method: expected 'holm' or 'bh', got {method!r}")
+    p = np.asarray(pvalues, dtype=float)
+    bad = p[~np.isnan(p) & ((p < 0) | (p > 1))]
+    if bad.size:
+        raise ValueError(f"pvalues: expected probabilities between 0 and 1 (or NaN), got {bad[0]!r}")
+    if method == "holm":
+        return holm(p)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        out[ok] = sps.false_discovery_control(p[ok], method="bh")
+    return out
+
+
+def compare_policies(
+    frame: pd.DataFrame,
+    metrics: Sequence[str],
+    *,
+    reference: str,
+    policy: str = "policy",
+    world: str = "world",
+    method: Literal["t", "bootstrap"] = "t",
+    level: float = 0.95,
+    correction: Literal["holm", "bh"] = "holm",
+    n_resamples: int = 9999,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Effect of every policy against ``reference`` on every metric, paired world by world.
+
+    ``frame`` has one row per run of one market; runs with the same ``world`` value share their
+    random numbers, so each policy's run is paired with the reference's run in that world (pairs
+    with a NaN on either side are dropped) and the effect is the mean *paired* difference,
+    policy - reference: the world-to-world noise cancels, so small effects show with few worlds.
+    One row per (policy, metric), policies in order of first appearance and metrics as given,
+    with the columns of ``POLICY_COMPARISON_COLUMNS``:
+
+    - ``n`` pairs used; ``reference_mean`` and ``policy_mean`` over those pairs; ``diff`` the mean
+      difference with its two-sided ``level`` interval ``ci_low, ci_high``.
+    - ``rel_diff, rel_ci_low, rel_ci_high``: the same divided by ``|reference_mean|`` ("-3 %"),
+      treating the reference mean as fixed (its own noise is not in the interval); NaN when the
+      reference mean is 0 or missing.
+    - ``up, down, same``: in how many worlds the policy's value is above, below or equal to the
+      reference's, so a report can say "worse in 8 of 8 worlds" beside the mean.
+    - ``p_value``, ``p_adjusted`` (``correction`` across every tested row of the table, see
+      :func:`adjust_pvalues`) and ``significant = p_adjusted < 1 - level``.
+    - ``tested`` is False for a metric that is constant over the whole frame (e.g. 0 in every run:
+      there is nothing to test) and for fewer than 2 pairs; such rows have NaN p-values, are never
+      significant and do not enlarge the correction's family.
+
+    ``method="t"``: paired t-interval and the ``scipy.stats.ttest_rel`` p-value (evaluated for all
+    rows at once). ``method="bootstrap"``: BCa interval of ``scipy.stats.bootstrap`` over
+    ``n_resamples`` resamples of the pairs, and the sign-flip (paired permutation) p-value of
+    ``scipy.stats.permutation_test``, exact when ``2**n <= n_resamples``; this makes no normality
+    assumption, and with few worlds it is honestly unable to be small (3 worlds: p >= 0.25). If
+    the BCa correction cannot be computed (differences equal up to rounding, so the jackknife has
+    no spread) the percentile interval of the same resamples is given. Randomness comes only
+    from ``numpy.random.default_rng(seed)``, drawn row by row in table order, so the same frame
+    and seed give the same table.
+
+    Exact answers where the maths gives them: differences all 0 mean no effect (diff 0,
+    interval [0, 0], p = 1); a constant nonzero difference is deterministic (interval at it,
+    p = 0 for "t" and the exact smallest sign-flip p, 2 / 2**n, for "bootstrap"); one pair gives a
+    diff but NaN interval and p.
+    """
+    _check_level(level)
+    if method not in ("t", "bootstrap"):
+        raise ValueError(f"method: expected 't' or 'bootstrap', got {method!r}")
+    if correction not in ("holm", "bh"):
+        raise ValueError(f"correction: expected 'holm' or 'bh', got {correction!r}")
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int | np.integer) or n_resamples < 1:
+        raise ValueError(f"n_resamples: expected a positive whole number of resamples, got {n_resamples!r}")
+    metrics = _check_metrics(metrics)
+    frame = _policy_rows(frame, metrics, reference, policy, world)
+    rng = np.random.default_rng(seed)
+    constant = {metric: _constant(frame[metric].to_numpy()) for metric in metrics}
+    rows = []
+    for name, ref, pol in _policy_pairs(frame, reference, policy, world):
+        for metric in metrics:
+            rx, px = _paired_values(ref, pol, metric)
+            d = px - rx
+            if method == "t":
+                test = _paired_t(rx, px)
+            else:
+                test = _paired_bca(d, level, n_resamples, rng)
+            counts = (int(np.count_nonzero(d > 0)), int(np.count_nonzero(d < 0)), int(np.count_nonzero(d == 0)))
+            testable = d.size >= 2 and not constant[metric]
+            rows.append([name, metric, d.size, _mean(rx), _mean(px), *test, *counts, testable])
+    return _finish_policies(rows, level, method, correction)
+
+
+def non_inferiority(
+    frame: pd.DataFrame,
+    metric: str,
+    *,
+    margin: float,
+    relative: bool,
+    higher_is_better: bool,
+    reference: str,
+    policy: str = "policy",
+    world: str = "world",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Guardrail check: does each policy keep ``metric`` from worsening by more than ``margin``?
+
+    A non-inferiority test asks not "is there a difference?" but "can we rule out a harm larger
+    than we would tolerate?". The tolerance is the non-inferiority margin: a fraction of the
+    reference mean when ``relative`` (0.02 = at most 2 % worse) or an amount in the metric's units
+    otherwise. Runs are paired on ``world`` as in :func:`compare_policies`; the worsening in each
+    world is the paired difference with its sign set so that positive is bad (``-(policy -
+    reference)`` when higher is better), and the one-sided upper ``level`` bound of the mean
+    worsening is the paired-t bound ``mean + t(level, n-1) * sd / sqrt(n)``. The policy passes when
+    that bound is below the margin: with ``level`` confidence the true worsening is smaller than
+    what we tolerate. Failing is not proof of harm; it means the runs cannot rule it out (too few
+    worlds or too much noise). Each policy is its own test, not adjusted for multiplicity.
+
+    One row per policy other than ``reference`` (in order of first appearance) with the columns of
+    ``NON_INFERIORITY_COLUMNS``; ``margin_abs`` is the margin in the metric's units. Fewer than two
+    pairs give a NaN bound and ``passed`` False (non-inferiority cannot be shown); a constant
+    worsening has its bound exactly at it.
+    """
+    _check_level(level)
+    if not isinstance(metric, str):
+        raise ValueError(f"metric: expected one metric name, got {metric!r}")
+    if isinstance(margin, bool) or not isinstance(margin, int | float | np.integer | np.floating) \
+            or not np.isfinite(margin) or margin < 0:
+        raise ValueError(f"margin: expected a finite number >= 0 (the largest tolerated worsening), got {margin!r}")
+    frame = _policy_rows(frame, [metric], reference, policy, world)
+    rows = []
+    for name, ref, pol in _policy_pairs(frame, reference, policy, world):
+        rx, px = _paired_values(ref, pol, metric)
+        d = px - rx
+        w = -d if higher_is_better else d
+        n = d.size
+        if n < 2:
+            bound = np.nan
+        elif np.all(w == w[0]):
+            bound = float(w[0])
+        else:
+            bound = float(w.mean() + sps.t.ppf(level, n - 1) * w.std(ddof=1) / np.sqrt(n))
+        ref_mean = _mean(rx)
+        margin_abs = float(margin) * abs(ref_mean) if relative else float(margin)
+        diff = _mean(d)
+        worsening = -diff if higher_is_better else diff
+        passed = bool(n >= 2 and bound < margin_abs)
+        rows.append([name, metric, n, ref_mean, _mean(px), diff, worsening, bound, float(margin), margin_abs, passed])
+    out = pd.DataFrame(rows, columns=NON_INFERIORITY_COLUMNS)
+    out["n"] = out["n"].astype("int64")
+    for c in ("reference_mean", "policy_mean", "diff", "worsening", "bound", "margin", "margin_abs"):
+        out[c] = out[c].astype(float)
+    out["passed"] = out["passed"].astype(bool)
+    return out
+
+
+def target_levels(
+    values: np.ndarray, *, higher_is_better: bool, shares: Sequence[float] = (0.5, 0.8, 0.95)
+) -> dict[float, float]:
+    """The most ambitious target met in at least each share of ``values``: {share: target}.
+
+    This is what a quarterly review can propose as next quarter's target from simulated
+    replications: a level reached in 50 %, 80 % or 95 % of them. When higher is better it is the
+    largest ``v`` with ``mean(values >= v) >= share``; otherwise the smallest ``v`` with
+    ``mean(values <= v) >= share``. It is an order statistic, so always one of the values (no
+    interpolation between replications). NaNs are dropped; no values give NaN for every share.
+    """
+    shares = [float(s) for s in shares]
+    bad = [s for s in shares if not 0 < s <= 1]
+    if bad:
+        raise ValueError(f"shares: expected fractions in (0, 1], got {bad[0]!r}")
+    x = np.asarray(values, dtype=float).ravel()
+    x = np.sort(x[~np.isnan(x)])
+    n = x.size
+    if n == 0:
+        return {s: np.nan for s in shares}
+    candidates = np.unique(x)
+    if higher_is_better:
+        met = (n - np.searchsorted(x, candidates, side="left")) / n  # share of values >= candidate
+        return {s: float(candidates[met >= s].max()) for s in shares}
+    met = np.searchsorted(x, candidates, side="right") / n  # share of values <= candidate
+    return {s: float(candidates[met >= s].min()) for s in shares}
+
+
+# ---------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------
 
@@ -294,6 +513,70 @@ def _mean(x: np.ndarray) -> float:
     if x.size == 0:
         return np.nan
     return float(x[0]) if np.all(x == x[0]) else float(x.mean())
+
+
+def _check_metrics(metrics: Sequence[str]) -> list[str]:
+    if isinstance(metrics, str):
+        raise ValueError(f"metrics: expected a list of metric names, got the string {metrics!r}")
+    metrics = list(metrics)
+    seen = set()
+    for m in metrics:
+        if m in seen:
+            raise ValueError(f"metrics: {m!r} is listed twice")
+        seen.add(m)
+    return metrics
+
+
+def _policy_rows(
+    frame: pd.DataFrame, metrics: Sequence[str], reference: str, policy: str, world: str
+) -> pd.DataFrame:
+    """``frame`` with ``metrics`` as floats (missing values NaN), after checking the columns, the
+    reference and that every (policy, world) has one run."""
+    missing = [c for c in [policy, world, *metrics] if c not in frame.columns]
+    if missing:
+        raise ValueError(f"frame is missing column(s) {missing}; columns present: {list(map(str, frame.columns))}")
+    for key in (policy, world):
+        if frame[key].isna().any():
+            raise ValueError(f"frame column {key!r} has missing values: every run needs a {key} to be paired")
+    policies = list(pd.unique(frame[policy]))
+    if reference not in policies:
+        raise ValueError(f"reference policy {reference!r} is not in the frame; policies present: "
+                         f"{sorted(map(str, policies))}")
+    dup = frame.duplicated([policy, world])
+    if dup.any():
+        first = tuple(frame.loc[dup, [policy, world]].iloc[0].tolist())
+        raise ValueError(f"frame has more than one row for ({policy}, {world}) = {first}: runs cannot be paired")
+    frame = frame.copy()
+    for metric in metrics:
+        frame[metric] = pd.to_numeric(frame[metric], errors="coerce").astype(float)
+    return frame
+
+
+def _policy_pairs(
+    frame: pd.DataFrame, reference: str, policy: str, world: str
+) -> Iterator[tuple[str, pd.DataFrame, pd.DataFrame]]:
+    """(name, reference rows, policy rows) per policy other than ``reference``, both indexed by the
+    worlds they share, in one order that does not depend on the frame's row order."""
+    by_policy = {name: g.set_index(world) for name, g in frame.groupby(policy, sort=False)}
+    ref = by_policy[reference]
+    for name in pd.unique(frame[policy]):
+        if name == reference:
+            continue
+        pol = by_policy[name]
+        common = sorted(ref.index.intersection(pol.index), key=str)
+        yield name, ref.loc[common], pol.loc[common]
+
+
+def _paired_values(ref: pd.DataFrame, pol: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    rx, px = ref[metric].to_numpy(dtype=float), pol[metric].to_numpy(dtype=float)
+    keep = ~(np.isnan(rx) | np.isnan(px))
+    return rx[keep], px[keep]
+
+
+def _constant(x: np.ndarray) -> bool:
+    """Whether the non-missing values are all equal (or there are none)."""
+    x = x[~np.isnan(x)]
+    return x.size == 0 or bool(np.all(x == x[0]))
 
 
 # A comparison before Holm: (diff, ci_low, ci_high, p_value, se, dof). t-type rows leave the
@@ -388,3 +671,60 @@ def _finish(rows: list[list], level: float) -> pd.DataFrame:
     out["p_holm"] = holm(out["p_value"].to_numpy())
     out["significant"] = (out["p_holm"] < 1 - level).astype(bool)
     return out[COMPARISON_COLUMNS]
+
+
+def _paired_bca(d: np.ndarray, level: float, n_resamples: int, rng: np.random.Generator) -> _Row:
+    """BCa interval of the mean of ``d`` and its two-sided sign-flip p-value, both from scipy."""
+    n = d.size
+    # A constant has no sampling spread (BCa is undefined: its jackknife is flat) and sign flips
+    # reach its mean only when every sign is +, so its exact p is 2 / 2**n.
+    special = _degenerate(d, min(1.0, 2.0 / 2.0**n))
+    if special is not None:
+        return special
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        # Differences equal up to rounding leave the jackknife flat and BCa NaN; handled below.
+        warnings.simplefilter("ignore", sps.DegenerateDataWarning)
+        boot = sps.bootstrap((d,), np.mean, method="BCa", confidence_level=level,
+                             n_resamples=n_resamples, **_rng_argument(sps.bootstrap, rng))
+    low, high = boot.confidence_interval
+    if np.isnan(low) or np.isnan(high):
+        low, high = sps.bootstrap((d,), np.mean, method="percentile", confidence_level=level,
+                                  n_resamples=0, bootstrap_result=boot).confidence_interval
+    flips = sps.permutation_test((d,), np.mean, permutation_type="samples", alternative="two-sided",
+                                 n_resamples=n_resamples, **_rng_argument(sps.permutation_test, rng))
+    return _exact(float(d.mean()), float(low), float(high), float(flips.pvalue))
+
+
+def _finish_policies(rows: list[list], level: float, method: str, correction: str) -> pd.DataFrame:
+    """Assemble compare_policies rows: evaluate the t rows, the relative effects and the correction."""
+    cols = ["policy", "metric", "n", "reference_mean", "policy_mean", "diff", "ci_low", "ci_high",
+            "p_value", "se", "dof", "up", "down", "same", "tested"]
+    out = pd.DataFrame(rows, columns=cols)
+    for c in ("n", "up", "down", "same"):
+        out[c] = out[c].astype("int64")
+    for c in ("reference_mean", "policy_mean", "diff", "ci_low", "ci_high", "p_value", "se", "dof"):
+        out[c] = out[c].astype(float)
+    out["tested"] = out["tested"].astype(bool)
+    t_rows = out["se"].notna().to_numpy()
+    if t_rows.any():
+        diff, se, dof = (out.loc[t_rows, c].to_numpy() for c in ("diff", "se", "dof"))
+        half = sps.t.ppf(0.5 + level / 2, dof) * se
+        out.loc[t_rows, "ci_low"] = diff - half
+        out.loc[t_rows, "ci_high"] = diff + half
+        out.loc[t_rows, "p_value"] = np.minimum(1.0, 2 * sps.t.sf(np.abs(diff / se), dof))
+    scale = out["reference_mean"].abs().to_numpy()
+    scale = np.where(scale == 0, np.nan, scale)
+    for c in ("diff", "ci_low", "ci_high"):
+        out[f"rel_{c}"] = out[c].to_numpy() / scale
+    out.loc[~out["tested"], "p_value"] = np.nan
+    out["p_adjusted"] = adjust_pvalues(out["p_value"].to_numpy(), correction)
+    out["significant"] = (out["p_adjusted"] < 1 - level).astype(bool)
+    out["method"] = method
+    out["correction"] = correction
+    return out[POLICY_COMPARISON_COLUMNS]
+
+
+def _rng_argument(func, rng: np.random.Generator) -> dict[str, np.random.Generator]:
+    """``rng=`` for scipy >= 1.15, ``random_state=`` (which takes a Generator the same way) before."""
+    name = "rng" if "rng" in inspect.signature(func).parameters else "random_state"
+    return {name: rng}
