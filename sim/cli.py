@@ -284,7 +284,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    """SQL over a sweep's results. The connection cannot touch files: see analysis.load.connect."""
+    """SQL over a sweep's or a run folder's results. The connection cannot touch files: see analysis.load.connect."""
     import duckdb
 
     from analysis.load import query
@@ -318,7 +318,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
-_QUERY_TABLES = "summary, daily, sanctions, runs, creators (sweeps run with --creators)"
+_QUERY_TABLES = "summary, daily, sanctions, runs, creators (run folders, and sweeps run with --creators)"
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -474,16 +474,18 @@ def build_parser() -> argparse.ArgumentParser:
     p_sw.add_argument("--quiet", action="store_true", help="no progress bar")
     p_sw.set_defaults(func=cmd_sweep)
 
-    p_q = sub.add_parser("query", help="read-only SQL over a sweep's results (tables: summary, daily, sanctions, "
-                                       "runs; creators with --creators); it cannot read or write files")
-    p_q.add_argument("results", help="a sweep results folder")
+    p_q = sub.add_parser("query", help="read-only SQL over a sweep results folder or a run folder (tables: summary, "
+                                       "daily, sanctions, runs; creators for a run folder or a sweep run with "
+                                       "--creators); it cannot read or write files")
+    p_q.add_argument("results", help="a sweep results folder (livesim sweep --out) or a run folder (livesim run --out)")
     p_q.add_argument("sql", help='e.g. "SELECT variant, avg(prevalence) FROM summary WHERE market = \'all\' GROUP BY 1"')
     p_q.add_argument("--csv", action="store_true", help="CSV on stdout instead of a table")
     p_q.add_argument("--max-rows", type=int, default=200, help="rows shown in the table (default 200)")
     p_q.set_defaults(func=cmd_query)
 
-    p_rep = sub.add_parser("report", help="an HTML comparison report (with PNGs and a Markdown summary) of a sweep")
-    p_rep.add_argument("results", help="a sweep results folder")
+    p_rep = sub.add_parser("report", help="an HTML comparison report (with PNGs and a Markdown summary) of a sweep "
+                           "results folder or a run folder")
+    p_rep.add_argument("results", help="a sweep results folder (livesim sweep --out) or a run folder (livesim run --out)")
     p_rep.add_argument("--baseline", default="baseline", help="the variant others are compared with")
     p_rep.add_argument("--out", help="the HTML file (default: RESULTS/report.html); PNGs go beside it")
     p_rep.add_argument("--targets", help="a TOML file with [[targets]] (added to the scenario's own), or a bundled "
