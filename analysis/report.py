@@ -1,15 +1,25 @@
-"""The comparison report a policy review decides from: one self-contained HTML file.
+"""The report a policy review decides from: one self-contained HTML file, its PNGs and Markdown.
 
-For each variant (and grid or sample point): the mean of every scorecard metric with its 95 %
-interval over replications; the paired difference to the baseline (common random numbers)
-with its interval and a Holm-corrected p-value, coloured good or bad by the metric's
-direction; targets met (and the share of replications meeting each); time series with
-interval bands and campaign periods shaded; trade-offs with the Pareto front; heatmaps for
-2-D grids; the Lorenz curve of creator GMV; the enforcement funnel.
+What it compares (see :mod:`analysis.design`): every policy of a sweep (a variant, or a variant
+at a lever grid or sample point) against one reference (the base scenario's own policy unless
+``--baseline`` names another), world by world: paired differences on the worlds every policy
+met, with their intervals, their relative size, how many worlds moved each way, and p-values
+corrected across each section's tested comparisons (Holm or Benjamini-Hochberg; metrics that are
+identical in every run are not tested). A single run's folder is described, not compared.
 
-Everything read from files is escaped before it reaches the HTML, the Markdown or a figure
-(see :mod:`analysis.text`). The report says how many of the sweep's runs it covers and which
-code made them, and warns when the sweep is incomplete or its runs come from different code.
+The page, top to bottom: an executive summary in words (the winner on buyer harm and its cost to
+honest creators, each policy's largest significant effects with intervals, guardrails and
+targets); per market, a scorecard with metrics as rows grouped by theme and policies as columns
+(in tables that fit 1,400 px), guardrails (non-inferiority), the significant effects and every
+comparison; the enforcement funnel (true and false branches); honest creators; the resolved
+levers each policy changes; targets and next quarter's candidate targets; sign checks; figures
+(daily series without flat ones, paired trade-offs, grid heatmaps, the Lorenz curve, the
+funnel); the configuration. A metric whose mechanism never acted under a policy (wrongful bans
+under a ladder that never bans) reads "n/a", never "good".
+
+Everything read from files is escaped before it reaches the HTML (jinja2 with autoescape), the
+Markdown or a figure (see :mod:`analysis.text`). The report says how many runs it covers and
+which code made them, and warns when the sweep is incomplete or its runs come from different code.
 """
 
 from __future__ import annotations
@@ -28,8 +38,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.design import Design, design_of
+from analysis.guardrails import DEFAULT_GUARDRAILS, Guardrail
 from analysis.load import Results, load
-from analysis.text import html_text, markdown_text
+from analysis.sections import (
+    EXTRA_METRICS,
+    HEADLINE,
+    THEMES,
+    absent_mechanisms,
+    add_honest_columns,
+    fmt_change,
+    fmt_relative,
+    fmt_value,
+    funnel_table,
+    info,
+    policy_levers,
+    target_levels_table,
+    theme_of,
+)
+from analysis.text import markdown_text
 from sim.config import Target
 from sim.errors import ScenarioError
 from sim.metrics import METRICS
@@ -37,19 +64,15 @@ from sim.metrics import METRICS
 __all__ = ["SCORECARD_METRICS", "Coverage", "Report", "build_report", "coverage", "load_targets", "observed_sign",
            "sign_checks", "sign_result", "target_attainment", "target_table"]
 
-SCORECARD_METRICS: tuple[str, ...] = (
-    "gmv", "net_gmv", "prevalence", "harmful_gmv_share", "buyer_harm", "buyer_trust", "buyer_retention",
-    "honest_creator_income", "honest_creator_retention", "adversary_share", "adversary_profit",
-    "enforcement_precision", "enforcement_recall", "wrongful_bans", "proactive_rate", "time_to_action",
-    "queue_backlog", "appeal_overturn_rate", "ban_evasions", "moderation_cost", "incentive_spend", "incentive_roi",
-)
-SERIES_METRICS = ("prevalence", "gmv", "buyer_trust", "honest_creator_income", "queue_backlog", "adversary_share")
-GOOD, BAD, PLAIN = "#d9f2d9", "#f8d7d7", "#ffffff"
+# The scorecard's metrics, theme by theme (see analysis.sections.THEMES).
+SCORECARD_METRICS: tuple[str, ...] = tuple(m for names in THEMES.values() for m in names)
+SERIES_METRICS = ("buyer_harm", "prevalence", "gmv", "buyer_trust", "honest_creator_income", "adversary_share",
+                  "pending_items")
 
 
 @dataclass
 class Report:
-    """Where the report went, and the tables it was made from."""
+    """Where the report went, and the tables it was made from (the platform's, unless noted)."""
 
     html: Path
     markdown: Path
@@ -60,6 +83,10 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     coverage: Coverage | None = None  # runs covered and the code that made them
     signs: pd.DataFrame = field(default_factory=pd.DataFrame)  # sign checks, when the sweep declares them
+    design: Design | None = None  # policies, worlds and the reference
+    markets: dict[str, pd.DataFrame] = field(default_factory=dict)  # market -> its comparisons
+    summary_lines: list[str] = field(default_factory=list)  # the executive summary
+    levels: pd.DataFrame = field(default_factory=pd.DataFrame)  # next targets
 
 
 # ---------------------------------------------------------------------------------------
@@ -67,8 +94,9 @@ class Report:
 # ---------------------------------------------------------------------------------------
 
 
-def load_targets(path: str | Path) -> list[Target]:
-    """``[[targets]]`` from a TOML file (a report file, or any scenario)."""
+def load_targets(path: str | Path, required: bool = True) -> list[Target]:
+    """``[[targets]]`` from a TOML file (a report file, or any scenario); with ``required=False`` a
+    file without them (holding only ``[[guardrails]]``) gives none."""
     from pydantic import ValidationError
 
     from sim.config import read_toml
@@ -76,6 +104,8 @@ def load_targets(path: str | Path) -> list[Target]:
 
     data = read_toml(path, "targets")
     items = data.get("targets")
+    if items is None and not required:
+        return []
     if not isinstance(items, list) or not items:
         raise ScenarioError(str(path), "targets", None, "expected one or more [[targets]] tables")
     out = []
@@ -284,39 +314,6 @@ def coverage(manifest: dict[str, Any], finished_ids: Sequence[str]) -> Coverage:
 # ---------------------------------------------------------------------------------------
 
 
-def _labels(summary: pd.DataFrame, params: list[str]) -> pd.Series:
-    """``variant`` alone, or ``variant | threshold=2, capacity_per_day=20`` on a grid or sample;
-    made unique per (variant, point) so rows never merge."""
-    if not params or summary["point"].nunique() <= 1:
-        return summary["variant"].astype(str)
-    short = {p: p.split(".")[-1] for p in params}
-
-    def fmt(v: Any) -> str:
-        return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-    labels = summary.apply(
-        lambda r: f"{r['variant']} | " + ", ".join(f"{short[p]}={fmt(r[p])}" for p in params if p in r), axis=1
-    )
-    keys = summary["variant"].astype(str) + "\x00" + summary["point"].astype(str)
-    per_label = pd.DataFrame({"label": labels, "key": keys}).drop_duplicates()
-    clash = per_label["label"].duplicated(keep=False)
-    if clash.any():
-        labels = labels.where(~labels.isin(per_label.loc[clash, "label"]),
-                              labels + " #p" + summary["point"].astype(str))
-    return labels
-
-
-def _fmt(metric: str, value: float) -> str:
-    if value is None or value != value:
-        return "n/a"
-    unit = METRICS[metric].unit if metric in METRICS else ""
-    if unit == "share":
-        return f"{value:.2%}"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
-
-
 # Marks every file a report writes, so that livesim replaces only its own reports.
 REPORT_MARK = "livesim report"
 _MD_MARK = f"<!-- written by {REPORT_MARK}; rewritten each time the report is made -->"
@@ -331,7 +328,7 @@ def _is_livesim_report_file(path: Path, html_sibling: Path) -> bool:
     if path.suffix == ".html":  # this version's generator tag, or an older report's title
         return b"<meta name='generator' content='livesim report'>" in head or b"<title>livesim report" in head
     if path.suffix == ".md":
-        return head.startswith(_MD_MARK.encode()) or head.startswith("# livesim report".encode())
+        return head.startswith(_MD_MARK.encode()) or head.startswith(b"# livesim report")
     if path.suffix == ".png":  # ours carry the mark; an older report's PNGs sit beside its HTML
         return REPORT_MARK.encode() in head or (html_sibling.is_file() and
                                                 _is_livesim_report_file(html_sibling, html_sibling))
@@ -386,29 +383,51 @@ def build_report(
     results: str | Path,
     out: str | Path | None = None,
     *,
-    baseline: str = "baseline",
+    baseline: str | None = None,
     targets: Sequence[Target] | None = None,
     method: str = "t",
     metrics: Sequence[str] | None = None,
     targets_source: str = "targets",
+    markets: Sequence[str] | None = None,
+    correction: str = "holm",
+    guardrails: Sequence[Guardrail] | None = None,
+    level: float = 0.95,
 ) -> Report:
-    """Write ``report.html`` (self-contained), its PNGs and ``report.md`` for a sweep's results."""
-    from analysis import plots
-    from analysis.stats import paired_differences, variant_table
+    """Write the report of a sweep's or a run's results: ``OUT.html`` (self-contained), its PNGs
+    and ``OUT.md``.
 
+    ``baseline``: the reference policy (default: the base scenario's own; see
+    :mod:`analysis.design`). ``markets``: the markets that get a section (default: the platform
+    and every market). ``correction``: ``holm`` (family-wise error) or ``bh`` (false discovery
+    rate, Benjamini-Hochberg) across each market section's tested comparisons; metrics constant in
+    every run are not tested. ``guardrails``: non-inferiority conditions (default:
+    :data:`analysis.guardrails.DEFAULT_GUARDRAILS`)."""
+    from analysis import plots
+    from analysis.stats import compare_policies, non_inferiority, variant_table
+
+    if method not in ("t", "bootstrap"):
+        raise ScenarioError("--method", None, method, "allowed: t, bootstrap")
+    if correction not in ("holm", "bh"):
+        raise ScenarioError("--correction", None, correction, "allowed: holm, bh")
     res: Results = load(results)
     summary = res.summary
     if summary.empty:
         raise ValueError(f"{results}: no finished runs to report on")
-    variants = list(dict.fromkeys(summary["variant"]))
-    if baseline not in variants:
-        raise ScenarioError(str(results), "--baseline", baseline,
-                            f"not a variant of these results; variants: {', '.join(variants)}")
-    markets_seen = set(summary["market"].astype(str))
+    is_run = res.manifest.get("kind") == "run"
+    markets_seen = list(dict.fromkeys(["all", *sorted(set(summary["market"].astype(str)) - {"all"})]))
     for i, t in enumerate(targets or []):
         if t.market not in markets_seen:
             raise ScenarioError(targets_source, f"targets[{i}].market", t.market,
-                                f"not a market of these results; markets: {', '.join(sorted(markets_seen))}")
+                                f"not a market of these results; markets: {', '.join(markets_seen)}")
+    chosen_guardrails = list(guardrails) if guardrails else list(DEFAULT_GUARDRAILS)
+    for g in chosen_guardrails:
+        if g.market not in markets_seen:
+            raise ScenarioError(targets_source, "guardrails.market", g.market,
+                                f"not a market of these results; markets: {', '.join(markets_seen)}")
+    for m in markets or []:
+        if m not in markets_seen:
+            raise ScenarioError("--market", None, m, f"not a market of these results; markets: "
+                                f"{', '.join(markets_seen)}")
     config = res.manifest.get("config", {})
     if not isinstance(config, dict) or not isinstance(config.get("points", []), list) \
             or not isinstance(config.get("base_scenario", {}), dict):
@@ -418,50 +437,88 @@ def build_report(
     out_html = Path(out) if out is not None else Path(results) / "report.html"
     if out is not None and not str(out).strip():
         raise ScenarioError("--out", None, str(out), "is empty; name the report's .html file")
+    base_scen = config.get("base_scenario", {})
+    warmup = int(base_scen.get("warmup_days", 0) or 0)
+    frame = add_honest_columns(summary, res.sanctions, warmup)
+    design, frame = design_of(frame, res.manifest, baseline)
     check_report_target(out_html)
     out_dir = out_html.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_html.stem
 
-    config = res.manifest.get("config", {})
-    base_scen = config.get("base_scenario", {})
-    params = list((config.get("points") or [{}])[0].keys())
-    shown = [m for m in (metrics or SCORECARD_METRICS) if m in summary.columns]
-    summary = summary.copy()
-    summary["label"] = _labels(summary, params)
-    all_rows = summary[summary["market"] == "all"]
+    wanted = list(metrics) if metrics else [m for names in THEMES.values() for m in names]
+    shown = [m for m in dict.fromkeys(wanted) if m in frame.columns]
+    honest_metrics = [m for m in (*EXTRA_METRICS, "honest_creator_income", "honest_creator_retention",
+                                  "honest_sanctioned_per_10k") if m in frame.columns]
+    compared = list(dict.fromkeys([*shown, *honest_metrics]))
+    frame["label"] = frame["policy"].map(design.labels)
     cover = coverage(res.manifest, list(dict.fromkeys(summary["run_id"].astype(str))))
-    warnings: list[str] = cover.warnings()
+    warnings: list[str] = cover.warnings() + [f"reference: {n}" for n in design.notes]
+    section_markets = list(markets) if markets else markets_seen if len(markets_seen) > 2 else ["all"]
 
-    means = variant_table(summary, shown, by=("variant", "point"))
-    labels = all_rows.drop_duplicates(["variant", "point"]).set_index(["variant", "point"])["label"]
-    means["label"] = [labels.get((v, p), v) for v, p in zip(means["variant"], means["point"], strict=True)]
-    diffs = paired_differences(summary, shown, baseline=baseline, method=method)
-    diffs = diffs[diffs["n"] > 0].reset_index(drop=True)  # metrics undefined in every run (e.g. no programme)
-    diffs["label"] = [labels.get((v, p), v) for v, p in zip(diffs["variant"], diffs["point"], strict=True)]
+    # ---- per market: means, comparisons, guardrails
+    sections: list[dict[str, Any]] = []
+    tables: dict[str, dict[str, pd.DataFrame]] = {}
+    for market in section_markets:
+        sub = frame[frame["market"] == market]
+        masked, reasons = absent_mechanisms(sub, compared)
+        means = variant_table(masked, compared, market=market, by=("policy",))
+        if design.others:
+            diffs = compare_policies(masked, compared, reference=design.reference, method=method, level=level,
+                                     correction=correction)
+        else:
+            diffs = pd.DataFrame(columns=["policy", "metric", "tested", "significant"])
+        rails = []
+        for g in chosen_guardrails:
+            if g.market != market or g.metric not in frame.columns or not design.others:
+                continue
+            ni = non_inferiority(masked, g.metric, margin=g.max_worsening, relative=g.relative,
+                                 higher_is_better=bool(info(g.metric).higher_is_better), reference=design.reference,
+                                 level=level)
+            for r in ni.itertuples(index=False):
+                rails.append({"guardrail": g, "row": r})
+        tables[market] = {"means": means, "diffs": diffs}
+        sections.append(_market_section(market, design, means, diffs, reasons, rails, shown, masked, correction))
 
+    # ---- targets, next targets, sign checks
     all_targets = list(targets or [])
     for t in base_scen.get("targets", []) or []:
         all_targets.append(Target.model_validate(t))
     world = base_scen.get("world", {})
     n_creators = int(world.get("n_creators", 0) or 0)
-    markets = world.get("markets", [])
-    total_share = sum(m.get("creator_share", 0.0) for m in markets) or 1.0
-    shares = {m["name"]: m.get("creator_share", 0.0) / total_share for m in markets if "name" in m}
-    target_rows = (target_table(summary, all_targets, n_creators, creator_share=shares)
+    mk = world.get("markets", [])
+    total_share = sum(m.get("creator_share", 0.0) for m in mk) or 1.0
+    shares = {m["name"]: m.get("creator_share", 0.0) / total_share for m in mk if "name" in m}
+    target_rows = (target_table(frame, all_targets, n_creators, groups=("label",), creator_share=shares)
                    if all_targets else pd.DataFrame())
+    levels = (target_levels_table(frame, all_targets, design.policies, design.labels, n_creators, shares)
+              if all_targets else pd.DataFrame())
     expectations = config.get("expectations") or {}
     sign_rows = pd.DataFrame()
-    if isinstance(expectations, dict) and expectations:
+    if isinstance(expectations, dict) and expectations and "baseline" in set(summary["variant"]):
         sign_rows = sign_checks(summary, {str(k): dict(v) for k, v in expectations.items() if isinstance(v, dict)},
-                                baseline=baseline, method=method)
+                                baseline="baseline", method=method)
         if not sign_rows.empty:
-            sign_rows["label"] = [labels.get((v, p), v) for v, p in zip(sign_rows["variant"], sign_rows["point"],
-                                                                       strict=True)]
+            label_of = frame.drop_duplicates(["variant", "point"]).set_index(["variant", "point"])["label"]
+            sign_rows["label"] = [label_of.get((v, p), v) for v, p in zip(sign_rows["variant"], sign_rows["point"],
+                                                                         strict=True)]
+
+    # ---- honest creators, policies, summary
+    platform = tables.get("all") or tables[section_markets[0]]
+    honest = _honest_table(design, platform["means"], platform["diffs"], honest_metrics)
+    ref_variant = design.reference.split("@", 1)[0]
+    lever_rows = policy_levers(Path(results), list(dict.fromkeys(summary["variant"].astype(str))), ref_variant,
+                               design.levers, design.policies, (config.get("reference") or {}).get("levers") or {},
+                               config.get("variants"))
+    variant_rows = [{"label": design.labels[p], "path": path, "reference": _show(a), "value": _show(b)}
+                    for p in design.others for path, a, b in lever_rows.get(p, [])]
+    rails_all = [r for s in sections for r in s["guardrail_rows"]]
+    summary_lines = _executive_summary(design, platform["diffs"], rails_all, target_rows, is_run)
 
     # ---- figures
     pngs: list[Path] = []
-    figures: list[tuple[str, str, bytes]] = []  # (title, caption, png)
+    figures: list[dict[str, str]] = []
+    figure_notes: list[str] = []
 
     def add(name: str, title: str, caption: str, make) -> None:
         """Draw one figure; a figure that cannot be drawn becomes a warning, not a failed report.
@@ -478,203 +535,381 @@ def build_report(
         path = out_dir / f"{stem}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"  # names come from files
         path.write_bytes(data)
         pngs.append(path)
-        figures.append((title, caption, data))
+        figures.append({"title": title, "caption": caption, "b64": base64.b64encode(data).decode("ascii")})
 
-    order = list(dict.fromkeys(all_rows["label"]))
-    score, colours = _scorecard_frames(means, diffs, shown, order, baseline)
-    add("scorecard", "Scorecard", "Mean over replications; green/red: a significant paired difference to the "
-        "baseline that is good/bad for that metric (Holm-corrected).",
-        lambda: plots.scorecard(score, title="Scorecard (mean over replications)", colors=colours))
     campaigns = [
         {"name": e.get("name", ""), "first_day": e["start_day"], "last_day": e["start_day"] + e["days"] - 1,
          "markets": e.get("markets", [])}
         for e in base_scen.get("timeline", []) if e.get("kind") == "campaign"
     ]
+    daily = res.daily
+    if not daily.empty and "run_id" in daily.columns:
+        run_policy = frame.drop_duplicates("run_id").set_index("run_id")["label"]
+        daily = daily.assign(policy=daily["run_id"].astype(str).map(run_policy))
+        if "warmup" in daily.columns:
+            daily = daily[~daily["warmup"].astype(bool)]
     for metric in SERIES_METRICS:
-        if metric in res.daily.columns:
-            add(f"series_{metric}", f"Daily {metric}",
-                "Mean over replications with a 95 % interval band; campaign days shaded.",
-                lambda metric=metric: plots.variant_series(res.daily, metric, campaigns=campaigns, title=metric))
-    point_means = _point_means(means, shown)
-    for x, y in (("prevalence", "gmv"), ("adversary_profit", "honest_creator_income"),
-                 ("wrongful_bans", "enforcement_recall")):
-        if x in shown and y in shown:
-            add(f"tradeoff_{x}_{y}", f"Trade-off: {y} vs {x}",
-                "One point per variant (and point); error bars: 95 % intervals; the line marks the Pareto front.",
-                lambda x=x, y=y: plots.tradeoff(point_means, x, y, label="label", title=f"{y} vs {x}"))
-    scalar = all(summary[p].map(lambda v: isinstance(v, int | float | str)).all() for p in params if p in summary)
-    if len(params) == 2 and config.get("design", "grid") == "grid" and scalar:
-        for metric in ("prevalence", "enforcement_precision", "moderation_cost", "honest_creator_income"):
-            if metric in shown:
-                for v in variants:
-                    add(f"heatmap_{metric}_{v}", f"{metric} over the grid ({v})",
-                        "Mean over replications per grid cell.",
-                        lambda metric=metric, v=v: plots.grid_heatmap(summary, metric, params[0], params[1],
-                                                                      variant=v, title=f"{metric} — {v}"))
-    if not res.creators.empty and "gmv" in res.creators.columns:
-        add("lorenz", "Lorenz curve of creator GMV", "Pooled over runs; the legend gives each variant's Gini.",
-            lambda: plots.lorenz(res.creators, value="gmv", by="variant", title="Creator GMV"))
-    if {"violations", "flags", "reviews", "actions", "appeals", "overturns"} <= set(summary.columns):
-        add("funnel", "Enforcement funnel", "Mean per run: violations, flags, reviews, decisions, appeals, overturns.",
-            lambda: plots.enforcement_funnel(summary, title="Enforcement funnel"))
+        if metric not in daily.columns:
+            continue
+        note = plots.flat_series_note(daily, metric)
+        if note:
+            figure_notes.append(note)
+            continue
+        add(f"series_{metric}", f"Daily {metric}",
+            "Mean over runs per policy with a 95 % interval band over replications; campaign days shaded; the "
+            "warm-up is left out.",
+            lambda metric=metric: plots.variant_series(daily, metric, campaigns=campaigns, title=metric,
+                                                       group="policy"))
+    diffs_all = platform["diffs"]
+    if design.others and not diffs_all.empty:
+        for x, y in TRADEOFFS:
+            if x in compared and y in compared:
+                wide = _wide_diffs(diffs_all, design, x, y)
+                if not wide.empty:
+                    add(f"tradeoff_{x}_{y}", f"Trade-off: change in {y} against change in {x}",
+                        "Paired changes against the reference (at the origin) with their 95 % intervals, every "
+                        "policy on the same worlds; the line marks the Pareto front.",
+                        lambda wide=wide, x=x, y=y: plots.paired_tradeoff(wide, x, y, title=f"{y} vs {x}"))
+    lever_paths = design.lever_paths
+    scalar = all(summary[p].map(lambda v: isinstance(v, int | float | str)).all() for p in lever_paths)
+    if len(lever_paths) == 2 and config.get("design") == "grid" and scalar and not design.world_paths:
+        added = set((config.get("reference") or {}).get("points") or []) \
+            if (config.get("reference") or {}).get("added") else set()
+        grid_rows = summary[~summary["point"].isin(added)]
+        for metric in ("buyer_harm", "prevalence", "honest_creator_income", "moderation_cost"):
+            if metric in grid_rows.columns:
+                for v in dict.fromkeys(grid_rows["variant"].astype(str)):
+                    add(f"heatmap_{metric}_{v}", f"{metric} over the grid ({v})", "Mean over replications per grid cell.",
+                        lambda metric=metric, v=v: plots.grid_heatmap(grid_rows, metric, lever_paths[0],
+                                                                      lever_paths[1], variant=v,
+                                                                      title=f"{metric} — {v}"))
+    if not res.creators.empty and "gmv" in res.creators.columns and "run_id" in res.creators.columns:
+        run_label = frame.drop_duplicates("run_id").set_index("run_id")["label"]
+        creators = res.creators.assign(policy=res.creators["run_id"].astype(str).map(run_label))
+        add("lorenz", "Lorenz curve of creator GMV", "Pooled over runs; the legend gives each policy's Gini.",
+            lambda: plots.lorenz(creators, value="gmv", by="policy", title="Creator GMV"))
+    if {"violations", "flags", "actions"} <= set(frame.columns):
+        funnel_frame = frame.assign(variant=frame["label"])
+        add("funnel", "Enforcement funnel", "Mean per run: the true branch (violations, true flags, actioned) and "
+            "the false branch (false flags, wrongly actioned), with expired and pending items.",
+            lambda: plots.enforcement_funnel(funnel_frame, variants=[design.labels[p] for p in design.policies][:8],
+                                             title="Enforcement funnel"))
 
     title = f"livesim report — {config.get('name', Path(results).name)}"
-    page = _html(title, config, res, baseline, method, score, colours, diffs, target_rows, figures, warnings,
-                 cover, sign_rows)
-    out_html.write_text(page, encoding="utf-8")
-    md = out_dir / f"{stem}.md"
-    md.write_text(_markdown(title, baseline, method, score, diffs, target_rows, warnings, cover, sign_rows),
-                  encoding="utf-8")
-    return Report(out_html, md, pngs, means, diffs, target_rows, warnings, cover, sign_rows)
-
-
-def _point_means(means: pd.DataFrame, shown: Sequence[str]) -> pd.DataFrame:
-    """One row per variant/point with each metric's mean and interval as columns."""
-    rows: dict[Any, dict[str, Any]] = {}
-    for r in means.itertuples(index=False):
-        row = rows.setdefault((r.variant, r.point), {"variant": r.variant, "point": r.point, "label": r.label})
-        row[r.metric] = r.mean
-        row[f"{r.metric}_ci_low"] = r.ci_low
-        row[f"{r.metric}_ci_high"] = r.ci_high
-    return pd.DataFrame(list(rows.values()))
-
-
-def _scorecard_frames(means: pd.DataFrame, diffs: pd.DataFrame, shown: Sequence[str], order: Sequence[str],
-                      baseline: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Cells ``mean [low, high]`` per label x metric, and their colours from the paired differences."""
-    cells = pd.DataFrame(index=list(order), columns=list(shown), dtype=object)
-    colours = pd.DataFrame(PLAIN, index=list(order), columns=list(shown))
-    for r in means.itertuples(index=False):
-        if r.label in cells.index:
-            ci = "" if r.ci_low != r.ci_low else f" [{_fmt(r.metric, r.ci_low)}, {_fmt(r.metric, r.ci_high)}]"
-            cells.loc[r.label, r.metric] = _fmt(r.metric, r.mean) + ci
-    from analysis.stats import effect_direction
-
-    for r in diffs.itertuples(index=False):
-        if r.significant and r.label in colours.index:
-            direction = effect_direction(r.metric, r.diff)
-            colours.loc[r.label, r.metric] = GOOD if direction == "good" else BAD if direction == "bad" else PLAIN
-    return cells.fillna("n/a"), colours
-
-
-# ---------------------------------------------------------------------------------------
-# HTML and Markdown
-# ---------------------------------------------------------------------------------------
-
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1500px}
-h1{font-size:22px;margin-bottom:4px} h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd}
-.meta{color:#555;font-size:13px} table{border-collapse:collapse;font-size:12px;margin:8px 0}
-th,td{border:1px solid #ccc;padding:3px 6px;text-align:right;white-space:nowrap}
-th{background:#f3f3f3} td.name,th.name{text-align:left} .good{background:#d9f2d9} .bad{background:#f8d7d7}
-.warn{background:#fff4d6;border:1px solid #e5c96b;padding:8px;margin:8px 0}
-figure{margin:12px 0} figure img{max-width:100%;border:1px solid #eee} figcaption{font-size:12px;color:#555}
-.scroll{overflow-x:auto}
-"""
-
-
-def _e(x: Any) -> str:
-    return html_text(x)
-
-
-def _html(title: str, config: dict, res: Results, baseline: str, method: str, score: pd.DataFrame,
-          colours: pd.DataFrame, diffs: pd.DataFrame, targets: pd.DataFrame,
-          figures: list[tuple[str, str, bytes]], warnings: list[str], cover: Coverage,
-          signs: pd.DataFrame | None = None) -> str:
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-             f"<meta name='generator' content='{REPORT_MARK}'><title>{_e(title)}</title>"
-             f"<style>{CSS}</style></head><body>"]
-    parts.append(f"<h1>{_e(title)}</h1>")
-    desc = config.get("description", "")
     resumed = f" · resumed {cover.resumes} time{'s' if cover.resumes != 1 else ''}" if cover.resumes else ""
-    parts.append(
-        f"<p class='meta'>{_e(desc)}<br><span id='runs'>{_e(cover.runs_text)}</span> · "
-        f"{_e(config.get('replications', '?'))} replications per "
-        f"variant and point · baseline <b>{_e(baseline)}</b> · paired differences by "
-        f"{'paired t-interval and t-test' if method == 't' else 'bootstrap (percentile interval, sign-flip p)'}, "
-        f"p-values Holm-corrected across all comparisons shown · config hash {_e(res.manifest.get('config_hash', ''))}"
-        f"<br>results from <span id='provenance'>{_e(cover.provenance)}</span>{resumed}</p>"
-    )
-    for w in warnings:
-        parts.append(f"<div class='warn'>{_e(w)}</div>")
+    method_text = ("paired t-intervals and t-tests" if method == "t" else
+                   "paired BCa bootstrap intervals and sign-flip tests")
+    context = {
+        "title": title, "description": config.get("description", ""), "runs_text": cover.runs_text,
+        "replications": design.replications, "n_uncertainty_points": design.n_uncertainty_points,
+        "reference_label": design.labels[design.reference], "method_text": method_text,
+        "config_hash": res.manifest.get("config_hash", ""), "provenance": cover.provenance, "resumed": resumed,
+        "warnings": warnings, "design_text": design.describe(), "summary_lines": summary_lines,
+        "markets": sections, "correction": correction, "correction_text": _correction_text(correction),
+        "honest": honest, "variant_rows": variant_rows,
+        "targets": _target_rows(target_rows), "attainment": list(target_attainment(target_rows).itertuples(index=False))
+        if not target_rows.empty else [], "levels": _level_rows(levels),
+        "levels_basis": "replications x sampled worlds" if design.n_uncertainty_points > 1 else "replications",
+        "signs": _sign_rows(sign_rows), "signs_passed": int((sign_rows["result"] == "pass").sum())
+        if not sign_rows.empty else 0, "signs_failed": int((sign_rows["result"] == "fail").sum())
+        if not sign_rows.empty else 0,
+        "figures": figures, "figure_notes": figure_notes,
+        "config_json": json.dumps({k: v for k, v in config.items() if k != "base_scenario"}, indent=1, default=str),
+    }
+    out_html.write_text(_environment().get_template("report.html.j2").render(**context), encoding="utf-8")
+    md = out_dir / f"{stem}.md"
+    md.write_text(_markdown(context), encoding="utf-8")
+    return Report(out_html, md, pngs, platform["means"], platform["diffs"], target_rows, warnings, cover, sign_rows,
+                  design=design, markets={m: t["diffs"] for m, t in tables.items()}, summary_lines=summary_lines,
+                  levels=levels)
 
-    # Scorecard (first thing on the page).
-    parts.append("<h2 id='scorecard-title'>Scorecard</h2><div class='scroll'><table id='scorecard'><tr>"
-                 "<th class='name'>variant</th>")
-    for m in score.columns:
-        arrow = {True: " ↑", False: " ↓", None: ""}[METRICS[m].higher_is_better] if m in METRICS else ""
-        unit = METRICS[m].unit if m in METRICS else ""
-        parts.append(f"<th title='{_e(METRICS[m].description if m in METRICS else '')}'>{_e(m)}{arrow}"
-                     f"<br><small>{_e(unit)}</small></th>")
-    parts.append("</tr>")
-    for label, row in score.iterrows():
-        parts.append(f"<tr><td class='name'>{_e(label)}</td>")
-        for m in score.columns:
-            cls = {GOOD: "good", BAD: "bad"}.get(colours.loc[label, m], "")
-            parts.append(f"<td class='{cls}'>{_e(row[m])}</td>")
-        parts.append("</tr>")
-    parts.append("</table></div><p class='meta'>Mean [95 % interval] over replications. ↑/↓: higher/lower is "
-                 "better. Green/red: significantly better/worse than the baseline (paired, Holm-corrected).</p>")
 
-    if not targets.empty:
-        parts.append("<h2>Targets</h2><p class='meta' id='attainment'>"
-                     + " · ".join(f"{_e(a.label)}: <b>{a.met} of {a.n}</b> targets met"
-                                  for a in target_attainment(targets).itertuples(index=False)) + "</p>")
-        parts.append("<table id='targets'><tr><th class='name'>variant</th><th class='name'>target"
-                     "</th><th>observed (mean)</th><th>band</th><th>met</th><th>share of replications meeting it</th>"
-                     "<th>confidence</th><th class='name'>source</th></tr>")
-        for r in targets.itertuples(index=False):
-            cls = "good" if r.met else "bad"
-            parts.append(f"<tr><td class='name'>{_e(r.label)}</td><td class='name'>{_e(r.target)}</td>"
-                         f"<td>{r.mean:.4g}</td><td>{_e(r.band)}</td><td class='{cls}'>{'yes' if r.met else 'no'}"
-                         f"</td><td>{r.share_met:.0%}</td><td>{_e(r.confidence)}</td>"
-                         f"<td class='name'>{_e(r.source)}</td></tr>")
-        parts.append("</table>")
+TRADEOFFS = (("buyer_harm", "honest_creator_income"), ("prevalence", "gmv"),
+             ("enforcement_recall", "honest_wrong_sanctions"))
 
-    if signs is not None and not signs.empty:
-        passed = int((signs["result"] == "pass").sum())
-        failed = int((signs["result"] == "fail").sum())
-        parts.append(f"<h2>Sign checks</h2><p class='meta' id='sign-summary'><b>{passed} of {len(signs)}</b> "
-                     f"sign checks pass, {failed} fail, {len(signs) - passed - failed} inconclusive. Expected sign "
-                     "(from the sweep file) against the observed sign of the paired difference to the baseline: up "
-                     "or down when its 95 % interval excludes 0 (not Holm-corrected), flat when every pair is "
-                     "equal.</p><div class='scroll'><table id='signs'><tr><th class='name'>variant</th>"
-                     "<th class='name'>metric</th><th>difference [95 % interval]</th><th>expected</th>"
-                     "<th>observed</th><th>result</th><th>pairs</th></tr>")
-        for r in signs.itertuples(index=False):
-            cls = {"pass": "good", "fail": "bad"}.get(r.result, "")
-            ci = f"[{_fmt(r.metric, r.ci_low)}, {_fmt(r.metric, r.ci_high)}]"
-            parts.append(f"<tr><td class='name'>{_e(r.label)}</td><td class='name'>{_e(r.metric)}</td>"
-                         f"<td>{_e(_fmt(r.metric, r.diff))} {_e(ci)}</td><td>{_e(r.expected)}</td>"
-                         f"<td>{_e(r.observed)}</td><td class='{cls}'>{_e(r.result)}</td><td>{r.n}</td></tr>")
-        parts.append("</table></div>")
 
-    parts.append("<h2>Differences to the baseline</h2><div class='scroll'><table id='differences'><tr>"
-                 "<th class='name'>variant</th><th class='name'>metric</th><th>baseline</th><th>variant</th>"
-                 "<th>difference [95 % interval]</th><th>p</th><th>p (Holm)</th><th>pairs</th></tr>")
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.PackageLoader("analysis", "templates"),
+                              autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "(not set)"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return json.dumps(v) if isinstance(v, list | dict) else str(v)
+
+
+def _correction_text(correction: str) -> str:
+    return ("Holm-corrected across the section's tested comparisons" if correction == "holm" else
+            "Benjamini-Hochberg false-discovery-rate correction across the section's tested comparisons")
+
+
+def _cell_class(metric: str, diff: float, significant: bool) -> str:
     from analysis.stats import effect_direction
 
-    for r in diffs.itertuples(index=False):
-        direction = effect_direction(r.metric, r.diff) if r.significant else "neutral"
-        cls = {"good": "good", "bad": "bad"}.get(direction, "")
-        ci = f"[{_fmt(r.metric, r.ci_low)}, {_fmt(r.metric, r.ci_high)}]"
-        parts.append(
-            f"<tr><td class='name'>{_e(r.label)}</td><td class='name'>{_e(r.metric)}</td>"
-            f"<td>{_e(_fmt(r.metric, r.baseline_mean))}</td><td>{_e(_fmt(r.metric, r.variant_mean))}</td>"
-            f"<td class='{cls}'>{_e(_fmt(r.metric, r.diff))} {_e(ci)}</td><td>{r.p_value:.3g}</td>"
-            f"<td>{r.p_holm:.3g}</td><td>{r.n}</td></tr>"
-        )
-    parts.append("</table></div>")
+    if not significant:
+        return ""
+    hib = info(metric).higher_is_better
+    if hib is None or diff != diff or diff == 0:
+        return ""
+    if metric in METRICS:
+        return {"good": "good", "bad": "bad"}.get(effect_direction(metric, diff), "")
+    return "good" if (diff > 0) == hib else "bad"
 
-    parts.append("<h2>Figures</h2>")
-    for fig_title, caption, data in figures:
-        b64 = base64.b64encode(data).decode("ascii")
-        parts.append(f"<figure><img alt='{_e(fig_title)}' src='data:image/png;base64,{b64}'>"
-                     f"<figcaption>{_e(fig_title)}: {_e(caption)}</figcaption></figure>")
-    parts.append("<h2>Configuration</h2><pre style='font-size:11px;white-space:pre-wrap'>"
-                 f"{_e(json.dumps({k: v for k, v in config.items() if k != 'base_scenario'}, indent=1))}</pre>")
-    parts.append("</body></html>")
-    return "".join(parts)
+
+def _change_text(metric: str, r: Any) -> str:
+    return f"{fmt_change(metric, r.diff, r.ci_low, r.ci_high)} · {fmt_relative(r.rel_diff)}"
+
+
+def _market_section(market: str, design: Any, means: pd.DataFrame, diffs: pd.DataFrame,
+                    reasons: dict[tuple[str, str], str], rails: list[dict[str, Any]], shown: Sequence[str],
+                    frame: pd.DataFrame, correction: str) -> dict[str, Any]:
+    """The scorecard (metrics as rows by theme, policies as columns in chunks that fit 1,400 px),
+    the comparison tables and guardrails of one market."""
+    mean_of = {(r.policy, r.metric): r for r in means.itertuples(index=False)}
+    diff_of = {(r.policy, r.metric): r for r in diffs.itertuples(index=False)} if "diff" in diffs else {}
+    themes: dict[str, list[str]] = {}
+    for m in shown:
+        themes.setdefault(theme_of(m), []).append(m)
+    chunks = []
+    others = design.others
+    per_table = 5
+    groups = [others[i:i + per_table] for i in range(0, len(others), per_table)] or [[]]
+    for group in groups:
+        cols = [design.reference, *group]
+        chunk_themes = []
+        for theme, names in themes.items():
+            rows = []
+            for m in names:
+                spec = info(m)
+                cells = []
+                for p in cols:
+                    if (p, m) in reasons:
+                        cells.append({"value": f"n/a ({reasons[(p, m)]})", "na": True, "cls": "", "ci": "",
+                                      "change": ""})
+                        continue
+                    mr = mean_of.get((p, m))
+                    value = fmt_value(m, mr.mean) if mr is not None else "n/a"
+                    ci = (f"[{fmt_value(m, mr.ci_low)}, {fmt_value(m, mr.ci_high)}]"
+                          if mr is not None and mr.ci_low == mr.ci_low and mr.n > 1 else "")
+                    d = diff_of.get((p, m))
+                    change, cls = "", ""
+                    if d is not None and p != design.reference and d.n > 0:
+                        change = _change_text(m, d)
+                        if not d.tested:
+                            change += " · not tested"
+                        cls = _cell_class(m, d.diff, bool(d.significant))
+                    cells.append({"value": value, "na": value == "n/a", "cls": cls, "ci": ci, "change": change})
+                arrow = {True: "↑", False: "↓", None: ""}[spec.higher_is_better]
+                rows.append({"metric": m, "arrow": arrow, "unit": spec.unit, "description": spec.description,
+                             "cells": cells})
+            chunk_themes.append({"name": theme, "rows": rows})
+        chunks.append({"columns": [{"id": p, "label": design.labels[p], "reference": p == design.reference}
+                                   for p in cols], "themes": chunk_themes})
+
+    rows_sig, rows_all = [], []
+    tested = 0
+    if "diff" in diffs:
+        for r in diffs.itertuples(index=False):
+            if (r.policy, r.metric) in reasons:
+                continue
+            cls = _cell_class(r.metric, r.diff, bool(r.significant))
+            row = {"label": design.labels[r.policy], "metric": r.metric,
+                   "reference": fmt_value(r.metric, r.reference_mean), "value": fmt_value(r.metric, r.policy_mean),
+                   "change": fmt_change(r.metric, r.diff, r.ci_low, r.ci_high),
+                   "relative": fmt_relative(r.rel_diff, r.rel_ci_low, r.rel_ci_high),
+                   "worlds": f"{r.up} / {r.down} / {r.same}", "cls": cls,
+                   "p": "not tested" if not r.tested else f"{r.p_adjusted:.3g}",
+                   "p_raw": "" if r.p_value != r.p_value else f"{r.p_value:.3g}"}
+            rows_all.append(row)
+            tested += bool(r.tested)
+            if r.significant:
+                rows_sig.append(row)
+    n_pairs = int(diffs["n"].max()) if "n" in diffs and len(diffs) else 0
+    guardrail_rows = []
+    for item in rails:
+        g, r = item["guardrail"], item["row"]
+        guardrail_rows.append({
+            "policy": r.policy, "label": design.labels[r.policy], "text": g.describe(), "metric": g.metric,
+            "change": f"{fmt_change(g.metric, r.diff)}", "bound": fmt_change(g.metric, r.bound).lstrip("+")
+            if r.bound == r.bound else "n/a (too few pairs)",
+            "margin": fmt_change(g.metric, r.margin_abs).lstrip("+"), "passed": bool(r.passed)})
+    comparison = ""
+    if design.others:
+        constant = sorted({r.metric for r in diffs.itertuples(index=False) if not r.tested and r.n >= 2})
+        comparison = (f"{tested} comparisons tested ({len(design.others)} policies x metrics) on up to {n_pairs} "
+                      f"paired worlds, {_correction_text(correction)}.")
+        if constant:
+            comparison += (f" Not tested (identical in every run, so no test can find a difference): "
+                           f"{', '.join(constant)}.")
+    heading = "Platform (all markets)" if market == "all" else f"Market {market}"
+    return {"market": market, "anchor": re.sub(r"[^A-Za-z0-9_-]+", "_", market), "heading": heading,
+            "scorecard": chunks, "significant": rows_sig, "all_rows": rows_all, "tested": tested,
+            "pairs": f"{n_pairs} paired worlds", "comparison_text": comparison, "guardrails": guardrail_rows,
+            "guardrail_rows": guardrail_rows if market == "all" else [
+                {**g, "text": g["text"]} for g in guardrail_rows],
+            "funnel": _funnel_rows(frame, design)}
+
+
+def _funnel_rows(frame: pd.DataFrame, design: Any) -> dict[str, Any] | None:
+    table = funnel_table(frame, design.policies)
+    if table.empty:
+        return None
+    return {"columns": [design.labels[p] for p in design.policies],
+            "rows": [{"stage": stage, "cells": [fmt_value("flags", v) for v in row]}
+                     for stage, row in table.iterrows()]}
+
+
+def _honest_table(design: Any, means: pd.DataFrame, diffs: pd.DataFrame, metrics: Sequence[str]) -> dict[str, Any]:
+    mean_of = {(r.policy, r.metric): r for r in means.itertuples(index=False)}
+    diff_of = {(r.policy, r.metric): r for r in diffs.itertuples(index=False)} if "diff" in diffs else {}
+    rows = []
+    for m in metrics:
+        cells = []
+        for p in design.policies:
+            mr = mean_of.get((p, m))
+            d = diff_of.get((p, m))
+            change = _change_text(m, d) if d is not None and p != design.reference and d.n > 0 else ""
+            cls = _cell_class(m, d.diff, bool(d.significant)) if d is not None else ""
+            cells.append({"value": fmt_value(m, mr.mean) if mr is not None else "n/a", "change": change, "cls": cls})
+        rows.append({"metric": m, "description": info(m).description, "cells": cells})
+    return {"columns": [design.labels[p] for p in design.policies], "rows": rows}
+
+
+def _wide_diffs(diffs: pd.DataFrame, design: Any, x: str, y: str) -> pd.DataFrame:
+    rows = []
+    for p in design.others:
+        row: dict[str, Any] = {"policy": design.labels[p]}
+        for m in (x, y):
+            d = diffs[(diffs["policy"] == p) & (diffs["metric"] == m)]
+            if d.empty or d["n"].iloc[0] == 0:
+                break
+            row[f"{m}_diff"] = float(d["diff"].iloc[0])
+            row[f"{m}_ci_low"] = float(d["ci_low"].iloc[0])
+            row[f"{m}_ci_high"] = float(d["ci_high"].iloc[0])
+        else:
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _effect_words(r: Any) -> str:
+    """``prevalence +2.2 pp [1.4, 3.0]`` for a share, ``buyer_harm +66% [40%, 92%]`` otherwise."""
+    if info(r.metric).unit == "share":
+        return f"{r.metric} {fmt_change(r.metric, r.diff, r.ci_low, r.ci_high)}"
+    if r.rel_diff == r.rel_diff:
+        return f"{r.metric} {fmt_relative(r.rel_diff, r.rel_ci_low, r.rel_ci_high)}"
+    return f"{r.metric} {fmt_change(r.metric, r.diff, r.ci_low, r.ci_high)}"
+
+
+def _executive_summary(design: Any, diffs: pd.DataFrame, rails: list[dict[str, Any]], targets: pd.DataFrame,
+                       is_run: bool) -> list[str]:
+    """Plain sentences: the winner on buyer harm and its cost to honest creators, then per policy its
+    largest significant effects with intervals, guardrails and targets."""
+    lines: list[str] = []
+    if is_run or not design.others or "diff" not in diffs or diffs.empty:
+        lines.append(f"Policy '{design.labels[design.reference]}': see the scorecard below; no comparison was made.")
+        if not targets.empty:
+            for a in target_attainment(targets).itertuples(index=False):
+                lines.append(f"{a.label}: {a.met} of {a.n} targets met.")
+        return lines
+    harm = diffs[diffs["metric"] == "buyer_harm"]
+    honest_cost = []
+    if not harm.empty:
+        better = harm[harm["significant"] & (harm["diff"] < 0)].sort_values("policy_mean")
+        if not better.empty:
+            best = better.iloc[0]
+            cost = _honest_cost(diffs, best["policy"])
+            lines.append(f"Best on buyer harm: {design.labels[best['policy']]}, buyer harm "
+                         f"{fmt_relative(best['rel_diff'], best['rel_ci_low'], best['rel_ci_high'])} against the "
+                         f"reference ({fmt_value('buyer_harm', best['reference_mean'])} -> "
+                         f"{fmt_value('buyer_harm', best['policy_mean'])}); cost to honest creators: {cost}.")
+            honest_cost.append(best["policy"])
+        elif (harm["significant"] & (harm["diff"] > 0)).all():
+            lines.append(f"Best on buyer harm: the reference, {design.labels[design.reference]}: every other policy "
+                         "raises buyer harm significantly.")
+        else:
+            lowest = next(harm.sort_values("policy_mean").itertuples(index=False))
+            lines.append("No policy lowers buyer harm significantly against the reference "
+                         f"{design.labels[design.reference]}; the lowest mean is "
+                         f"{design.labels[lowest.policy]} ({_effect_words(lowest)}, not significant).")
+    ranked = harm.sort_values("diff")["policy"].tolist() if not harm.empty else design.others
+    ranked += [p for p in design.others if p not in ranked]
+    shown = ranked[:8]
+    order = {m: i for i, m in enumerate(HEADLINE)}
+    for p in shown:
+        rows = diffs[(diffs["policy"] == p) & diffs["significant"]]
+        rows = rows.assign(_rank=rows["metric"].map(lambda m: order.get(m, len(order))),
+                           _size=rows["rel_diff"].abs().fillna(0))
+        rows = rows.sort_values(["_rank", "_size"], ascending=[True, False]).head(4)
+        effects = "; ".join(_effect_words(r) for r in rows.itertuples(index=False)) or \
+            "no significant difference to the reference"
+        parts = [f"{design.labels[p]}: {effects}"]
+        parts.append(f"honest creators: {_honest_cost(diffs, p)}")
+        mine = [g for g in rails if g["policy"] == p]
+        if mine:
+            parts.append("guardrails: " + ", ".join(f"{g['metric']} {'pass' if g['passed'] else 'FAIL'}"
+                                                    for g in mine))
+        if not targets.empty:
+            att = target_attainment(targets)
+            row = att[att["label"] == design.labels[p]]
+            if not row.empty:
+                parts.append(f"targets met: {int(row['met'].iloc[0])} of {int(row['n'].iloc[0])}")
+        lines.append(" — ".join(parts) + ".")
+    if len(ranked) > len(shown):
+        lines.append(f"... and {len(ranked) - len(shown)} more policies in the tables below (ranked here by their "
+                     "change in buyer harm).")
+    if not targets.empty:
+        att = target_attainment(targets)
+        ref = att[att["label"] == design.labels[design.reference]]
+        if not ref.empty:
+            lines.append(f"Reference {design.labels[design.reference]}: {int(ref['met'].iloc[0])} of "
+                         f"{int(ref['n'].iloc[0])} targets met.")
+    return lines
+
+
+def _honest_cost(diffs: pd.DataFrame, policy: str) -> str:
+    """Income change and wrongly sanctioned honest creators, with intervals and significance."""
+    out = []
+    for m in ("honest_creator_income", "honest_wrong_sanctions", "honest_wrong_bans"):
+        d = diffs[(diffs["policy"] == policy) & (diffs["metric"] == m)]
+        if d.empty or d["n"].iloc[0] == 0:
+            continue
+        r = d.iloc[0]
+        words = {"honest_creator_income": "income", "honest_wrong_sanctions": "wrongly sanctioned per run",
+                 "honest_wrong_bans": "wrongly banned per run"}[m]
+        if m == "honest_creator_income":
+            change = fmt_relative(r["rel_diff"], r["rel_ci_low"], r["rel_ci_high"])
+        else:
+            change = fmt_change(m, r["diff"], r["ci_low"], r["ci_high"])
+        out.append(f"{words} {change}{'' if r['significant'] else ' (n.s.)'}")
+    return "; ".join(out) or "not measured"
+
+
+def _target_rows(targets: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{"label": r.label, "target": r.target, "mean": f"{r.mean:.4g}", "band": r.band, "met": bool(r.met),
+             "share": f"{r.share_met:.0%}", "confidence": r.confidence, "source": r.source}
+            for r in targets.itertuples(index=False)] if not targets.empty else []
+
+
+def _level_rows(levels: pd.DataFrame) -> list[dict[str, Any]]:
+    if levels.empty:
+        return []
+    return [{"label": r.label, "target": r.target, "p50": f"{r.direction} {fmt_value(r.metric, r.p50)}",
+             "p80": f"{r.direction} {fmt_value(r.metric, r.p80)}", "p95": f"{r.direction} {fmt_value(r.metric, r.p95)}",
+             "share": f"{r.share_met:.0%}", "ambition": r.ambition} for r in levels.itertuples(index=False)]
+
+
+def _sign_rows(signs: pd.DataFrame) -> list[dict[str, Any]]:
+    if signs.empty:
+        return []
+    return [{"label": r.label, "metric": r.metric, "change": fmt_change(r.metric, r.diff, r.ci_low, r.ci_high),
+             "expected": r.expected, "observed": r.observed, "result": r.result, "n": r.n}
+            for r in signs.itertuples(index=False)]
 
 
 def _md(x: Any) -> str:
@@ -682,50 +917,67 @@ def _md(x: Any) -> str:
     return markdown_text(x)
 
 
-def _markdown(title: str, baseline: str, method: str, score: pd.DataFrame, diffs: pd.DataFrame,
-              targets: pd.DataFrame, warnings: list[str], cover: Coverage, signs: pd.DataFrame | None = None) -> str:
-    resumed = f"; resumed {cover.resumes} time{'s' if cover.resumes != 1 else ''}" if cover.resumes else ""
-    lines = [_MD_MARK, f"# {_md(title)}", "",
-             f"{_md(cover.runs_text)}; results from {_md(cover.provenance)}{_md(resumed)}.", "",
-             f"Baseline: {_md(baseline)}. Paired differences ({_md(method)}), Holm-corrected.", ""]
-    lines += [f"> warning: {_md(w)}" for w in warnings]
-    if warnings:
-        lines.append("")
-    lines += ["## Scorecard", "", "| variant | " + " | ".join(_md(c) for c in score.columns) + " |",
-              "|---|" + "---|" * len(score.columns)]
-    for label, row in score.iterrows():
-        lines.append(f"| {_md(label)} | " + " | ".join(_md(v) for v in row) + " |")
-    if not targets.empty:
+def _markdown(c: dict[str, Any]) -> str:
+    """The report's text in Markdown: executive summary, per-market significant effects, guardrails,
+    honest creators, targets and next targets."""
+    lines = [_MD_MARK, f"# {_md(c['title'])}", "",
+             f"{_md(c['runs_text'])}; results from {_md(c['provenance'])}{_md(c['resumed'])}.", "",
+             f"Reference: {_md(c['reference_label'])}. {_md(c['method_text'])}; {_md(c['correction_text'])}.", ""]
+    lines += [f"> warning: {_md(w)}" for w in c["warnings"]]
+    lines += ["", "## Executive summary", "", _md(c["design_text"]), ""]
+    lines += [f"- {_md(s)}" for s in c["summary_lines"]]
+    for sec in c["markets"]:
+        lines += ["", f"## {_md(sec['heading'])}", ""]
+        if sec["comparison_text"]:
+            lines += [_md(sec["comparison_text"]), ""]
+        for chunk in sec["scorecard"]:
+            cols = chunk["columns"]
+            lines += ["| metric | " + " | ".join(_md(col["label"]) for col in cols) + " |",
+                      "|---|" + "---|" * len(cols)]
+            for theme in chunk["themes"]:
+                lines.append(f"| **{_md(theme['name'])}** |" + " |" * len(cols))
+                for row in theme["rows"]:
+                    cells = [cell["value"] + (f" ({cell['change']})" if cell["change"] else "") for cell in row["cells"]]
+                    lines.append(f"| {_md(row['metric'])} {row['arrow']} | " + " | ".join(_md(x) for x in cells) + " |")
+            lines.append("")
+        if sec["guardrails"]:
+            lines += ["Guardrails:", ""]
+            lines += [f"- {_md(g['label'])}: {_md(g['text'])}: {'pass' if g['passed'] else 'fail'} (change "
+                      f"{_md(g['change'])}, bound {_md(g['bound'])}, margin {_md(g['margin'])})" for g in sec["guardrails"]]
+            lines.append("")
+        if sec["significant"]:
+            lines += ["| policy | metric | change [95 % interval] | relative | worlds up/down/same | p |",
+                      "|---|---|---|---|---|---|"]
+            lines += [f"| {_md(r['label'])} | {_md(r['metric'])} | {_md(r['change'])} | {_md(r['relative'])} "
+                      f"| {_md(r['worlds'])} | {_md(r['p'])} |" for r in sec["significant"]]
+        elif sec["tested"]:
+            lines.append(f"No difference to the reference is significant at the 95 % level "
+                         f"({sec['tested']} comparisons tested on {_md(sec['pairs'])}).")
+        else:
+            lines.append("No comparison was made.")
+    h = c["honest"]
+    lines += ["", "## Honest creators", "", "| measure | " + " | ".join(_md(x) for x in h["columns"]) + " |",
+              "|---|" + "---|" * len(h["columns"])]
+    for row in h["rows"]:
+        cells = [cell["value"] + (f" ({cell['change']})" if cell["change"] else "") for cell in row["cells"]]
+        lines.append(f"| {_md(row['metric'])} | " + " | ".join(_md(x) for x in cells) + " |")
+    if c["targets"]:
         lines += ["", "## Targets", ""]
-        lines += [f"{_md(a.label)}: {a.met} of {a.n} targets met." for a in target_attainment(targets).itertuples(
-            index=False)]
-        lines += ["", "| variant | target | observed | band | met | share met | confidence |",
+        lines += [f"{_md(a.label)}: {a.met} of {a.n} targets met." for a in c["attainment"]]
+        lines += ["", "| policy | target | observed | band | met | share met | confidence |",
                   "|---|---|---|---|---|---|---|"]
-        for r in targets.itertuples(index=False):
-            lines.append(f"| {_md(r.label)} | {_md(r.target)} | {_md(f'{r.mean:.4g}')} | {_md(r.band)} "
-                         f"| {'yes' if r.met else 'no'} | {_md(f'{r.share_met:.0%}')} | {_md(r.confidence)} |")
-    if signs is not None and not signs.empty:
-        passed = int((signs["result"] == "pass").sum())
-        failed = int((signs["result"] == "fail").sum())
+        lines += [f"| {_md(r['label'])} | {_md(r['target'])} | {_md(r['mean'])} | {_md(r['band'])} "
+                  f"| {'yes' if r['met'] else 'no'} | {_md(r['share'])} | {_md(r['confidence'])} |" for r in c["targets"]]
+    if c["levels"]:
+        lines += ["", "## Next targets", "", "| policy | target | met in 50 % | 80 % | 95 % | current target |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {_md(r['label'])} | {_md(r['target'])} | {_md(r['p50'])} | {_md(r['p80'])} | {_md(r['p95'])} "
+                  f"| {_md(r['ambition'])} |" for r in c["levels"]]
+    if c["signs"]:
         lines += ["", "## Sign checks", "",
-                  f"{passed} of {len(signs)} sign checks pass, {failed} fail, {len(signs) - passed - failed} "
-                  "inconclusive (95 % interval of the paired difference, not Holm-corrected).", "",
+                  f"{c['signs_passed']} of {len(c['signs'])} sign checks pass, {c['signs_failed']} fail.", "",
                   "| variant | metric | difference [95 % interval] | expected | observed | result |",
                   "|---|---|---|---|---|---|"]
-        for r in signs.itertuples(index=False):
-            cell = f"{_fmt(r.metric, r.diff)} [{_fmt(r.metric, r.ci_low)}, {_fmt(r.metric, r.ci_high)}]"
-            lines.append(f"| {_md(r.label)} | {_md(r.metric)} | {_md(cell)} | {_md(r.expected)} | {_md(r.observed)} "
-                         f"| {_md(r.result)} |")
-    sig = diffs[diffs["significant"]]
-    lines += ["", "## Significant differences to the baseline", ""]
-    if sig.empty:
-        lines.append("None at the 95 % level after Holm correction.")
-    else:
-        from analysis.stats import effect_direction
-
-        lines += ["| variant | metric | difference [95 % interval] | p (Holm) | effect |", "|---|---|---|---|---|"]
-        for r in sig.itertuples(index=False):
-            cell = f"{_fmt(r.metric, r.diff)} [{_fmt(r.metric, r.ci_low)}, {_fmt(r.metric, r.ci_high)}]"
-            lines.append(f"| {_md(r.label)} | {_md(r.metric)} | {_md(cell)} | {_md(f'{r.p_holm:.3g}')} "
-                         f"| {_md(effect_direction(r.metric, r.diff))} |")
+        lines += [f"| {_md(r['label'])} | {_md(r['metric'])} | {_md(r['change'])} | {_md(r['expected'])} "
+                  f"| {_md(r['observed'])} | {_md(r['result'])} |" for r in c["signs"]]
     return "\n".join(lines) + "\n"

@@ -322,13 +322,19 @@ _QUERY_TABLES = "summary, daily, sanctions, runs, creators (run folders, and swe
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from analysis.guardrails import load_guardrails, parse_guardrail
     from analysis.report import build_report, load_targets
     from sim.bundled import resolve_targets
 
-    targets = load_targets(resolve_targets(args.targets)) if args.targets else None
+    targets, guardrails = None, [parse_guardrail(g) for g in args.guardrail or []]
+    if args.targets:
+        path = resolve_targets(args.targets)
+        guardrails += load_guardrails(path)
+        targets = load_targets(path, required=not guardrails)
     try:
         report = build_report(args.results, args.out, baseline=args.baseline, targets=targets, method=args.method,
-                              targets_source=args.targets or "targets")
+                              targets_source=args.targets or "targets", markets=args.market,
+                              correction=args.correction, guardrails=guardrails or None)
     except (FileNotFoundError, ValueError) as exc:
         print(f"livesim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -388,7 +394,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print("livesim: error: every run failed; see the manifest", file=sys.stderr)
         return 1
     try:
-        report = build_report(out, out / "report.html", baseline="baseline")
+        report = build_report(out, out / "report.html")
     except ValueError as exc:
         print(f"livesim: error: {exc}", file=sys.stderr)
         return 1
@@ -486,7 +492,18 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep = sub.add_parser("report", help="an HTML comparison report (with PNGs and a Markdown summary) of a sweep "
                            "results folder or a run folder")
     p_rep.add_argument("results", help="a sweep results folder (livesim sweep --out) or a run folder (livesim run --out)")
-    p_rep.add_argument("--baseline", default="baseline", help="the variant others are compared with")
+    p_rep.add_argument("--baseline", default=None,
+                       help="the reference every other policy is compared with: a variant, VARIANT@K or @K (K: a lever "
+                       "point of a grid or sample); default: the base scenario's own policy")
+    p_rep.add_argument("--market", action="append", metavar="NAME",
+                       help="a market to report on (repeat for several; 'all' is the platform); default: the platform "
+                       "and every market")
+    p_rep.add_argument("--correction", choices=("holm", "bh"), default="holm",
+                       help="multiple comparisons: holm (family-wise error, default) or bh (Benjamini-Hochberg false "
+                       "discovery rate)")
+    p_rep.add_argument("--guardrail", action="append", metavar="METRIC=MARGIN",
+                       help="a metric that must not worsen by more than MARGIN (2%%: relative; 5: absolute), tested "
+                       "for non-inferiority; repeatable; default honest_creator_income=2%%")
     p_rep.add_argument("--out", help="the HTML file (default: RESULTS/report.html); PNGs go beside it")
     p_rep.add_argument("--targets", help="a TOML file with [[targets]] (added to the scenario's own), or a bundled "
                        "facts file's name (public_facts)")

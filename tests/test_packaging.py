@@ -47,10 +47,13 @@ def _livesim(installed: Path, cwd: Path, *args: str) -> subprocess.CompletedProc
 
 
 def test_wheel_holds_every_bundled_file(wheel: Path) -> None:
-    """Every scenario, preset and sweep TOML of the repository is inside the wheel, with the LICENSE."""
+    """Every scenario, preset and sweep TOML of the repository, and the report's templates, are inside the wheel,
+    with the LICENSE."""
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"livesim_scenarios/{p.relative_to(ROOT / 'scenarios')}" for p in (ROOT / "scenarios").rglob("*.toml")}
     assert expected and expected <= names
+    templates = {f"analysis/templates/{p.name}" for p in (ROOT / "analysis" / "templates").glob("*.j2")}
+    assert templates and templates <= names  # the report's HTML templates
     assert any(n.endswith("licenses/LICENSE") or n.endswith("/LICENSE") for n in names)
 
 

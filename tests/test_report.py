@@ -35,29 +35,32 @@ def test_report_writes_html_pngs_and_markdown(report):
     assert "<img" in page and "src='http" not in page and 'src="http' not in page
     assert len(report.pngs) >= 8 and all(p.is_file() and p.parent == report.html.parent for p in report.pngs)
     md = report.markdown.read_text()
-    assert md.splitlines()[1].startswith("# livesim report") and "## Scorecard" in md
+    assert md.splitlines()[1].startswith("# livesim report") and "## Executive summary" in md
+    assert "## Platform (all markets)" in md and "## Honest creators" in md
 
 
-def test_report_has_a_row_per_variant_and_point(report, sweep_results):
-    """The scorecard lists every variant at every grid point with mean and interval."""
+def test_report_has_a_column_per_policy(report, sweep_results):
+    """Every variant at every lever point (4 grid points and the base's own values) is a column of the
+    scorecard, five policies and the reference to a table, with its mean over 3 replications."""
     page = report.html.read_text()
-    card = page[page.index("id='scorecard'"):]
-    card = card[: card.index("</table>")]
-    assert card.count("<tr><td class='name'>strict | threshold=") == 4
-    assert card.count("<tr><td class='name'>baseline | threshold=") == 4
+    policies = report.design.policies
+    assert len(policies) == 2 * 5 and report.design.reference == "baseline@4"
+    for label in (report.design.labels[p] for p in policies):
+        assert f">{html.escape(label)}<" in page
     means = report.means
-    assert set(means["variant"]) == {"baseline", "strict"}
-    defined = means[means["metric"] != "incentive_roi"]  # no incentive programme: undefined
+    assert set(means["policy"]) == set(policies)
+    defined = means[means["mean"].notna() & (means["metric"] != "incentive_roi")]
     assert (defined["n"] == 3).all()
 
 
 def test_differences_are_paired_and_holm_corrected(report):
-    """Each strict point is compared with the baseline at the same point, on the same 3 worlds."""
+    """Each policy is compared with the reference on the same 3 worlds; Holm never lowers a p-value."""
     d = report.differences
-    assert set(d["variant"]) == {"strict"}
-    assert (d["n"] == 3).all()  # metrics undefined in every run are left out
-    assert "incentive_roi" not in set(d["metric"])
-    assert (d["p_holm"] >= d["p_value"] - 1e-12).all()
+    assert set(d["policy"]) == set(report.design.others) and len(report.design.others) == 9
+    tested = d[d["tested"]]
+    assert len(tested) and (tested["n"] == 3).all()
+    assert "incentive_roi" not in set(tested["metric"])  # undefined in every run
+    assert (tested["p_adjusted"] >= tested["p_value"] - 1e-12).all() and (d["correction"] == "holm").all()
 
 
 def test_targets_report_attainment_and_share_of_replications(report):
@@ -66,7 +69,7 @@ def test_targets_report_attainment_and_share_of_replications(report):
     assert set(t["target"]) == {"prevalence <= 0.05", "wrongful_bans per 10k creators <= 10"}
     assert t["share_met"].between(0, 1).all()
     page = report.html.read_text()
-    assert "id='targets'" in page
+    assert 'id="targets"' in page
 
 
 def test_target_table_counts_replications_exactly():
@@ -123,7 +126,7 @@ def test_compare_runs_a_sweep_and_its_report(tmp_path):
                  "--out", str(out), "--quiet"]) == 0
     page = (out / "report.html").read_text()
     for v in ("baseline", "strict", "lenient"):
-        assert f"<td class='name'>{v}</td>" in page
+        assert f'<th class="name" title="{v}">{v}' in page  # a scorecard column per variant
     assert "prevalence &lt;= 0.05" in page
 
 
@@ -141,17 +144,17 @@ def test_report_opens_in_headless_chromium_without_console_errors(report, tmp_pa
     console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     assert not console, console
     dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
-    assert "id=\"scorecard\"" in dom and "Scorecard" in dom
-    # The scorecard is the first thing on the page, so it is in the screenshot's first screen.
-    assert dom.index("id=\"scorecard\"") < dom.index("<figure")
+    assert "id=\"scorecard\"" in dom and "Executive summary" in dom
+    # The executive summary, then the scorecard, come before any figure.
+    assert dom.index("id=\"executive-summary\"") < dom.index("id=\"scorecard\"") < dom.index("<figure")
     Path(tmp_path / "keep.txt").write_text(str(shot))
 
 
 def test_markdown_cells_escape_pipes(report):
-    """Grid labels contain '|': Markdown rows keep one cell per column."""
+    """Policy labels and cells contain characters Markdown gives a meaning: rows keep one cell per column."""
     md = report.markdown.read_text().splitlines()
-    header = next(line for line in md if line.startswith("| variant |"))
-    row = next(line for line in md if line.startswith("| strict"))
+    header = next(line for line in md if line.startswith("| metric |"))
+    row = next(line for line in md if line.startswith("| prevalence"))
     assert row.replace("\\|", "").count("|") == header.count("|")
 
 
