@@ -544,8 +544,9 @@ def build_report(
     ]
     daily = res.daily
     if not daily.empty and "run_id" in daily.columns:
-        run_policy = frame.drop_duplicates("run_id").set_index("run_id")["label"]
-        daily = daily.assign(policy=daily["run_id"].astype(str).map(run_policy))
+        runs = frame.drop_duplicates("run_id").set_index("run_id")
+        daily = daily.assign(policy=daily["run_id"].astype(str).map(runs["label"]),
+                             world=daily["run_id"].astype(str).map(runs["world"]))
         if "warmup" in daily.columns:
             daily = daily[~daily["warmup"].astype(bool)]
     for metric in SERIES_METRICS:
@@ -589,10 +590,11 @@ def build_report(
         add("lorenz", "Lorenz curve of creator GMV", "Pooled over runs; the legend gives each policy's Gini.",
             lambda: plots.lorenz(creators, value="gmv", by="policy", title="Creator GMV"))
     if {"violations", "flags", "actions"} <= set(frame.columns):
-        funnel_frame = frame.assign(variant=frame["label"])
         add("funnel", "Enforcement funnel", "Mean per run: the true branch (violations, true flags, actioned) and "
-            "the false branch (false flags, wrongly actioned), with expired and pending items.",
-            lambda: plots.enforcement_funnel(funnel_frame, variants=[design.labels[p] for p in design.policies][:8],
+            "the false branch (false flags, wrongly actioned), with expired and pending items; the reference and "
+            "up to seven policies.",
+            lambda: plots.enforcement_funnel(frame, group="label",
+                                             variants=[design.labels[p] for p in design.policies][:8],
                                              title="Enforcement funnel"))
 
     title = f"livesim report — {config.get('name', Path(results).name)}"
@@ -631,9 +633,13 @@ TRADEOFFS = (("buyer_harm", "honest_creator_income"), ("prevalence", "gmv"),
 def _environment():
     import jinja2
 
+    from analysis.text import strip_controls
+
+    # Every value is stripped of bidi and control characters, then escaped (autoescape).
     return jinja2.Environment(loader=jinja2.PackageLoader("analysis", "templates"),
                               autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                              finalize=lambda x: strip_controls(x) if isinstance(x, str) else x)
 
 
 def _show(v: Any) -> str:
@@ -782,12 +788,15 @@ def _honest_table(design: Any, means: pd.DataFrame, diffs: pd.DataFrame, metrics
 
 
 def _wide_diffs(diffs: pd.DataFrame, design: Any, x: str, y: str) -> pd.DataFrame:
+    """One row per policy with the paired change in ``x`` and ``y`` and their intervals; only
+    policies paired with the reference on every world it has (an incomplete sweep can leave some
+    on fewer), so that the Pareto front compares policies on the same worlds."""
     rows = []
     for p in design.others:
         row: dict[str, Any] = {"policy": design.labels[p]}
         for m in (x, y):
             d = diffs[(diffs["policy"] == p) & (diffs["metric"] == m)]
-            if d.empty or d["n"].iloc[0] == 0:
+            if d.empty or d["n"].iloc[0] != design.n_worlds:
                 break
             row[f"{m}_diff"] = float(d["diff"].iloc[0])
             row[f"{m}_ci_low"] = float(d["ci_low"].iloc[0])
@@ -834,9 +843,18 @@ def _executive_summary(design: Any, diffs: pd.DataFrame, rails: list[dict[str, A
                          "raises buyer harm significantly.")
         else:
             lowest = next(harm.sort_values("policy_mean").itertuples(index=False))
-            lines.append("No policy lowers buyer harm significantly against the reference "
-                         f"{design.labels[design.reference]}; the lowest mean is "
-                         f"{design.labels[lowest.policy]} ({_effect_words(lowest)}, not significant).")
+            if lowest.policy_mean >= lowest.reference_mean:
+                others = "; ".join(
+                    f"{design.labels[r.policy]} {fmt_relative(r.rel_diff, r.rel_ci_low, r.rel_ci_high)}"
+                    f"{'' if r.significant else ' (n.s.)'}"
+                    for r in harm.sort_values("diff").head(4).itertuples(index=False))
+                lines.append(f"Best on buyer harm: the reference, {design.labels[design.reference]} (buyer harm "
+                             f"{fmt_value('buyer_harm', lowest.reference_mean)}); no other policy lowers it "
+                             f"({others}).")
+            else:
+                lines.append("No policy lowers buyer harm significantly against the reference "
+                             f"{design.labels[design.reference]}; the lowest mean is "
+                             f"{design.labels[lowest.policy]} ({_effect_words(lowest)}, not significant).")
     ranked = harm.sort_values("diff")["policy"].tolist() if not harm.empty else design.others
     ranked += [p for p in design.others if p not in ranked]
     shown = ranked[:8]

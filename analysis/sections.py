@@ -141,6 +141,8 @@ def fmt_relative(rel: float, low: float = math.nan, high: float = math.nan) -> s
         return "n/a"
 
     def pct(x: float) -> str:
+        if x != 0 and abs(x) < 0.001:
+            return f"{x * 100:+.2g}%"
         return f"{x * 100:+.1f}%" if abs(x) < 0.1 else f"{x * 100:+.0f}%"
 
     text = pct(rel)

@@ -92,23 +92,30 @@ def test_hostile_names_leave_no_controls_or_markup(hostile_report):
     for line in named:  # every '$', '*', '<', '[', backtick and '&' from a name is escaped
         assert not re.search(r"(?<!\\)[$*<\[`&]", line), line
     lines = md.splitlines()
-    card = lines[lines.index("## Scorecard"):]
+    card = lines[lines.index("## Platform (all markets)"):]
     card = card[: next(i for i, line in enumerate(card) if line.startswith("## ") and i > 0)]
-    header = next(line for line in card if line.startswith("| variant |"))
-    rows = [line for line in card if line.startswith(("| strict", "| baseline"))]
-    assert len(rows) == 8
-    for row in rows:  # one cell per column: names' pipes are escaped
-        assert len(re.findall(r"(?<!\\)\|", row)) == len(re.findall(r"(?<!\\)\|", header))
+    header = next(line for line in card if line.startswith("| metric |"))
+    assert header.count("alert(1)") >= 1  # strict policies are columns of the first table
+    checked = 0
+    for line in card:  # one cell per column of its own table: names' pipes are escaped
+        if line.startswith("| metric |"):
+            header = line
+        elif line.startswith(("| prevalence", "| buyer\\_harm", "| gmv")):
+            assert len(re.findall(r"(?<!\\)\|", line)) == len(re.findall(r"(?<!\\)\|", header))
+            checked += 1
+    assert checked >= 3
 
 
 def test_plots_render_hostile_text_as_plain_text():
     """A '$...$' label renders as itself (no mathtext), '$x^{2$' does not fail, bidi controls are gone."""
     labels = ["$\\alpha$", "cost $x^{2$", "ab\u202ecd", "a|b", "<script>"]
-    table = pd.DataFrame({"gmv": [1.0] * 5, "$x^{2$": ["$\\beta$"] * 5}, index=labels)
+    diffs = pd.DataFrame({"policy": labels, "gmv_diff": [1.0, -2, 3, 4, 5], "gmv_ci_low": [0.0] * 5,
+                          "gmv_ci_high": [6.0] * 5, "prevalence_diff": [0.01, 0.02, -0.01, 0.0, 0.03],
+                          "prevalence_ci_low": [-0.02] * 5, "prevalence_ci_high": [0.04] * 5})
     points = pd.DataFrame({"variant": labels, "gmv": [1, 2, 3, 4, 5], "prevalence": [0.1, 0.2, 0.3, 0.4, 0.5]})
     grid = pd.DataFrame({"variant": "v", "market": "all", "a": ["$a$", "$b$", "$a$", "$b$"],
                          "b": ["c\u202e", "c\u202e", "$x^{2$", "$x^{2$"], "prevalence": [0.1, 0.2, 0.3, 0.4]})
-    figures = [plots.scorecard(table, title="$x^{2$"), plots.tradeoff(points, "prevalence", "gmv"),
+    figures = [plots.paired_tradeoff(diffs, "prevalence", "gmv", title="$x^{2$"), plots.tradeoff(points, "prevalence", "gmv"),
                plots.grid_heatmap(grid, "prevalence", "a", "b", title="$\\gamma$")]
     for fig in figures:
         fig.canvas.draw()  # lays out every text, tick labels included, as saving does
@@ -133,10 +140,10 @@ def plain_report(sweep_results, tmp_path_factory):
 
 
 def test_complete_sweep_says_n_of_m_runs(plain_report):
-    """A finished sweep reports '24 of 24 runs', the code its results come from, and no
+    """A finished sweep reports '30 of 30 runs', the code its results come from, and no
     incomplete-sweep or mixed-versions warning."""
     for text in (plain_report.html.read_text(), plain_report.markdown.read_text()):
-        assert "24 of 24 runs" in text
+        assert "30 of 30 runs" in text
         assert "results from" in text and plain_report.coverage.provenance in text
     assert plain_report.coverage.provenance.startswith("livesim ")
     assert not [w for w in plain_report.warnings if w.startswith(("incomplete sweep", "mixed versions"))]
@@ -152,7 +159,7 @@ def test_older_manifest_without_code_blocks_is_reported(sweep_results):
         entry.pop("code", None)
     doc["versions"] = {"livesim": "0.0.9", "python": "3.12"}
     cover = coverage(doc, list(doc["runs"]))
-    assert cover.runs_text == "24 of 24 runs" and cover.warnings() == []
+    assert cover.runs_text == "30 of 30 runs" and cover.warnings() == []
     assert cover.provenance == "livesim 0.0.9 (commit not recorded)"
 
 
@@ -195,11 +202,11 @@ def incomplete_mixed(sweep_results, tmp_path_factory):
 
 
 def test_incomplete_sweep_is_counted_and_warned(incomplete_mixed):
-    """3 pending and 1 failed of 24: the header, report.md and stderr say '20 of 24 runs (3 pending, 1 failed)'."""
+    """3 pending and 1 failed of 30: the header, report.md and stderr say '26 of 30 runs (3 pending, 1 failed)'."""
     err, page, md = incomplete_mixed
-    assert "warning: incomplete sweep: 20 of 24 runs (3 pending, 1 failed)" in err
+    assert "warning: incomplete sweep: 26 of 30 runs (3 pending, 1 failed)" in err
     for text in (page, md):
-        assert "20 of 24 runs (3 pending, 1 failed)" in text and "incomplete sweep" in text
+        assert "26 of 30 runs (3 pending, 1 failed)" in text and "incomplete sweep" in text
 
 
 def test_mixed_versions_are_warned(incomplete_mixed):
@@ -208,7 +215,7 @@ def test_mixed_versions_are_warned(incomplete_mixed):
     assert "warning: mixed versions:" in err and "aaaaaaaaaa" in err and "bbbbbbbbbb" in err
     for text in (page, md):
         assert "mixed versions" in text and "8 runs by livesim 9.9.9, commit aaaaaaaaaa, clean" in text
-        assert "12 runs by livesim 9.9.9, commit bbbbbbbbbb, dirty" in text
+        assert "18 runs by livesim 9.9.9, commit bbbbbbbbbb, dirty" in text
         assert "resumed 1 time" in text
 
 
@@ -218,7 +225,7 @@ def test_single_version_shows_its_provenance(sweep_results):
     _with_code(doc, ["c" * 40], [False])
     cover = coverage(doc, list(doc["runs"]))
     assert cover.provenance == "livesim 9.9.9, commit cccccccccc, clean"
-    assert cover.runs_text == "24 of 24 runs" and cover.warnings() == []
+    assert cover.runs_text == "30 of 30 runs" and cover.warnings() == []
     doc["runs"][sorted(doc["runs"])[0]]["code"]["dirty"] = True  # one run from an edited tree
     assert [w for w in coverage(doc, list(doc["runs"])).warnings() if w.startswith("mixed versions")]
 
@@ -228,5 +235,5 @@ def test_shards_decide_what_finished_when_the_manifest_lags(sweep_results):
     doc = json.loads((sweep_results / "manifest.json").read_text())
     first = sorted(doc["runs"])[0]
     doc["runs"][first]["status"] = "pending"
-    assert coverage(doc, list(doc["runs"])).runs_text == "24 of 24 runs"
-    assert coverage(doc, sorted(doc["runs"])[1:]).runs_text == "23 of 24 runs (1 pending)"
+    assert coverage(doc, list(doc["runs"])).runs_text == "30 of 30 runs"
+    assert coverage(doc, sorted(doc["runs"])[1:]).runs_text == "29 of 30 runs (1 pending)"

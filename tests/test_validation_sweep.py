@@ -130,14 +130,14 @@ def test_report_has_a_sign_checks_section(signed_sweep, tmp_path):
     assert s.loc["flags", "result"] == "fail"  # flags go down, not up
     assert s.loc["gmv_bonus_spend", "observed"] == "flat" and s.loc["gmv_bonus_spend", "result"] == "pass"
     page = report.html.read_text()
-    assert "id='signs'" in page and "<b>2 of 3</b> sign checks pass, 1 fail" in page
+    assert 'id="signs"' in page and "<b>2 of 3</b> sign checks pass, 1 fail" in page
     assert "## Sign checks" in report.markdown.read_text()
 
 
 def test_report_without_expectations_has_no_sign_checks(sweep_results, tmp_path):
     """A sweep that declares no signs gets no sign-check section."""
     report = build_report(sweep_results, tmp_path / "r.html")
-    assert report.signs.empty and "id='signs'" not in report.html.read_text()
+    assert report.signs.empty and 'id="signs"' not in report.html.read_text()
 
 
 def test_report_targets_show_band_and_attainment(signed_sweep, tmp_path):
@@ -148,7 +148,7 @@ def test_report_targets_show_band_and_attainment(signed_sweep, tmp_path):
     t = report.targets
     assert {"band", "mean", "met", "source", "confidence"} <= set(t.columns)
     page = report.html.read_text()
-    assert "id='attainment'" in page
+    assert 'id="attainment"' in page
     for _, g in t.groupby("label"):
         assert f"<b>{int(g['met'].sum())} of {len(g)}</b> targets met" in page
 
