@@ -82,21 +82,13 @@ DEFAULT_GUARDRAILS = (Guardrail(metric="honest_creator_income", max_worsening=0.
 
 def load_guardrails(path: str | Path) -> list[Guardrail]:
     """The ``[[guardrails]]`` of a TOML file (none when it has no such tables)."""
-    from sim.config import read_toml
+    from sim.config import read_toml, validate_tables
 
     data = read_toml(path, "guardrails")
     items = data.get("guardrails", [])
     if not isinstance(items, list):
         raise ScenarioError(str(path), "guardrails", None, "expected [[guardrails]] tables")
-    out = []
-    for i, g in enumerate(items):
-        try:
-            out.append(Guardrail.model_validate(g))
-        except ValidationError as exc:
-            err = format_validation_error(exc, str(path), Guardrail)
-            field = f"guardrails[{i}]" if err.field in (None, "(top level)") else f"guardrails[{i}].{err.field}"
-            raise ScenarioError(str(path), field, err.value, err.allowed) from None
-    return out
+    return validate_tables(items, Guardrail, path, "guardrails")
 
 
 _SPEC = re.compile(r"^\s*([A-Za-z0-9_]+)\s*=\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(%?)\s*$")

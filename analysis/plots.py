@@ -964,6 +964,7 @@ def enforcement_funnel(
                 texts.append(_fmt(v, False) + share)
         ax.bar_label(bars, labels=texts, padding=3, fontsize=7.5)
         ax.set_xlim(0, top * (1.45 if old else 1.9) if top > 0 else 1)
+        ax.xaxis.set_major_locator(MaxNLocator(4))  # thousands-separated ticks need room in a narrow panel
         _count_axis(ax.xaxis)
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("mean per run")

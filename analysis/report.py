@@ -97,10 +97,7 @@ class Report:
 def load_targets(path: str | Path, required: bool = True) -> list[Target]:
     """``[[targets]]`` from a TOML file (a report file, or any scenario); with ``required=False`` a
     file without them (holding only ``[[guardrails]]``) gives none."""
-    from pydantic import ValidationError
-
-    from sim.config import read_toml
-    from sim.errors import ScenarioError, format_validation_error
+    from sim.config import read_toml, validate_tables
 
     data = read_toml(path, "targets")
     items = data.get("targets")
@@ -108,15 +105,7 @@ def load_targets(path: str | Path, required: bool = True) -> list[Target]:
         return []
     if not isinstance(items, list) or not items:
         raise ScenarioError(str(path), "targets", None, "expected one or more [[targets]] tables")
-    out = []
-    for i, t in enumerate(items):
-        try:
-            out.append(Target.model_validate(t))
-        except ValidationError as exc:
-            err = format_validation_error(exc, str(path), Target)
-            field = f"targets[{i}]" if err.field in (None, "(top level)") else f"targets[{i}].{err.field}"
-            raise ScenarioError(str(path), field, err.value, err.allowed) from None
-    return out
+    return validate_tables(items, Target, path, "targets")
 
 
 def target_table(summary: pd.DataFrame, targets: Sequence[Target], n_creators: int,
@@ -541,6 +530,7 @@ def build_report(
         {"name": e.get("name", ""), "first_day": e["start_day"], "last_day": e["start_day"] + e["days"] - 1,
          "markets": e.get("markets", [])}
         for e in base_scen.get("timeline", []) if e.get("kind") == "campaign"
+        and e["start_day"] + e["days"] - 1 > warmup  # the series leave out the warm-up
     ]
     daily = res.daily
     if not daily.empty and "run_id" in daily.columns:

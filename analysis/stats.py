@@ -653,6 +653,17 @@ def _welch(xa: np.ndarray, xb: np.ndarray) -> _Row:
     return (float(xb.mean() - xa.mean()), np.nan, np.nan, np.nan, float(np.sqrt(va + vb)), float(dof))
 
 
+def _evaluate_t(out: pd.DataFrame, level: float) -> None:
+    """Fill the interval and p-value of the t-type rows (those with a standard error), all at once."""
+    t_rows = out["se"].notna().to_numpy()
+    if t_rows.any():
+        diff, se, dof = (out.loc[t_rows, c].to_numpy() for c in ("diff", "se", "dof"))
+        half = sps.t.ppf(0.5 + level / 2, dof) * se
+        out.loc[t_rows, "ci_low"] = diff - half
+        out.loc[t_rows, "ci_high"] = diff + half
+        out.loc[t_rows, "p_value"] = np.minimum(1.0, 2 * sps.t.sf(np.abs(diff / se), dof))
+
+
 def _finish(rows: list[list], level: float) -> pd.DataFrame:
     """Assemble comparison rows, evaluate the t rows, and add Holm's adjustment across all rows."""
     cols = ["variant", "point", "metric", "n", "baseline_mean", "variant_mean",
@@ -661,13 +672,7 @@ def _finish(rows: list[list], level: float) -> pd.DataFrame:
     out["n"] = out["n"].astype("int64")
     for c in ("baseline_mean", "variant_mean", "diff", "ci_low", "ci_high", "p_value", "se", "dof"):
         out[c] = out[c].astype(float)
-    t_rows = out["se"].notna().to_numpy()
-    if t_rows.any():
-        diff, se, dof = (out.loc[t_rows, c].to_numpy() for c in ("diff", "se", "dof"))
-        half = sps.t.ppf(0.5 + level / 2, dof) * se
-        out.loc[t_rows, "ci_low"] = diff - half
-        out.loc[t_rows, "ci_high"] = diff + half
-        out.loc[t_rows, "p_value"] = np.minimum(1.0, 2 * sps.t.sf(np.abs(diff / se), dof))
+    _evaluate_t(out, level)
     out["p_holm"] = holm(out["p_value"].to_numpy())
     out["significant"] = (out["p_holm"] < 1 - level).astype(bool)
     return out[COMPARISON_COLUMNS]
@@ -705,13 +710,7 @@ def _finish_policies(rows: list[list], level: float, method: str, correction: st
     for c in ("reference_mean", "policy_mean", "diff", "ci_low", "ci_high", "p_value", "se", "dof"):
         out[c] = out[c].astype(float)
     out["tested"] = out["tested"].astype(bool)
-    t_rows = out["se"].notna().to_numpy()
-    if t_rows.any():
-        diff, se, dof = (out.loc[t_rows, c].to_numpy() for c in ("diff", "se", "dof"))
-        half = sps.t.ppf(0.5 + level / 2, dof) * se
-        out.loc[t_rows, "ci_low"] = diff - half
-        out.loc[t_rows, "ci_high"] = diff + half
-        out.loc[t_rows, "p_value"] = np.minimum(1.0, 2 * sps.t.sf(np.abs(diff / se), dof))
+    _evaluate_t(out, level)
     scale = out["reference_mean"].abs().to_numpy()
     scale = np.where(scale == 0, np.nan, scale)
     for c in ("diff", "ci_low", "ci_high"):

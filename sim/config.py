@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    BaseModel,
     Field,
     ModelWrapValidatorHandler,
     PrivateAttr,
@@ -60,6 +61,7 @@ __all__ = [
     "check_timeline",
     "load_scenario",
     "read_toml",
+    "validate_tables",
     "value_at",
     "with_overrides",
 ]
@@ -841,6 +843,20 @@ def read_toml(path: str | Path, what: str = "scenario") -> dict[str, Any]:
         raise ScenarioError(str(path), None, None, "not usable: it holds a number of thousands of digits") from None
     except OSError as exc:
         raise ScenarioError(str(path), None, None, f"cannot be read: {exc.strerror or exc}") from None
+
+
+def validate_tables(items: list[Any], model: type[BaseModel], path: str | Path, key: str) -> list[Any]:
+    """Each table of an array of tables (``[[key]]``) validated as ``model``; the first bad one
+    raises ScenarioError naming the file and ``key[i].field``."""
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(model.model_validate(item))
+        except ValidationError as exc:
+            err = format_validation_error(exc, str(path), model)
+            field = f"{key}[{i}]" if err.field in (None, "(top level)") else f"{key}[{i}].{err.field}"
+            raise ScenarioError(str(path), field, err.value, err.allowed) from None
+    return out
 
 
 def load_scenario(path: str | Path, *, check_timeline: bool = True) -> Scenario:

@@ -107,3 +107,14 @@ def sweep_file(tmp_path: Path, body: str, *, days: int = 3, name: str = "t", buy
     path.write_text(f'name = "{name}"\n{body}\n[scenario]\nname = "tiny"\ndays = {days}\nseed = 7\n'
                     f"[scenario.world]\nn_buyers = {buyers}\nn_creators = {creators}\n", encoding="utf-8")
     return path
+
+
+def cli_error(argv: list[str], capsys) -> str:
+    """Run the CLI, require exit 2 and a single error line; return that line."""
+    from sim.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("livesim: error: "), err
+    assert "Traceback" not in err
+    return err

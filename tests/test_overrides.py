@@ -182,9 +182,11 @@ def test_sweep_grid_over_one_market_changes_that_market(tmp_path: Path) -> None:
         SWEEP.format(body='[levers.grid]\n"policy_overrides.id.review.capacity_per_day" = [0, 5000]'), encoding="utf-8")
     sweep = load_sweep(tmp_path / "w.toml")
     runs = sweep.runs()
-    assert [r.scenario.market_policy("id").review.capacity_per_day for r in runs] == [0, 5000]
+    # The grid, then the base's own id capacity (its platform-wide value) as the reference point.
+    own = sweep.base.policy.review.capacity_per_day
+    assert [r.scenario.market_policy("id").review.capacity_per_day for r in runs] == [0, 5000, own]
     assert runs[0].scenario.market_policy("sg") == runs[1].scenario.market_policy("sg") == sweep.base.policy
-    low, high = (run(r.scenario, r.replication) for r in runs)
+    low, high = (run(r.scenario, r.replication) for r in runs[:2])
     assert low.summary_by_market["id"]["actions"] != high.summary_by_market["id"]["actions"]
 
 
@@ -204,8 +206,10 @@ def test_sample_over_one_market(tmp_path: Path) -> None:
     _file(tmp_path)
     body = '[levers.sample]\nn = 3\nranges = { "policy_overrides.sg.review.capacity_per_day" = [10, 20] }'
     (tmp_path / "w.toml").write_text(SWEEP.format(body=body), encoding="utf-8")
-    values = [r.scenario.market_policy("sg").review.capacity_per_day for r in load_sweep(tmp_path / "w.toml").runs()]
-    assert len(values) == 3 and all(10 <= v <= 20 for v in values)
+    sweep = load_sweep(tmp_path / "w.toml")
+    values = [r.scenario.market_policy("sg").review.capacity_per_day for r in sweep.runs()]
+    assert len(sweep.points) == 3 and all(10 <= v <= 20 for v in values[:3])
+    assert values[3:] == [sweep.base.policy.review.capacity_per_day]  # the base's own value, as the reference
 
 
 def test_unknown_top_level_path_suggests_full_path(tmp_path: Path) -> None:

@@ -77,9 +77,9 @@ def test_python_connection_is_read_only(results):
     con = connect(results)
     try:
         n, runs = con.execute("SELECT count(*), count(DISTINCT run_id) FROM summary").fetchone()
-        assert n == 24 * 3 and runs == 24  # 24 runs x (all + 2 markets)
+        assert n == 30 * 3 and runs == 30  # 30 runs x (all + 2 markets)
         joined = con.execute("SELECT count(*) FROM summary s JOIN runs r USING (run_id) WHERE s.market = 'all'")
-        assert joined.fetchone()[0] == 24
+        assert joined.fetchone()[0] == 30
         with pytest.raises(duckdb.PermissionException):
             con.execute(f"COPY (SELECT 1) TO '{results}/manifest.json'")
         with pytest.raises(duckdb.Error):

@@ -10,6 +10,7 @@ import pytest
 
 from analysis.load import ResultsError, connect, load, load_runs, query
 from sim.cli import main
+from tests.conftest import cli_error
 
 
 @pytest.fixture
@@ -20,19 +21,10 @@ def results(sweep_results, tmp_path) -> Path:
     return copy
 
 
-def _cli_error(argv: list[str], capsys) -> str:
-    """Run the CLI, require exit 2 and a single error line; return that line."""
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith("livesim: error: "), err
-    assert "Traceback" not in err
-    return err
-
-
 def _both(results: Path, tmp_path: Path, capsys) -> list[str]:
     return [
-        _cli_error(["query", str(results), "SELECT count(*) FROM summary"], capsys),
-        _cli_error(["report", str(results), "--out", str(tmp_path / "rep" / "r.html")], capsys),
+        cli_error(["query", str(results), "SELECT count(*) FROM summary"], capsys),
+        cli_error(["report", str(results), "--out", str(tmp_path / "rep" / "r.html")], capsys),
     ]
 
 
@@ -61,7 +53,7 @@ def test_manifest_that_is_a_list_names_the_file(results, tmp_path, capsys):
 def test_manifest_without_runs_names_the_file(results, capsys):
     """A JSON object that is not a sweep manifest (no "runs") is named too."""
     (results / "manifest.json").write_text(json.dumps({"name": "x"}))
-    err = _cli_error(["query", str(results), "SELECT 1"], capsys)
+    err = cli_error(["query", str(results), "SELECT 1"], capsys)
     assert 'got an object without "runs"' in err and "manifest.json" in err
 
 
@@ -88,7 +80,7 @@ def test_folder_without_any_shard_is_one_line(results, tmp_path, capsys):
         for p in (results / kind).glob("*.parquet"):
             p.unlink()
     for err in _both(results, tmp_path, capsys):
-        assert f"{results / 'summary'}/: no shards" in err and "24 pending" in err
+        assert f"{results / 'summary'}/: no shards" in err and "30 pending" in err
         assert "SQL failed" not in err
 
 
@@ -98,7 +90,7 @@ def test_truncated_shard_names_the_shard(results, capsys):
     shard.write_bytes(shard.read_bytes()[:100])
     with pytest.raises(ResultsError, match=f"^{shard}: not a readable Parquet shard"):
         load(results)
-    err = _cli_error(["query", str(results), "SELECT count(*) FROM summary"], capsys)
+    err = cli_error(["query", str(results), "SELECT count(*) FROM summary"], capsys)
     assert err.startswith(f"livesim: error: {results / 'summary'}/: a shard cannot be read (truncated?)")
 
 

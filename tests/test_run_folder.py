@@ -16,7 +16,7 @@ from analysis.load import RUN_ID, ResultsError, connect, is_run_folder, load, lo
 from sim.cli import main
 from sim.config import read_toml, scenario_from_dict
 from sim.provenance import scenario_hash
-from tests.conftest import sweep_file
+from tests.conftest import cli_error, sweep_file
 
 KINDS = ("summary", "daily", "sanctions", "creators")
 KEYS = ["run_id", "variant", "point", "replication", "seed"]
@@ -52,15 +52,6 @@ def copy(made, tmp_path) -> Path:
     out = tmp_path / "run"
     shutil.copytree(made[0], out)
     return out
-
-
-def _cli_error(argv: list[str], capsys) -> str:
-    """Run the CLI, require exit 2 and a single error line; return that line."""
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith("livesim: error: "), err
-    assert "Traceback" not in err
-    return err
 
 
 def _state(folder: Path) -> dict[str, tuple[int, int]]:
@@ -167,7 +158,7 @@ def test_lock_down_holds_on_a_run_folder(copy, capsys):
     for sql in (f"COPY (SELECT * FROM summary) TO '{copy}/summary.json' (FORMAT csv)",
                 f"COPY daily TO '{copy}/injected.parquet' (FORMAT parquet)",
                 f"SELECT * FROM read_parquet('{copy}/daily.parquet')"):
-        err = _cli_error(["query", str(copy), sql], capsys)
+        err = cli_error(["query", str(copy), sql], capsys)
         assert "SQL not allowed" in err and "read-only" in err
     con = connect(copy)
     try:
@@ -187,9 +178,9 @@ def test_folder_that_is_neither_is_one_line(tmp_path, capsys):
     empty.mkdir()
     (empty / "notes.txt").write_text("not results")
     for cmd in (["query", str(empty), "SELECT 1"], ["report", str(empty), "--out", str(tmp_path / "r" / "r.html")]):
-        err = _cli_error(cmd, capsys)
+        err = cli_error(cmd, capsys)
         assert f"{empty}: neither a sweep results folder (no manifest.json) nor a run folder (no summary.json)" in err
-    assert "no such folder" in _cli_error(["query", str(tmp_path / "absent"), "SELECT 1"], capsys)
+    assert "no such folder" in cli_error(["query", str(tmp_path / "absent"), "SELECT 1"], capsys)
     assert not (tmp_path / "r").exists()
     with pytest.raises(FileNotFoundError, match="neither a sweep results folder"):
         load(empty)
@@ -205,7 +196,7 @@ def test_truncated_summary_json_is_one_line_naming_it(copy, capsys):
             fn(copy)
         assert str(info.value).startswith(f"{file}: not valid JSON (truncated?)")
         assert "\n" not in str(info.value)
-    err = _cli_error(["query", str(copy), "SELECT count(*) FROM summary"], capsys)
+    err = cli_error(["query", str(copy), "SELECT count(*) FROM summary"], capsys)
     assert err.startswith(f"livesim: error: {file}: not valid JSON (truncated?)")
     assert not is_run_folder(copy)
 
@@ -216,7 +207,7 @@ def test_damaged_parquet_file_is_one_line_naming_it(copy, capsys):
     file.write_bytes(file.read_bytes()[:100])
     with pytest.raises(ResultsError, match=f"^{file}: not a readable Parquet file"):
         load(copy)
-    err = _cli_error(["query", str(copy), "SELECT count(*) FROM daily"], capsys)
+    err = cli_error(["query", str(copy), "SELECT count(*) FROM daily"], capsys)
     assert err.startswith(f"livesim: error: {file}: not a readable Parquet file")
 
 

@@ -436,14 +436,14 @@ def test_paired_differences_on_a_real_sweep(sweep_results):
     summary = load(sweep_results).summary
     metrics = ["prevalence", "gmv", "buyer_harm", "actions"]
     out = paired_differences(summary, metrics)
-    assert len(out) == 4 * len(metrics)
+    assert len(out) == 5 * len(metrics)  # 4 grid points and the base's own lever values
     assert not out.duplicated(["point", "metric"]).any()
     assert (out.variant == "strict").all() and (out.n == 3).all()
     prevalence = out[out.metric == "prevalence"]
     assert (prevalence["diff"] < 0).all()
     assert {effect_direction("prevalence", d) for d in prevalence["diff"]} == {"good"}
     table = variant_table(summary, metrics)
-    assert len(table) == 2 * 4 * len(metrics) and (table.n == 3).all()
+    assert len(table) == 2 * 5 * len(metrics) and (table.n == 3).all()
     # The table's means and the comparison's means describe the same runs.
     base = table[(table.variant == "baseline") & (table.metric == "prevalence")].set_index("point")["mean"]
     np.testing.assert_allclose(prevalence.set_index("point")["baseline_mean"], base, rtol=1e-12)
