@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import Field, Strict, ValidationError, model_validator
+from pydantic import Field, Strict, model_validator
 
-from sim.config import Scenario, Target, read_toml
-from sim.errors import ScenarioError, format_validation_error
+from sim.config import Scenario, Target, read_toml, validate_tables
+from sim.errors import ScenarioError
 from sim.schema import StrictModel
 
 __all__ = ["FactCheck", "Facts", "ParameterFact", "attainment", "check_facts", "fact_table", "format_facts",
@@ -103,13 +103,7 @@ def load_facts(arg: str | Path = DEFAULT_FACTS) -> Facts:
     items = data.get("parameters", [])
     if not isinstance(items, list):
         raise ScenarioError(src, "parameters", None, "expected [[parameters]] tables")
-    for i, p in enumerate(items):
-        try:
-            fact = ParameterFact.model_validate(p)
-        except ValidationError as exc:
-            err = format_validation_error(exc, src, ParameterFact)
-            where = f"parameters[{i}]" if err.field in (None, "(top level)") else f"parameters[{i}].{err.field}"
-            raise ScenarioError(src, where, err.value, err.allowed) from None
+    for i, fact in enumerate(validate_tables(items, ParameterFact, src, "parameters")):
         _lookup(Scenario.model_construct(), fact.path, src, f"parameters[{i}].path", check_only=True)
         params.append(fact)
     return Facts(src, targets, params)

@@ -501,7 +501,7 @@ def build_report(
                                config.get("variants"))
     variant_rows = [{"label": design.labels[p], "path": path, "reference": _show(a), "value": _show(b)}
                     for p in design.others for path, a, b in lever_rows.get(p, [])]
-    rails_all = [r for s in sections for r in s["guardrail_rows"]]
+    rails_all = [r for s in sections for r in s["guardrails"]]
     summary_lines = _executive_summary(design, platform["diffs"], rails_all, target_rows, is_run)
 
     # ---- figures
@@ -747,8 +747,6 @@ def _market_section(market: str, design: Any, means: pd.DataFrame, diffs: pd.Dat
     return {"market": market, "anchor": re.sub(r"[^A-Za-z0-9_-]+", "_", market), "heading": heading,
             "scorecard": chunks, "significant": rows_sig, "all_rows": rows_all, "tested": tested,
             "pairs": f"{n_pairs} paired worlds", "comparison_text": comparison, "guardrails": guardrail_rows,
-            "guardrail_rows": guardrail_rows if market == "all" else [
-                {**g, "text": g["text"]} for g in guardrail_rows],
             "funnel": _funnel_rows(frame, design)}
 
 
