@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -46,6 +47,7 @@ def test_lost_appetite_recovers_by_the_documented_share_a_day(tiny):
     b = m.buyers
     cfg = tiny.world.buyers
     b.update_trust(np.array([0]), np.array([True]), np.array([False]))
+    b.col("churn_clock")[:] = np.inf  # everybody stays: recovery is for buyers still shopping
     for day in range(1, 11):
         b.churn(day)
     gap = cfg.appetite_loss_bad * (1.0 - cfg.appetite_recovery) ** 10
@@ -120,3 +122,31 @@ def test_buyer_reaction_parameters_are_validated():
             scenario_from_dict(tiny_dict(buyers={field: bad}))
     with pytest.raises(Exception, match="entry_response"):
         scenario_from_dict(tiny_dict(creators={"entry_response": -0.1}))
+
+
+def test_dropping_departed_buyers_rows_changes_no_result(tiny, monkeypatch):
+    """Compacting the buyer rows (every night here, never in the other run) gives bit-identical
+    daily metrics; buyers with orders in flight keep their rows, and the stocks still recount."""
+    from sim.agents.buyers import BuyerPopulation
+
+    scen = with_overrides(tiny, {"world.n_buyers": 4000, "days": 120, "world.buyers.churn_rate": 0.01})
+    compact = BuyerPopulation.compact
+
+    def run(share: float | None):
+        if share is None:
+            monkeypatch.setattr(BuyerPopulation, "compact", lambda self, in_flight, min_share=0.25: None)
+        else:
+            monkeypatch.setattr(BuyerPopulation, "compact",
+                                lambda self, in_flight, min_share=0.25: compact(self, in_flight, share))
+        m = LiveShopModel(scenario=scen)
+        while m.running:
+            m.step()
+        return m
+
+    never, nightly = run(None), run(0.0)
+    assert json.dumps(never.history) == json.dumps(nightly.history)  # exact floats, NaN included
+    assert nightly.buyers.n < never.buyers.n  # rows were dropped
+    assert nightly.buyers.n == int(nightly.buyers.col("active").sum()) + np.unique(
+        nightly.orders.buyers_in_flight()[~nightly.buyers.col("active")[nightly.orders.buyers_in_flight()]]).size
+    for key, value in nightly.buyers.recount().items():
+        assert np.allclose(value, getattr(nightly.buyers, key), rtol=1e-9, atol=1e-9), key

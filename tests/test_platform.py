@@ -35,7 +35,7 @@ def test_inactive_buyers_have_no_sessions(tiny):
     b = BuyerPopulation(tiny)
     rng = np.random.default_rng(4)
     b.add(np.r_[np.zeros(50_000), np.ones(50_000)].astype(np.int16), rng, day=0)
-    b.col("active")[:1000] = False
+    b.leave(np.arange(1000), day=0)
     s = b.draw_sessions(np.array([1.0, 2.0]), rng)
     assert not np.isin(np.arange(1000), s).any()
     per_market = np.bincount(b.col("market")[s], minlength=2)
@@ -45,10 +45,16 @@ def test_inactive_buyers_have_no_sessions(tiny):
 
 
 def _assign(sm, sc, st_m, st_c, score, n_m=1, n_c=2, seed=0):
-    return assign_sessions(
-        np.asarray(sm), np.asarray(sc), np.asarray(st_m), np.asarray(st_c), np.asarray(score, dtype=float),
-        n_m, n_c, np.random.default_rng(seed),
+    """The stream of each session, one session per buyer of market ``sm`` and category ``sc``."""
+    sm, sc = np.asarray(sm, dtype=np.int16), np.asarray(sc, dtype=np.int16)
+    n = sm.size
+    buyer, stream = assign_sessions(
+        np.arange(n), np.ones(n, dtype=np.int64), sm, sc, sc,
+        np.asarray(st_m, dtype=np.int16), np.asarray(st_c, dtype=np.int16), np.asarray(score, dtype=float),
+        n_m, n_c, 1.0, np.random.default_rng(seed),
     )
+    assert np.array_equal(buyer, np.arange(n))
+    return stream
 
 
 def test_views_are_proportional_to_score():

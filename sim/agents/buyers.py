@@ -7,16 +7,20 @@ lowers conversion and raises churn. A bad purchase also makes the buyer wary: it
 (a multiplier on its shopping sessions, 1 when unaffected) drops, and the lost appetite raises its
 churn hazard; both recover part of the way each day (docs/model.md, "Buyers").
 
-Per-day work over all buyers is kept to a few array passes: churn runs on a per-buyer clock
-whose hazard is recomputed only when that buyer's trust changes, and the per-market stocks
+Per-day work over all buyers is kept to one pass each for sessions and churn, and no random
+draw for a buyer who does nothing that day: sessions come from a per-buyer clock on its market's
+cumulative session rate (``sim.kernels.due_sessions``), churn runs on a per-buyer clock whose
+hazard is recomputed only when that buyer's trust or appetite changes, and the per-market stocks
 (active buyers, their summed trust) are kept up to date as buyers arrive, leave or change trust.
-Write trust through ``set_trust`` so the hazard and the stocks follow.
+Write trust and appetite through ``set_trust`` and ``set_appetite`` so the clocks and the
+stocks follow.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from sim import kernels
 from sim.config import Scenario
 from sim.state import BUYERS, Column, declare
 from sim.table import ColumnTable
@@ -41,7 +45,13 @@ declare(BUYERS, __name__,
     Column("appetite", np.float64, 1.0, doc="multiplier on sessions, lowered by bad purchases, recovering"),
     Column("churn_hazard", np.float64, doc="daily hazard of leaving, a function of trust and appetite"),
     Column("churn_clock", np.float64, doc="Exp(1) draw used up by the hazard; the buyer leaves at 0"),
+    Column("next_session", np.float64, np.inf,
+           doc="where its market's cumulative session rate reaches the buyer's next session (inf: left)"),
 )
+
+# Appetite never falls below this (a buyer this wary opens a session once in a billion of its usual
+# ones): the session clock is rescaled by the ratio of old to new appetite and must stay finite.
+APPETITE_FLOOR = 1e-9
 
 
 class BuyerPopulation(ColumnTable):
@@ -59,6 +69,11 @@ class BuyerPopulation(ColumnTable):
         self.stock_initial = np.zeros(m, dtype=np.int64)  # present on day 0
         self.stock_initial_active = np.zeros(m, dtype=np.int64)
         self.stock_trust = np.zeros(m)  # summed trust of active buyers
+        # Each market's session rate summed over the days so far (sessions of a buyer of unit
+        # activity and appetite): the clock that ``next_session`` is set on.
+        self.reached = np.zeros(m)
+        # Buyers present on day 0 whose rows ``compact`` has dropped (they left), by market.
+        self.dropped_initial = np.zeros(m, dtype=np.int64)
 
     def add(self, markets: np.ndarray, rng: np.random.Generator, day: int) -> slice:
         """Add buyers living in ``markets`` (one entry per buyer), with freshly drawn traits."""
@@ -89,6 +104,8 @@ class BuyerPopulation(ColumnTable):
             },
             k,
         )
+        activity = self.col("activity")[rows]
+        self.col("next_session")[rows] = self.reached[markets] + rng.standard_exponential(k) / activity
         mk = markets.astype(np.int64)
         m = self.n_markets
         self.stock_active += np.bincount(mk, minlength=m)
@@ -116,28 +133,33 @@ class BuyerPopulation(ColumnTable):
         self.col("churn_hazard")[rows] = self._hazard(values, self.col("appetite")[rows])
 
     def set_appetite(self, rows: np.ndarray, values: np.ndarray) -> None:
-        """Set the appetite of buyers ``rows`` (distinct), keeping their churn hazards in step."""
-        values = np.clip(values, 0.0, 1.0)
-        self.col("appetite")[rows] = values
+        """Set the appetite of buyers ``rows`` (distinct), keeping their session clocks and churn
+        hazards in step (appetite is kept in [APPETITE_FLOOR, 1])."""
+        values = np.clip(values, APPETITE_FLOOR, 1.0)
+        appetite = self.col("appetite")
+        # The session clock: what is left until the next session, in the buyer's own time,
+        # stays the same (memoryless), so the distance to go scales by old / new appetite.
+        nxt = self.col("next_session")
+        reached = self.reached[self.col("market")[rows]]
+        nxt[rows] = reached + (nxt[rows] - reached) * (appetite[rows] / values)
+        appetite[rows] = values
         self.col("churn_hazard")[rows] = self._hazard(self.col("trust")[rows], values)
 
-    def draw_sessions(self, rate_by_market: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Buyer index of every shopping session today (a buyer may have several).
+    def due_sessions(self, rate_by_market: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """The buyers who shop today and how many sessions each opens.
 
-        Sessions per active buyer are Poisson(activity x market rate), drawn as the arrivals of
-        a unit-time Poisson process: one exponential draw per buyer finds who shops at all, and
-        only those draw how many more sessions they have.
+        Sessions per active buyer are Poisson(activity x appetite x market rate): the arrivals of
+        a Poisson process on the buyer's own clock (``sim.kernels.due_sessions``). Only buyers
+        who shop draw random numbers.
         """
-        lam = self.col("activity") * self.col("appetite") * rate_by_market[self.col("market")]
-        left = lam - rng.standard_exponential(self.n)  # time left after the first arrival
-        who = np.flatnonzero((left > 0.0) & self.col("active"))
-        # Memoryless arrivals: a second exponential gap finds who has more than one session;
-        # after that the rest are Poisson over the time left (only a few buyers get there).
-        count = np.ones(who.size, dtype=np.int64)
-        left = left[who] - rng.standard_exponential(who.size)
-        more = np.flatnonzero(left > 0.0)
-        count[more] += 1 + rng.poisson(left[more])
-        return np.repeat(who, count)
+        self.reached += rate_by_market
+        return kernels.due_sessions(self.col("next_session"), self.col("activity"), self.col("appetite"),
+                                    self.col("market"), self.reached, rng)
+
+    def draw_sessions(self, rate_by_market: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Buyer index of every shopping session today (a buyer may have several, in a row)."""
+        due, count = self.due_sessions(rate_by_market, rng)
+        return np.repeat(due, count)
 
     def update_trust(self, buyer: np.ndarray, bad: np.ndarray, refunded: np.ndarray) -> None:
         """Apply settled-order outcomes to trust and appetite: bad outcomes hurt (less if made good),
@@ -163,14 +185,16 @@ class BuyerPopulation(ColumnTable):
         if hurt.size:  # appetite first: set_trust then computes the hazard from both
             rows = touched[hurt]
             kept = 1.0 - cfg.appetite_loss_bad * weight[hurt]
-            self.col("appetite")[rows] = np.clip(self.col("appetite")[rows] * kept, 0.0, 1.0)
+            self.set_appetite(rows, self.col("appetite")[rows] * kept)
         self.set_trust(touched, healed * (1.0 - loss))
 
-    def recover(self) -> None:
-        """A day passes: lost appetite comes back by ``appetite_recovery`` of the gap (and churn eases)."""
+    def recover(self, wary: np.ndarray | None = None) -> None:
+        """A day passes: lost appetite comes back by ``appetite_recovery`` of the gap (and churn
+        eases), for buyers ``wary`` (default: every active buyer with appetite lost)."""
         rate = self.cfg.appetite_recovery
         appetite = self.col("appetite")
-        wary = np.flatnonzero(appetite < 1.0)
+        if wary is None:
+            wary = np.flatnonzero(self.col("active") & (appetite < 1.0))
         if wary.size and rate > 0.0:
             self.set_appetite(wary, 1.0 - (1.0 - appetite[wary]) * (1.0 - rate))
 
@@ -179,23 +203,51 @@ class BuyerPopulation(ColumnTable):
 
         Each buyer's Exp(1) clock runs down by the daily hazard; at zero the buyer leaves. This
         is the same as a fresh Bernoulli(p) draw every day, without touching a generator. Then
-        the day's recovery of lost appetite (``recover``) applies.
+        the day's recovery of lost appetite (``recover``) applies to those who stay.
+        """
+        leave, wary = kernels.churn(self.col("churn_clock"), self.col("churn_hazard"), self.col("active"),
+                                    self.col("appetite"))
+        if leave.size:
+            self.leave(leave, day)
+        self.recover(wary)
+        return int(leave.size)
+
+    def leave(self, rows: np.ndarray, day: int) -> None:
+        """Buyers ``rows`` (distinct, active) leave the platform on ``day``: no more sessions,
+        and the per-market stocks lose them."""
+        self.col("active")[rows] = False
+        self.col("left_day")[rows] = day
+        self.col("next_session")[rows] = np.inf
+        mk = self.col("market")[rows].astype(np.int64)
+        m = self.n_markets
+        self.stock_active -= np.bincount(mk, minlength=m)
+        self.stock_trust -= np.bincount(mk, weights=self.col("trust")[rows], minlength=m)
+        initial = self.col("joined_day")[rows] == 0
+        self.stock_initial_active -= np.bincount(mk[initial], minlength=m)
+
+    def compact(self, in_flight: np.ndarray, min_share: float = 0.25) -> np.ndarray | None:
+        """Drop the rows of buyers who left, once they are at least ``min_share`` of all rows,
+        keeping those with orders still in flight (rows ``in_flight``), so daily passes cost
+        nothing for buyers long gone. Rows keep their order, so no draw and no result changes.
+
+        Returns the new row of every old row (-1: dropped), or None when nothing was done.
         """
         active = self.col("active")
-        clock = self.col("churn_clock")
-        clock -= self.col("churn_hazard")
-        leave = np.flatnonzero(active & (clock <= 0.0))
-        if leave.size:
-            active[leave] = False
-            self.col("left_day")[leave] = day
-            mk = self.col("market")[leave].astype(np.int64)
-            m = self.n_markets
-            self.stock_active -= np.bincount(mk, minlength=m)
-            self.stock_trust -= np.bincount(mk, weights=self.col("trust")[leave], minlength=m)
-            initial = self.col("joined_day")[leave] == 0
-            self.stock_initial_active -= np.bincount(mk[initial], minlength=m)
-        self.recover()
-        return int(leave.size)
+        if self.n == 0 or (self.n - int(self.stock_active.sum())) < min_share * self.n:
+            return None
+        keep = active.copy()
+        keep[in_flight] = True
+        gone = ~keep
+        initial = gone & (self.col("joined_day") == 0)
+        self.dropped_initial += np.bincount(self.col("market")[initial].astype(np.int64), minlength=self.n_markets)
+        k = int(keep.sum())
+        for arr in self._data.values():
+            arr[:k] = arr[: self.n][keep]
+            arr[k : self.n] = 0  # unused capacity is zero (sim.table)
+        self.n = k
+        new_row = np.full(keep.size, -1, dtype=np.int64)
+        new_row[keep] = np.arange(k)
+        return new_row
 
     def recount(self) -> dict[str, np.ndarray]:
         """The per-market stocks computed from scratch (to check the running ones)."""
@@ -206,6 +258,6 @@ class BuyerPopulation(ColumnTable):
         return {
             "stock_active": np.bincount(mk[active], minlength=m),
             "stock_trust": np.bincount(mk[active], weights=self.col("trust")[active], minlength=m),
-            "stock_initial": np.bincount(mk[initial], minlength=m),
+            "stock_initial": np.bincount(mk[initial], minlength=m) + self.dropped_initial,
             "stock_initial_active": np.bincount(mk[initial & active], minlength=m),
         }

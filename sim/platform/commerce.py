@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import kernels
 from sim.tactics import CLEAN, code, kinds
 
 if TYPE_CHECKING:
@@ -71,6 +72,21 @@ class OrderBook:
         self.pending -= int(out["value"].size)
         return out
 
+    def buyers_in_flight(self) -> np.ndarray:
+        """The buyer rows of every pending order placed by a real buyer (with repeats)."""
+        parts = [b["buyer"] for batches in self._due.values() for b in batches]
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        every = np.concatenate(parts)
+        return every[every >= 0]
+
+    def renumber_buyers(self, new_row: np.ndarray) -> None:
+        """Buyer rows moved (``sim.agents.buyers.BuyerPopulation.compact``): pending orders follow."""
+        for batches in self._due.values():
+            for b in batches:
+                real = b["buyer"] >= 0
+                b["buyer"] = np.where(real, new_row[np.maximum(b["buyer"], 0)], b["buyer"])
+
     def pending_value(self) -> float:
         return float(sum(b["value"].sum() for batches in self._due.values() for b in batches))
 
@@ -119,19 +135,17 @@ def shop(model: LiveShopModel, day: Day) -> None:
     # Per-stream part of conversion, computed once per stream rather than per view.
     sc = s.creator
     stream_conv = model.base_conversion[s.market] * c.col("skill")[sc] * np.sqrt(c.col("quality")[sc])
-    t = s.tactic[vs]
-    p = stream_conv[vs] * (b.col("trust")[vb] / max(bc.trust_initial, 1e-9))
+    p, camp, violating = kernels.view_conversion(vb, vs, stream_conv, b.col("trust"), max(bc.trust_initial, 1e-9),
+                                                 s.campaign, s.tactic != CLEAN)
     if bc.trust_conversion_elasticity != 1.0:
         p **= bc.trust_conversion_elasticity  # applies to the trust ratio only: rescale below
         p *= stream_conv[vs] ** (1.0 - bc.trust_conversion_elasticity)
     # Campaign prices move price-sensitive buyers more; so do cheap counterfeits.
-    camp = np.flatnonzero(s.campaign[vs])
     if camp.size:
         conv_f = day.campaign["conversion"][s.creator[vs[camp]]]
         p[camp] *= 1.0 + (conv_f - 1.0) * b.col("price_sensitivity")[vb[camp]]
     # Violating views convert as their tactic says (e.g. counterfeits lift price-sensitive buyers).
-    violating = np.flatnonzero(t != CLEAN)
-    t_violating = t[violating]
+    t_violating = s.tactic[vs[violating]]
     for kind in kinds():
         idx = violating[t_violating == code(kind.name)]
         if idx.size:
@@ -144,14 +158,13 @@ def shop(model: LiveShopModel, day: Day) -> None:
     if np.any(price_f != 1.0):
         vm = s.market[vs]
         p *= price_f[vm] ** (-lv.fee_price_elasticity[vm] * b.col("price_sensitivity")[vb])
-    np.minimum(p, 0.95, out=p)
-    buy = rng.random(vb.size) < p
+    buy = kernels.draw_orders(p, 0.95, rng)
 
     o_buyer = vb[buy]
     o_stream = vs[buy]
     o_creator = sc[o_stream]
     o_market = s.market[o_stream]
-    o_tactic = t[buy]
+    o_tactic = s.tactic[o_stream]
     o_cat = s.category[o_stream]
     k = o_buyer.size
     value = np.exp(model.value_mu[o_cat] + model.value_sigma[o_cat] * rng.standard_normal(k))
@@ -330,8 +343,7 @@ def settle(model: LiveShopModel, day: Day) -> None:
     # viewers report clean streams too. Each viewer reports with a small probability, so a
     # stream's count is Poisson with the summed probabilities (exact to O(p^2)).
     s = day.streams
-    prop = np.bincount(day.view_stream, weights=b.col("report_propensity")[day.view_buyer],
-                       minlength=s.creator.size)
+    prop = kernels.stream_sums(day.view_stream, day.view_buyer, b.col("report_propensity"), s.creator.size)
     clean = s.tactic == CLEAN
     true_rate = bc.report_rate * model.tactics.visibility[s.tactic] * prop
     false_rate = np.where(clean, bc.false_report_rate * prop, 0.0)

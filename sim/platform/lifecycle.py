@@ -131,6 +131,9 @@ def adapt(model: LiveShopModel, day: Day) -> None:
     state[leave] = CreatorState.churned
     c.col("left_day")[leave] = today
     model.buyers.churn(today)
+    moved = model.buyers.compact(model.orders.buyers_in_flight())
+    if moved is not None:
+        model.orders.renumber_buyers(moved)
 
     arr = model.rngs["arrivals"]
     world = model.config.world

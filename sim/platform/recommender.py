@@ -7,7 +7,8 @@ the per-creator traffic multiplier that governance sets (``scores``).
 
 Sessions pick a category by the buyer's preferences, then a live stream of that category in
 the buyer's market with probability proportional to its score; when the category has no live
-stream, the session goes to any live stream of the market.
+stream, the session goes to any live stream of the market (one uniform draw per session,
+through alias tables: ``assign_sessions``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import kernels
 from sim.labels import CreatorState
 from sim.tactics import CLEAN
 
@@ -75,20 +77,22 @@ def recommend(model: LiveShopModel, day: Day) -> None:
     supply = ratio ** model.config.world.buyers.supply_elasticity
     rate = model.activity_level * model.timeline.traffic() * supply
     b = model.buyers
-    buyer = b.draw_sessions(rate, rng)
-    b_market = b.col("market")[buyer].astype(np.int64)
-    first = rng.random(buyer.size) < model.config.world.buyers.primary_category_weight
-    category = np.where(first, b.col("cat1")[buyer], b.col("cat2")[buyer]).astype(np.int64)
-    stream = assign_sessions(b_market, category, s.market, s.category, score, n_m, model.n_categories, rng)
+    due, count = b.due_sessions(rate, rng)
     counts = model.counts
-    counts.add("sessions", b_market)
+    counts.add("sessions", b.col("market")[due], count)
+    buyer, stream = assign_sessions(due, count, b.col("market"), b.col("cat1"), b.col("cat2"),
+                                    s.market, s.category, score, n_m, model.n_categories,
+                                    model.config.world.buyers.primary_category_weight, rng)
     seen = stream >= 0
-    # Streams cut live by the classifiers lose the views after the cut.
-    kept = model.governance.interrupt(stream[seen], rng)
-    cut = np.flatnonzero(seen)[~kept]
-    if cut.size:
-        counts.add("interrupted_views", b_market[cut])
-        seen[cut] = False
+    # Streams cut live by the classifiers lose the views after the cut (a draw per view of a cut stream).
+    share = model.today.keep_share
+    if share.size and np.any(share < 1.0):
+        at_risk = np.flatnonzero(seen)
+        at_risk = at_risk[share[stream[at_risk]] < 1.0]
+        cut = at_risk[~model.governance.interrupt(stream[at_risk], rng)]
+        if cut.size:
+            counts.add("interrupted_views", s.market[stream[cut]])
+            seen[cut] = False
     day.view_buyer = buyer[seen]
     day.view_stream = stream[seen]
     s.views = np.bincount(day.view_stream, minlength=s.creator.size)
@@ -99,61 +103,36 @@ def recommend(model: LiveShopModel, day: Day) -> None:
 
 
 def assign_sessions(
-    session_market: np.ndarray,
-    session_category: np.ndarray,
+    due: np.ndarray,
+    count: np.ndarray,
+    buyer_market: np.ndarray,
+    cat1: np.ndarray,
+    cat2: np.ndarray,
     stream_market: np.ndarray,
     stream_category: np.ndarray,
     stream_score: np.ndarray,
     n_markets: int,
     n_categories: int,
+    first_weight: float,
     rng: np.random.Generator,
-) -> np.ndarray:
-    """Stream index viewed by each session (-1 when its market has no live stream).
+) -> tuple[np.ndarray, np.ndarray]:
+    """The buyer and the stream of every session (stream -1 when its market has no live stream).
 
-    Equivalent in distribution to an independent score-weighted draw per session, done
-    without a per-session search: within each (market, category) group the number of views
-    per stream is one multinomial draw, and sessions (in random order) are dealt out to
-    streams accordingly. The Python loop runs over groups (markets x categories), never over
-    sessions.
+    Buyer ``due[j]`` (a row of ``buyer_market``, ``cat1``, ``cat2``: its market and first and
+    second categories) opens ``count[j]`` sessions, in that order. Each picks the buyer's first category with
+    probability ``first_weight`` (else its second), then a live stream of that category in the
+    buyer's market with probability proportional to its score, or any live stream of the market
+    when that category has nothing live: an independent draw per session through one alias table
+    per group (``sim.kernels``), built once a day over the streams, never a search per session.
     """
-    n_sessions = session_market.size
-    stream = np.full(n_sessions, -1, dtype=np.int64)
-    if n_sessions == 0 or stream_score.size == 0:
-        return stream
-    n_groups = n_markets * n_categories
+    n_cat_groups = n_markets * n_categories
     s_group = stream_market.astype(np.int64) * n_categories + stream_category
-    g_total = np.bincount(s_group, weights=stream_score, minlength=n_groups)
-    m_total = g_total.reshape(n_markets, n_categories).sum(axis=1)
-
-    # Each session's effective group: its (market, category), or its whole market (key
-    # n_groups + market) when that category has nothing live.
-    key = session_market.astype(np.int64) * n_categories + session_category
-    empty = g_total[key] <= 0
-    key[empty] = n_groups + session_market[empty]
-    key[empty & (m_total[session_market] <= 0)] = -1
-
-    # Random order, then a stable sort by group: sessions are grouped, shuffled within groups.
-    shuffled = rng.permutation(n_sessions)
-    small = np.int16 if n_groups + n_markets < np.iinfo(np.int16).max else np.int32
-    order = shuffled[np.argsort(key[shuffled].astype(small), kind="stable")]
-    counts = np.bincount(key + 1, minlength=n_groups + n_markets + 1)
-    n_lost = int(counts[0])  # sessions with key -1 sort first and see nothing
-    counts = counts[1:]
-
     by_group = np.argsort(s_group, kind="stable")
-    g_first = np.searchsorted(s_group[by_group], np.arange(n_groups + 1))
     by_market = np.argsort(stream_market, kind="stable")
-    m_first = np.searchsorted(stream_market[by_market], np.arange(n_markets + 1))
-    pieces = []
-    for g in np.flatnonzero(counts):
-        if g < n_groups:
-            members = by_group[g_first[g] : g_first[g + 1]]
-        else:
-            m = g - n_groups
-            members = by_market[m_first[m] : m_first[m + 1]]
-        w = stream_score[members]
-        views = rng.multinomial(counts[g], w / w.sum())
-        pieces.append(np.repeat(members, views))
-    if pieces:
-        stream[order[n_lost:]] = np.concatenate(pieces)
-    return stream
+    member = np.concatenate([by_group, by_market]).astype(np.int64)
+    start = np.concatenate([
+        np.searchsorted(s_group[by_group], np.arange(n_cat_groups)),
+        by_group.size + np.searchsorted(stream_market[by_market], np.arange(n_markets + 1)),
+    ])
+    size, prob, alias = kernels.alias_tables(stream_score[member], start)
+    return kernels.assign_sessions(due, count, cat1, cat2, buyer_market, first_weight, n_categories, start, size, member, prob, alias, rng)
