@@ -130,20 +130,15 @@ def test_dropping_departed_buyers_rows_changes_no_result(tiny, monkeypatch):
     from sim.agents.buyers import BuyerPopulation
 
     scen = with_overrides(tiny, {"world.n_buyers": 4000, "days": 120, "world.buyers.churn_rate": 0.01})
-    compact = BuyerPopulation.compact
-
-    def run(share: float | None):
-        if share is None:
-            monkeypatch.setattr(BuyerPopulation, "compact", lambda self, in_flight, min_share=0.25: None)
-        else:
-            monkeypatch.setattr(BuyerPopulation, "compact",
-                                lambda self, in_flight, min_share=0.25: compact(self, in_flight, share))
+    def run(share: float):
+        monkeypatch.setattr(BuyerPopulation, "worth_compacting",
+                            lambda self: self.n > 0 and self.n - int(self.stock_active.sum()) >= share * self.n)
         m = LiveShopModel(scenario=scen)
         while m.running:
             m.step()
         return m
 
-    never, nightly = run(None), run(0.0)
+    never, nightly = run(2.0), run(0.0)
     assert json.dumps(never.history) == json.dumps(nightly.history)  # exact floats, NaN included
     assert nightly.buyers.n < never.buyers.n  # rows were dropped
     assert nightly.buyers.n == int(nightly.buyers.col("active").sum()) + np.unique(

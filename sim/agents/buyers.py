@@ -52,6 +52,8 @@ declare(BUYERS, __name__,
 # Appetite never falls below this (a buyer this wary opens a session once in a billion of its usual
 # ones): the session clock is rescaled by the ratio of old to new appetite and must stay finite.
 APPETITE_FLOOR = 1e-9
+# The rows of buyers who left are dropped once they are this share of all rows (``compact``).
+COMPACT_SHARE = 0.25
 
 
 class BuyerPopulation(ColumnTable):
@@ -225,17 +227,18 @@ class BuyerPopulation(ColumnTable):
         initial = self.col("joined_day")[rows] == 0
         self.stock_initial_active -= np.bincount(mk[initial], minlength=m)
 
-    def compact(self, in_flight: np.ndarray, min_share: float = 0.25) -> np.ndarray | None:
-        """Drop the rows of buyers who left, once they are at least ``min_share`` of all rows,
-        keeping those with orders still in flight (rows ``in_flight``), so daily passes cost
-        nothing for buyers long gone. Rows keep their order, so no draw and no result changes.
+    def worth_compacting(self, min_share: float = COMPACT_SHARE) -> bool:
+        """Whether buyers who left hold at least ``min_share`` of the rows (time for ``compact``)."""
+        return self.n > 0 and (self.n - int(self.stock_active.sum())) >= min_share * self.n
 
-        Returns the new row of every old row (-1: dropped), or None when nothing was done.
+    def compact(self, in_flight: np.ndarray) -> np.ndarray:
+        """Drop the rows of buyers who left, keeping those with orders still in flight (rows
+        ``in_flight``), so daily passes cost nothing for buyers long gone. Rows keep their
+        order, so no draw and no result changes.
+
+        Returns the new row of every old row (-1: dropped).
         """
-        active = self.col("active")
-        if self.n == 0 or (self.n - int(self.stock_active.sum())) < min_share * self.n:
-            return None
-        keep = active.copy()
+        keep = self.col("active").copy()
         keep[in_flight] = True
         gone = ~keep
         initial = gone & (self.col("joined_day") == 0)

@@ -131,9 +131,8 @@ def adapt(model: LiveShopModel, day: Day) -> None:
     state[leave] = CreatorState.churned
     c.col("left_day")[leave] = today
     model.buyers.churn(today)
-    moved = model.buyers.compact(model.orders.buyers_in_flight())
-    if moved is not None:
-        model.orders.renumber_buyers(moved)
+    if model.buyers.worth_compacting():
+        model.orders.renumber_buyers(model.buyers.compact(model.orders.buyers_in_flight()))
 
     arr = model.rngs["arrivals"]
     world = model.config.world
