@@ -12,7 +12,7 @@ machine: on a shared one the numbers are upper bounds on time.
     python benchmarks/speed.py --quick          # small sizes only: checks the script, not the targets
     python benchmarks/speed.py --json speed.json
 
-Targets (issue 12): 1M x 10k x 365 in <= 8 s model time (build + run) and <= 500 MiB; the bundled
+Targets: 1M x 10k x 365 in <= 8 s model time (build + run) and <= 500 MiB; the bundled
 baseline in <= 0.8 s; <= 0.5 ms fixed overhead per simulated day; 10M x 100k x 365 in <= 120 s and
 <= 4 GiB; livesim's buyer-days per second at least 35 x Mesa's agent-steps per second.
 """
@@ -42,7 +42,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = str(ROOT / "scenarios" / "baseline.toml")
 MARKER = "livesim speed benchmark"  # in every JSON file this script writes; others are never replaced
-LINE_LIMIT = 0.15  # issue 12: no single line (numpy call) takes more than 15 % of a step
+LINE_LIMIT = 0.15  # the speed check: no single line (numpy call) takes more than 15 % of a step
 
 Size = tuple[int, int, int]  # buyers, creators, days
 
@@ -284,7 +284,7 @@ def aggregate_raw_stacks(text: str, *, root_function: str = "_run_days") -> dict
 
     Keeps only samples taken inside ``root_function`` (the step loop, not imports or the build).
     ``by_line``: each sample goes to the deepest frame in livesim's own code (``sim/``), so a line
-    that calls numpy carries that numpy call's time: the issue's "no single numpy call above
+    that calls numpy carries that numpy call's time: the check "no single numpy call above
     15 % of a step" is a check on this table. ``by_leaf``: the frame actually executing (numpy's
     and Mesa's Python code included)."""
     by_line: Counter[str] = Counter()
