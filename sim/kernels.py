@@ -76,18 +76,16 @@ def _due_numba_source(threshold, activity, appetite, market, reached, rng):  # p
     count = np.ones(k, dtype=np.int64)
     going = np.arange(k)
     n_going = k
-    while n_going:
-        for q in range(n_going):
-            j = going[q]
-            nxt[j] += rng.standard_exponential() / lam[j]
+    while n_going:  # one pass a round: draw, keep those still inside today, count them
         m = 0
         for q in range(n_going):
             j = going[q]
+            nxt[j] += rng.standard_exponential() / lam[j]
+            inside = nxt[j] <= r[j]
             going[m] = j
-            m += nxt[j] <= r[j]
+            m += inside
+            count[j] += inside
         n_going = m
-        for q in range(n_going):
-            count[going[q]] += 1
     for j in range(k):
         threshold[due[j]] = nxt[j]
     return due, count
@@ -187,7 +185,7 @@ def alias_tables(weight: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.
     return size, prob, alias
 
 
-def _assign_numpy(due, count, cat1, cat2, market, first_weight, n_categories, n_cat_groups,
+def _assign_numpy(due, count, cat1, cat2, market, first_weight, n_categories, n_cat_groups, n_streams,
                   start, size, member, prob, alias, rng):
     buyer = np.repeat(due, count)
     u = rng.random(buyer.size)
@@ -206,37 +204,55 @@ def _assign_numpy(due, count, cat1, cat2, market, first_weight, n_categories, n_
     at = start[group] + j
     local = np.where(x - j < prob[at], j, alias[at])
     stream = np.where(k > 0, member[start[group] + local], -1)
-    return buyer, stream
+    views = np.bincount(stream[stream >= 0], minlength=n_streams)
+    sessions = np.bincount(market[due], weights=count, minlength=size.size - n_cat_groups)
+    return buyer, stream, views, sessions
 
 
-def _assign_numba_source(due, count, cat1, cat2, market, first_weight, n_categories, n_cat_groups,
+def _assign_numba_source(due, count, cat1, cat2, market, first_weight, n_categories, n_cat_groups, n_streams,
                          start, size, member, prob, alias, rng):  # pragma: no cover - compiled
+    n_markets = size.size - n_cat_groups
+    sessions = np.zeros(n_markets)
     n = 0
     for j in range(due.size):
         n += count[j]
-    buyer = np.empty(n, dtype=np.int64)
+        sessions[market[due[j]]] += count[j]
+    # buyer = due repeated count times, without a loop of unknown length per buyer: mark where
+    # each buyer's run starts, carry the mark forward (a running maximum), then gather.
+    run = np.zeros(n, dtype=np.int64)
     q = 0
     for j in range(due.size):
-        for _ in range(count[j]):
-            buyer[q] = due[j]
-            q += 1
-    u = np.empty(n)
+        if q < n:
+            run[q] = j
+        q += count[j]
+    for q in range(1, n):
+        run[q] = max(run[q], run[q - 1])
+    buyer = np.empty(n, dtype=np.int64)
     for q in range(n):
-        u[q] = rng.random()
+        buyer[q] = due[run[q]]
+    # A (market, category) group with nothing live sends its sessions to the market's group.
+    g_start = np.empty(size.size, dtype=np.int64)
+    g_size = np.empty(size.size, dtype=np.int64)
+    for g in range(size.size):
+        h = g
+        if g < n_cat_groups and size[g] == 0:
+            h = n_cat_groups + g // n_categories
+        g_start[g] = start[h]
+        g_size[g] = size[h]
     stream = np.empty(n, dtype=np.int64)
+    views = np.zeros(n_streams, dtype=np.int64)
     second_weight = 1.0 - first_weight
     for q in range(n):
+        u = rng.random()
         b = buyer[q]
-        m = np.int64(market[b])
-        if u[q] < first_weight:
-            g = m * n_categories + cat1[b]
-            v = u[q] / first_weight
+        base = np.int64(market[b]) * n_categories
+        if u < first_weight:
+            g = base + cat1[b]
+            v = u / first_weight
         else:
-            g = m * n_categories + cat2[b]
-            v = (u[q] - first_weight) / second_weight
-        if size[g] == 0:
-            g = n_cat_groups + m
-        k = size[g]
+            g = base + cat2[b]
+            v = (u - first_weight) / second_weight
+        k = g_size[g]
         if k == 0:
             stream[q] = -1
             continue
@@ -244,20 +260,23 @@ def _assign_numba_source(due, count, cat1, cat2, market, first_weight, n_categor
         j = np.int64(x)
         if j > k - 1:
             j = k - 1
-        at = start[g] + j
+        at = g_start[g] + j
         local = j if x - j < prob[at] else alias[at]
-        stream[q] = member[start[g] + local]
-    return buyer, stream
+        s = member[g_start[g] + local]
+        stream[q] = s
+        views[s] += 1
+    return buyer, stream, views, sessions
 
 
 _assign_numba = _JIT(_assign_numba_source) if _JIT is not None else None
 
 
 def assign_sessions(due: np.ndarray, count: np.ndarray, cat1: np.ndarray, cat2: np.ndarray, market: np.ndarray,
-                    first_weight: float, n_categories: int, start: np.ndarray, size: np.ndarray,
+                    first_weight: float, n_categories: int, n_streams: int, start: np.ndarray, size: np.ndarray,
                     member: np.ndarray, prob: np.ndarray, alias: np.ndarray,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The buyer and the stream of every session today (stream -1: nothing live in its market).
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The buyer and the stream of every session today (stream -1: nothing live in its market),
+    the sessions each of the ``n_streams`` streams received, and the sessions of each market.
 
     Sessions are buyer ``due[j]`` repeated ``count[j]`` times, in that order. Each session draws
     one uniform: below ``first_weight`` it shops the buyer's first category, else its second,
@@ -265,13 +284,16 @@ def assign_sessions(due: np.ndarray, count: np.ndarray, cat1: np.ndarray, cat2: 
     probability proportional to its score, through the group's alias table. A category with
     nothing live sends the session to the whole market's streams. Groups are ``market x
     n_categories + category``, then one per market; ``start``/``size`` locate each group's
-    tables, ``member`` maps table slots to stream indices.
+    tables, ``member`` maps table slots to stream indices. Sessions per market are floats (they
+    are added to float day counts), per stream integers.
     """
     n_cat_groups = size.size // (n_categories + 1) * n_categories  # the market groups follow
     if member.size == 0:
-        return np.repeat(due, count), np.full(int(count.sum()), -1, dtype=np.int64)
+        sessions = np.bincount(market[due], weights=count, minlength=size.size - n_cat_groups)
+        return (np.repeat(due, count), np.full(int(count.sum()), -1, dtype=np.int64),
+                np.zeros(int(n_streams), dtype=np.int64), sessions)
     args = (due, count, cat1, cat2, market, float(first_weight), int(n_categories), int(n_cat_groups),
-            start, size, member, prob, alias, rng)
+            int(n_streams), start, size, member, prob, alias, rng)
     if _assign_numba is not None:
         return _assign_numba(*args)
     return _assign_numpy(*args)

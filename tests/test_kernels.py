@@ -58,19 +58,23 @@ def test_assignment_engines_agree(first_weight):
     s_cat = rng.integers(0, n_c - 1, 300).astype(np.int16)  # category 5 has nothing live: fallback
     score = rng.lognormal(0, 2, 300)
     score[:20] = 0.0
-    from sim.platform.recommender import assign_sessions
+    from sim.platform.recommender import _assign
 
     args = (due, count, market, cat1, cat2, s_market, s_cat, score, n_m, n_c, first_weight)
     ra, rb = np.random.default_rng(1), np.random.default_rng(1)
     engine = kernels._assign_numba
     try:
-        buyer_b, stream_b = assign_sessions(*args, rb)
+        buyer_b, stream_b, views_b, sessions_b = _assign(*args, rb)
         kernels._assign_numba = None
-        buyer_a, stream_a = assign_sessions(*args, ra)
+        buyer_a, stream_a, views_a, sessions_a = _assign(*args, ra)
     finally:
         kernels._assign_numba = engine
     assert np.array_equal(buyer_a, buyer_b) and np.array_equal(stream_a, stream_b)
+    assert np.array_equal(views_a, views_b) and np.array_equal(sessions_a, sessions_b)
+    assert np.array_equal(buyer_a, np.repeat(due, count))
     assert (stream_a >= 0).all() and (score[stream_a] > 0).all()
+    assert np.array_equal(views_a, np.bincount(stream_a, minlength=300))
+    assert np.array_equal(sessions_a, np.bincount(market[buyer_a], minlength=n_m))
     assert (s_market[stream_a] == market[buyer_a]).all()  # a session stays in its buyer's market
 
 

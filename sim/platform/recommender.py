@@ -79,23 +79,28 @@ def recommend(model: LiveShopModel, day: Day) -> None:
     b = model.buyers
     due, count = b.due_sessions(rate, rng)
     counts = model.counts
-    counts.add("sessions", b.col("market")[due], count)
-    buyer, stream = assign_sessions(due, count, b.col("market"), b.col("cat1"), b.col("cat2"),
-                                    s.market, s.category, score, n_m, model.n_categories,
-                                    model.config.world.buyers.primary_category_weight, rng)
-    seen = stream >= 0
+    buyer, stream, views, sessions = _assign(due, count, b.col("market"), b.col("cat1"), b.col("cat2"),
+                                             s.market, s.category, score, n_m, model.n_categories,
+                                             model.config.world.buyers.primary_category_weight, rng)
+    counts.add("sessions", np.arange(n_m), sessions)
+    seen = None if views.sum() == stream.size else stream >= 0  # None: every session found a stream
     # Streams cut live by the classifiers lose the views after the cut (a draw per view of a cut stream).
     share = model.today.keep_share
     if share.size and np.any(share < 1.0):
-        at_risk = np.flatnonzero(seen)
+        at_risk = np.flatnonzero(stream >= 0) if seen is None else np.flatnonzero(seen)
         at_risk = at_risk[share[stream[at_risk]] < 1.0]
         cut = at_risk[~model.governance.interrupt(stream[at_risk], rng)]
         if cut.size:
             counts.add("interrupted_views", s.market[stream[cut]])
+            if seen is None:
+                seen = np.ones(stream.size, dtype=bool)
             seen[cut] = False
-    day.view_buyer = buyer[seen]
-    day.view_stream = stream[seen]
-    s.views = np.bincount(day.view_stream, minlength=s.creator.size)
+            views -= np.bincount(stream[cut], minlength=views.size)
+    if seen is None:
+        day.view_buyer, day.view_stream = buyer, stream
+    else:
+        day.view_buyer, day.view_stream = buyer[seen], stream[seen]
+    s.views = views
     model.creators.col("views")[s.creator] += s.views
     counts.add("views", s.market, s.views)
     counts.add("violating_views", s.market, np.where(s.tactic != CLEAN, s.views, 0))
@@ -125,6 +130,14 @@ def assign_sessions(
     when that category has nothing live: an independent draw per session through one alias table
     per group (``sim.kernels``), built once a day over the streams, never a search per session.
     """
+    return _assign(due, count, buyer_market, cat1, cat2, stream_market, stream_category, stream_score,
+                   n_markets, n_categories, first_weight, rng)[:2]
+
+
+def _assign(due, count, buyer_market, cat1, cat2, stream_market, stream_category, stream_score,
+            n_markets, n_categories, first_weight, rng):
+    """``assign_sessions``, plus the sessions each stream received and the sessions per market
+    (``sim.kernels.assign_sessions``)."""
     n_cat_groups = n_markets * n_categories
     s_group = stream_market.astype(np.int64) * n_categories + stream_category
     by_group = np.argsort(s_group, kind="stable")
@@ -135,4 +148,5 @@ def assign_sessions(
         by_group.size + np.searchsorted(stream_market[by_market], np.arange(n_markets + 1)),
     ])
     size, prob, alias = kernels.alias_tables(stream_score[member], start)
-    return kernels.assign_sessions(due, count, cat1, cat2, buyer_market, first_weight, n_categories, start, size, member, prob, alias, rng)
+    return kernels.assign_sessions(due, count, cat1, cat2, buyer_market, first_weight, n_categories,
+                                   stream_market.size, start, size, member, prob, alias, rng)
