@@ -1,4 +1,4 @@
-"""The ``livesim`` command: run, sweep, query and validate.
+"""The ``livesim`` command: run, sweep, calibrate, query and validate.
 
 Errors a user can fix (a missing file, bad TOML, an unknown key, a wrong value) print one line
 naming the file, the field, the value and what is allowed, and exit with status 2. Things
@@ -283,6 +283,70 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+class _CountProgress:
+    """A progress bar over candidate worlds (tqdm on a terminal; otherwise nothing until the end)."""
+
+    def __init__(self, label: str, enabled: bool = True) -> None:
+        self.label, self.enabled, self.tty = label, enabled, _is_tty(sys.stderr)
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not (self.enabled and self.tty):
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=self.label, unit="world", file=sys.stderr, leave=True,
+                             dynamic_ncols=True, mininterval=0.25)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit the scenario's world to observed numbers (analysis.calibrate)."""
+    from analysis.calibrate import calibrate, format_fit, format_recovery, identify
+    from analysis.observed import load_observed
+    from sim.outdir import check_path_text
+
+    if args.scheduler and args.backend != "dask":
+        raise ScenarioError("--scheduler", None, args.scheduler, "needs --backend dask")
+    if args.budget < 1:
+        raise ScenarioError("--budget", None, args.budget, "expected at least 1 candidate world")
+    scenario = _load(args)
+    observed = load_observed(args.observed, scenario)
+    out = Path(args.out if args.out is not None else str(Path("results") / f"calibrate_{scenario.name}"))
+    check_path_text(out, str(out))
+    workers = (args.workers or 1) if args.scheduler else _workers(args.workers)
+    if not args.scheduler:
+        from sim.capacity import check_memory
+
+        check_memory(scenario, str(args.scenario), workers=workers)
+    print(f"livesim calibrate {scenario.name}: {len(observed.fit)} parameters to {len(observed.fitted)} targets "
+          f"({len(observed.held_out)} held out), {args.budget} worlds x {observed.replications} replications, "
+          f"{workers} workers ({args.backend})")
+    progress = _CountProgress("identify" if args.identify else "calibrate", enabled=not args.quiet)
+    kw = dict(budget=args.budget, workers=workers, backend=args.backend, scheduler=args.scheduler, resume=args.resume,
+              seed=args.seed, progress=progress, notify=lambda msg: print(f"livesim calibrate: {msg}", file=sys.stderr))
+    try:
+        if args.identify:
+            result, recovery = identify(scenario, observed, out, **kw)
+        else:
+            result = calibrate(scenario, observed, out, **kw)
+    finally:
+        progress.close()
+    print(format_fit(result))
+    if args.identify:
+        print("\nIdentifiability (synthetic observations from the known world; can the targets recover it?):\n")
+        print(format_recovery(recovery))
+    print(f"\n{result.evaluations} worlds evaluated in {result.seconds:.1f}s; best scenario {out}/best.toml; "
+          f"files in {out}/: {', '.join(result.files)}")
+    return 0
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     """SQL over a sweep's or a run folder's results. The connection cannot touch files: see analysis.load.connect."""
     import duckdb
@@ -479,6 +543,29 @@ def build_parser() -> argparse.ArgumentParser:
     p_sw.add_argument("--creators", action="store_true", help="also store one creators shard per run")
     p_sw.add_argument("--quiet", action="store_true", help="no progress bar")
     p_sw.set_defaults(func=cmd_sweep)
+
+    p_cal = sub.add_parser("calibrate", help="fit a scenario's world (world.* parameters) to observed numbers: a fit "
+                           "table, the best scenario as TOML and the plausible worlds")
+    p_cal.add_argument("scenario", help="scenario TOML file or bundled name (its policy is the one in force when the "
+                       "numbers were observed)")
+    p_cal.add_argument("--observed", required=True, help="OBSERVED.toml: [[targets]] (the observed numbers) and "
+                       "[[fit]] (the world parameters and their ranges)")
+    p_cal.add_argument("--budget", type=int, default=60, help="candidate worlds to evaluate (default 60)")
+    p_cal.add_argument("--workers", type=int, help="parallel runs (default: the number of cores)")
+    p_cal.add_argument("--backend", choices=("local", "dask"), default="local",
+                       help="local process pool (default) or dask")
+    p_cal.add_argument("--scheduler", help="with --backend dask: a running scheduler's address (tcp://host:port)")
+    p_cal.add_argument("--out", help="the calibration's folder (default: results/calibrate_<scenario>/); a new or "
+                       "empty folder, or its own with --resume")
+    p_cal.add_argument("--resume", action="store_true", help="continue an interrupted calibration in --out")
+    p_cal.add_argument("--identify", action="store_true",
+                       help="identifiability check: calibrate to synthetic observations made at known values (the "
+                       "scenario's own, or the middle of each range) and report how well each parameter is recovered")
+    p_cal.add_argument("--days", type=int, help="override the number of days")
+    p_cal.add_argument("--seed", type=int, help="override the scenario seed (also seeds the search)")
+    p_cal.add_argument("--set", action="append", metavar="PATH=VALUE", help="override any parameter first")
+    p_cal.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_cal.set_defaults(func=cmd_calibrate)
 
     p_q = sub.add_parser("query", help="read-only SQL over a sweep results folder or a run folder (tables: summary, "
                                        "daily, sanctions, runs; creators for a run folder or a sweep run with "

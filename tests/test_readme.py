@@ -25,7 +25,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 # Commands the README shows for installing and testing livesim itself (CI runs these).
 INSTALL_COMMANDS = ("python3 -m venv .venv", ".venv/bin/pip install", ".venv/bin/python -m pytest", "python -m pytest")
 # Scaled-down sizes, so that the README's commands run within a test's time.
-SMALL = {"n_buyers": 3_000, "n_creators": 80, "replications": 2, "sample_n": 3}
+SMALL = {"n_buyers": 3_000, "n_creators": 80, "replications": 2, "sample_n": 3, "budget": 4}
 
 
 def fenced(langs: str) -> list[tuple[str, str]]:
@@ -67,12 +67,16 @@ def livesim_args(argv: list[str]) -> list[str] | None:
     for i, a in enumerate(args[:-1]):
         if a == "--replications":
             args[i + 1] = str(SMALL["replications"])
-    if args[0] in ("run", "sweep", "compare"):
+        if a == "--budget":
+            args[i + 1] = str(SMALL["budget"])
+    if args[0] in ("run", "sweep", "compare", "calibrate"):
         args.append("--quiet")
     return args
 
 
 def _kind(doc: dict) -> str:
+    if "fit" in doc:
+        return "observed"
     if "scenario" in doc:
         return "sweep"
     if set(doc) == {"targets"}:
@@ -95,6 +99,13 @@ def test_every_toml_block_validates(index: int, tmp_path: Path) -> None:
     kind = _kind(doc)
     if kind == "scenario":
         scenario_from_dict(doc, source=f"README toml block {index}", base_dir=ROOT / "scenarios")
+    elif kind == "observed":
+        from analysis.observed import load_observed
+        from sim.config import load_scenario
+
+        path = tmp_path / "observed.toml"
+        path.write_text(text)
+        assert load_observed(path, load_scenario("baseline")).fit
     elif kind == "sweep":  # named relative to scenarios/sweeps/, as the bundled sweeps are
         shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
         path = tmp_path / "scenarios" / "sweeps" / "readme_block.toml"

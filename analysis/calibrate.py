@@ -1,0 +1,845 @@
+"""Calibration: fit a scenario's world to a team's own observed numbers.
+
+``livesim calibrate SCENARIO --observed OBSERVED.toml`` searches the ``[[fit]]`` ranges of the
+observed file (:mod:`analysis.observed`) for worlds whose runs reproduce its ``[[targets]]``:
+
+* **Search**: optuna's TPE sampler (Bayesian optimisation), its study kept in SQLite
+  (``calibration.db``), so a calibration stopped at any point, even by SIGKILL, resumes with
+  ``--resume`` and ends exactly where an uninterrupted one would. Candidates are proposed in
+  batches of the file's ``batch`` (not of ``--workers``), and each proposal's sampler is seeded
+  from the seed and the trial number, so the same seed gives the same calibration whatever the
+  number of workers, the backend or the interruptions. Why optuna rather than ABC-SMC: it
+  resumes from its own storage, needs no distance threshold schedule, and its every evaluated
+  world is kept, so the plausible set below comes from the same runs (docs/calibration.md).
+* **Evaluation**: every candidate world runs ``replications`` times through the sweep engine's
+  unit of work (:func:`sim.experiment.run_spec`, on a local process pool or dask), replication
+  ``r`` of every candidate with the same seed (common random numbers: candidates differ by their
+  parameters, not their luck). Its loss is the root mean square implausibility of the fitted
+  targets: the distance from the simulated mean to the observed value in half-band widths
+  (history matching's measure; 1 is the band's edge).
+* **Plausible set**: every evaluated world whose simulated means lie within every fitted
+  target's band: a region of worlds the data cannot rule out, not one point (history matching's
+  "not implausible" region). Its per-parameter ranges are what the data pins down.
+* **Fit report**: the best world is run again on fresh replications (``check_replications``,
+  seeds the search never saw, so the winner's luck does not flatter it) for the fit table:
+  observed, simulated mean and 95 % interval, normalised error ``(sim - observed) / observed``
+  per target and the overall NRMSE, held-out targets apart (the out-of-sample check).
+
+Files in ``--out`` (all written by livesim; nothing else there is touched): ``calibration.db``,
+``calibration.json``, ``trials.parquet``, ``plausible.parquet``, ``best.toml`` (runs as is),
+``fit.md``, ``marginals.png``, ``convergence.png``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.observed import Observed, ObservedTarget
+from sim.config import Scenario, with_overrides
+from sim.errors import ScenarioError
+
+__all__ = ["CALIBRATION_FILES", "CalibrationResult", "calibrate", "fit_table", "format_fit", "format_recovery", "identify",
+           "recovery_table", "synthetic_observed", "target_values", "truth_values"]
+
+CALIBRATION_FILES = ("calibration.db", "calibration.json", "trials.parquet", "plausible.parquet", "profiles.parquet",
+                     "best.toml", "fit.md", "marginals.png", "convergence.png", "profiles.png", "identify.md")
+MARKER = "livesim calibration"
+# A parameter is "pinned down" when its profile interval spans at most this share of the searched range.
+PINNED_SHARE = 0.5
+STUDY = "livesim"
+
+
+@dataclass
+class CalibrationResult:
+    """What a calibration found (also written to its folder)."""
+
+    out_dir: Path
+    best_params: dict[str, float | int]
+    best_loss: float
+    best_scenario: Scenario
+    fit: pd.DataFrame  # one row per target (fitted and held out), from the check replications
+    nrmse: float  # over the fitted targets
+    nrmse_held_out: float  # over the held-out targets (NaN without any)
+    trials: pd.DataFrame  # every evaluated world: parameters, loss, per-target simulated means
+    plausible: pd.DataFrame  # the evaluated worlds within every fitted target's band
+    evaluations: int
+    seconds: float
+    ranges: list[dict[str, Any]] = field(default_factory=list)  # the searched ranges (path, low, high, log)
+    # Per parameter, worlds on a slice through the best one (the others held at their best values):
+    # one row per (path, value) with its loss and whether it is within every fitted band.
+    profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
+    files: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------
+# Target values from a run
+# ---------------------------------------------------------------------------------------
+
+
+def _scale(t: ObservedTarget, scenario: Scenario) -> float:
+    if not t.per_10k_creators:
+        return 1.0
+    share = 1.0
+    if t.market != "all":
+        total = sum(m.creator_share for m in scenario.world.markets) or 1.0
+        share = next(m.creator_share for m in scenario.world.markets if m.name == t.market) / total
+    base = scenario.world.n_creators * share
+    return 10_000.0 / base if base else float("nan")
+
+
+def target_values(targets: list[ObservedTarget], frames: dict[str, pd.DataFrame], scenario: Scenario) -> list[float]:
+    """Each target's simulated value in one run (``run_spec``'s frames): the summary value of its
+    metric in its market, or the mean of its daily values over its window, scaled per 10k
+    creators when it says so."""
+    summary, daily = frames["summary"], frames["daily"]
+    out = []
+    for t in targets:
+        if t.days is None:
+            rows = summary.loc[summary["market"] == t.market, t.metric]
+        else:
+            first, last = t.days
+            sel = (daily["market"] == t.market) & (daily["day"] >= first) & (daily["day"] <= last)
+            rows = daily.loc[sel, t.metric]
+        x = float(rows.astype(float).mean()) if len(rows) else float("nan")
+        out.append(x * _scale(t, scenario))
+    return out
+
+
+def _stats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of ``values`` (replications x targets): mean, sd, and the 95 % t-interval of the mean."""
+    from scipy import stats
+
+    n = values.shape[0]
+    with np.errstate(invalid="ignore"):
+        mean = values.mean(axis=0)
+        sd = values.std(axis=0, ddof=1) if n > 1 else np.zeros(values.shape[1])
+    half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n) if n > 1 else np.full(values.shape[1], np.nan)
+    return mean, sd, mean - half, mean + half
+
+
+def _loss(obs: Observed, mean: np.ndarray, sd: np.ndarray, n: int) -> tuple[float, bool, list[float]]:
+    """Root mean square implausibility over the fitted targets; whether every fitted target is
+    within its band; every target's implausibility."""
+    imp = [t.implausibility(float(m), float(s), n) for t, m, s in zip(obs.targets, mean, sd, strict=True)]
+    fitted = [i for t, i in zip(obs.targets, imp, strict=True) if not t.held_out]
+    loss = math.sqrt(sum(i * i for i in fitted) / len(fitted))
+    return loss, all(i <= 1.0 for i in fitted), imp
+
+
+# ---------------------------------------------------------------------------------------
+# Running candidate worlds
+# ---------------------------------------------------------------------------------------
+
+
+def run_quiet(spec: Any) -> dict[str, Any]:
+    """The sweep engine's ``run_spec`` without scenario warnings: the command line has shown the
+    base scenario's once (a candidate differs only in world parameters)."""
+    import warnings
+
+    from sim.errors import ScenarioWarning
+    from sim.experiment import run_spec
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        return run_spec(spec)
+
+
+class _Runner:
+    """Runs specs on the sweep engine's unit of work: in this process (one worker), a process
+    pool kept for the whole calibration, or dask. Results never depend on which."""
+
+    def __init__(self, workers: int, backend: str, scheduler: str | None) -> None:
+        self.workers, self.backend = workers, backend
+        self.pool: Any = None
+        self.client: Any = None
+        self.cluster: Any = None
+        if backend == "dask":
+            from sim.experiment import _dask_client
+
+            self.client, self.cluster = _dask_client(workers, scheduler)
+        elif workers > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            from sim.workerinit import die_with_parent
+
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                            initializer=die_with_parent, initargs=(os.getpid(),))
+
+    def map(self, specs: list[Any]) -> list[dict[str, Any]]:
+        if self.client is not None:
+            futures = [self.client.submit(run_quiet, s, pure=False, key=f"livesim-cal-{s.run_id}") for s in specs]
+            return [f.result() for f in futures]
+        if self.pool is not None:
+            return list(self.pool.map(run_quiet, specs))
+        return [run_quiet(s) for s in specs]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _candidate(base: Scenario, obs: Observed, params: dict[str, float]) -> tuple[Scenario, dict[str, Any]]:
+    values = {p.path: obs.value(p, params[p.path]) for p in obs.fit}
+    return with_overrides(base, values, source="calibration candidate", check_timeline=False), values
+
+
+def _evaluate(runner: _Runner, base: Scenario, obs: Observed, candidates: list[tuple[int, dict[str, float]]],
+              replications: range) -> list[dict[str, Any]]:
+    """Run each candidate ``(number, params)`` once per replication; per candidate the target
+    values (replications x targets) or the first error."""
+    from sim.sweep import RunSpec
+
+    specs, index = [], []
+    for number, params in candidates:
+        scenario, values = _candidate(base, obs, params)
+        for r in replications:
+            specs.append(RunSpec(run_id=f"t{number:05d}-r{r:03d}", variant="calibration", point=number,
+                                 replication=r, params=values, scenario=scenario))
+            index.append(number)
+    outcomes = runner.map(specs)
+    out: dict[int, dict[str, Any]] = {n: {"values": [], "error": None} for n, _ in candidates}
+    for number, spec, outcome in zip(index, specs, outcomes, strict=True):
+        if outcome["status"] != "done":
+            out[number]["error"] = out[number]["error"] or outcome.get("error", "failed")
+            continue
+        out[number]["values"].append(target_values(obs.targets, outcome["frames"], spec.scenario))
+    return [out[n] for n, _ in candidates]
+
+
+# ---------------------------------------------------------------------------------------
+# The folder
+# ---------------------------------------------------------------------------------------
+
+
+def _identity(base: Scenario, obs: Observed, seed: int, mode: str) -> dict[str, Any]:
+    from sim.provenance import scenario_hash
+
+    text = Path(obs.source).read_bytes() if Path(obs.source).is_file() else obs.source.encode()
+    return {"scenario_hash": scenario_hash(base), "observed_sha256": hashlib.sha256(text).hexdigest()[:16],
+            "seed": seed, "mode": mode}
+
+
+def _check_folder(out: Path, resume: bool) -> dict[str, Any] | None:
+    """The earlier calibration's record when resuming; ScenarioError when the folder cannot be used."""
+    given = str(out)
+    if not out.exists():
+        if resume:
+            raise ScenarioError("--out", None, given, "no calibration to resume there; leave out --resume to start one")
+        return None
+    if not out.is_dir():
+        raise ScenarioError("--out", None, given, "is a file, not a folder; choose a folder for the calibration")
+    record = out / "calibration.json"
+    doc = None
+    if record.is_file():
+        try:
+            doc = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            doc = None
+        if not isinstance(doc, dict) or doc.get("kind") != MARKER:
+            doc = None
+    entries = list(out.iterdir())
+    if doc is None:
+        if entries:
+            raise ScenarioError("--out", None, given, "holds files and is not a livesim calibration folder; livesim "
+                                "writes only into a new or empty folder, or resumes its own calibration: choose "
+                                "another --out")
+        if resume:
+            raise ScenarioError("--out", None, given, "no calibration to resume there (the folder is empty)")
+        return None
+    if not resume:
+        raise ScenarioError("--out", None, given, "already holds a calibration; add --resume to continue it, or "
+                            "choose another --out (livesim does not replace a calibration)")
+    clash = [p.name for p in entries if p.name in CALIBRATION_FILES and p.is_dir()]
+    if clash:
+        raise ScenarioError("--out", None, given, f"{clash[0]} is a folder where livesim writes a file; move it away")
+    return doc
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------
+# The search
+# ---------------------------------------------------------------------------------------
+
+
+def _sampler(seed: int, number: int) -> Any:
+    import optuna
+
+    state = int(np.random.SeedSequence([seed, number]).generate_state(1)[0])
+    return optuna.samplers.TPESampler(seed=state)
+
+
+def calibrate(
+    scenario: Scenario,
+    observed: Observed,
+    out: str | Path,
+    *,
+    budget: int = 60,
+    workers: int = 1,
+    backend: str = "local",
+    scheduler: str | None = None,
+    resume: bool = False,
+    seed: int | None = None,
+    check_replications: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    notify: Callable[[str], None] | None = None,
+    mode: str = "observed",
+) -> CalibrationResult:
+    """Fit ``scenario``'s world to ``observed`` with ``budget`` evaluated candidates (each run
+    ``observed.replications`` times), then check the best on fresh replications and write the
+    calibration's files into ``out`` (a new or empty folder, or its own with ``resume``)."""
+    import optuna
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState
+
+    if budget < 1:
+        raise ScenarioError("--budget", None, budget, "expected at least 1 candidate world")
+    if backend not in ("local", "dask"):
+        raise ScenarioError("--backend", None, backend, "allowed: local, dask")
+    out = Path(out)
+    seed = scenario.seed if seed is None else int(seed)
+    reps = observed.replications
+    n_check = check_replications or max(5, 2 * reps)
+    identity = _identity(scenario, observed, seed, mode)
+    earlier = _check_folder(out, resume)
+    if earlier is not None and earlier.get("identity") != identity:
+        raise ScenarioError("--out", None, str(out), "holds a calibration of another scenario, observed file or seed; "
+                            "--resume continues only the same calibration: choose another --out")
+    t0 = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"kind": MARKER, "identity": identity, "status": "running", "budget": budget,
+              "scenario": scenario.name, "observed": observed.source, "replications": reps,
+              "batch": observed.batch, "fit": [p.model_dump() for p in observed.fit],
+              "targets": [t.describe() for t in observed.targets]}
+    _atomic_write(out / "calibration.json", json.dumps(record, indent=2).encode())
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = optuna.storages.RDBStorage(f"sqlite:///{(out / 'calibration.db').resolve()}")
+    study = optuna.create_study(study_name=STUDY, storage=storage, direction="minimize", load_if_exists=True)
+    study_id = storage.get_study_id_from_name(STUDY)
+
+    def note(number: int, key: str, value: Any) -> None:
+        storage.set_trial_user_attr(storage.get_trial_id_from_study_id_trial_number(study_id, number), key, value)
+
+    dist = {p.path: FloatDistribution(float(p.low), float(p.high), log=p.log) for p in observed.fit}
+    runner = _Runner(workers, backend, scheduler)
+    try:
+        while True:
+            trials = study.get_trials(deepcopy=False)
+            finished = sum(t.state in (TrialState.COMPLETE, TrialState.FAIL) for t in trials)
+            if progress is not None:
+                progress(min(finished, budget), budget)
+            if finished >= budget:
+                break
+            # The batch is fixed by trial numbers: every trial of a batch is proposed before any
+            # is evaluated, so a resumed batch sees the history an uninterrupted one saw.
+            start = finished // observed.batch * observed.batch
+            end = min(start + observed.batch, budget)
+            for number in range(len(trials), end):
+                study.sampler = _sampler(seed, number)
+                study.ask(dist)
+            batch = [t for t in study.get_trials(deepcopy=False)[start:end] if t.state == TrialState.RUNNING]
+            results = _evaluate(runner, scenario, observed, [(t.number, t.params) for t in batch], range(reps))
+            for t, res in zip(batch, results, strict=True):
+                if res["error"] is not None or not res["values"]:
+                    note(t.number, "error", str(res["error"])[:500])
+                    study.tell(t.number, state=TrialState.FAIL)
+                    continue
+                values = np.array(res["values"], dtype=float)
+                mean, sd, _, _ = _stats(values)
+                loss, ok, _ = _loss(observed, mean, sd, values.shape[0])
+                note(t.number, "mean", [float(x) for x in mean])
+                note(t.number, "sd", [float(x) for x in sd])
+                note(t.number, "plausible", bool(ok))
+                study.tell(t.number, float(loss) if math.isfinite(loss) else 1e300)
+        trials_df = _trials_frame(study, observed)
+        complete = trials_df[trials_df["state"] == "COMPLETE"]
+        if complete.empty:
+            raise ScenarioError(str(observed.source), None, None, "no candidate world could be run (every one failed; "
+                                f"first error: {trials_df['error'].dropna().iloc[0] if 'error' in trials_df else '?'})")
+        best = complete.sort_values(["loss", "trial"]).iloc[0]
+        best_params = {p.path: observed.value(p, float(best[p.path])) for p in observed.fit}
+        best_loss = float(best["loss"])
+        if observed.profile_points and notify is not None:
+            notify(f"profiles: {observed.profile_points} worlds per parameter on slices through the best one")
+        profiles = _profiles(runner, scenario, observed, best_params, best_loss, bool(best["plausible"]))
+        # A world on a slice ran on the search's replications too: if it fits better, it is the best.
+        better = profiles[~profiles["best"] & (profiles["loss"] < best_loss)] if len(profiles) else profiles
+        if len(better):
+            top = better.sort_values("loss", kind="stable").iloc[0]
+            best_params = {**best_params, top["path"]: top["value"]}
+            best_loss = float(top["loss"])
+        if notify is not None:
+            notify(f"checking the best world on {n_check} fresh replications")
+        check = _evaluate(runner, scenario, observed, [(int(best["trial"]), {k: float(v) for k, v in best_params.items()})],
+                          range(reps, reps + n_check))[0]
+    finally:
+        runner.close()
+    if check["error"] is not None and not check["values"]:
+        raise ScenarioError(str(observed.source), None, None, f"the best world failed on its check runs: {check['error']}")
+    best_scenario, _ = _candidate(scenario, observed, {k: float(v) for k, v in best_params.items()})
+    fit = fit_table(observed, np.array(check["values"], dtype=float))
+    nrmse = _nrmse(fit, held_out=False)
+    nrmse_ho = _nrmse(fit, held_out=True)
+    # Every evaluated world within every fitted band: the search's, then those of the slices.
+    found = trials_df[trials_df["plausible"].fillna(False).astype(bool)].assign(source="search")
+    on_slices = profiles[profiles["plausible"].astype(bool) & ~profiles["best"].astype(bool)] if len(profiles) else profiles
+    on_slices = on_slices.drop(columns=["value", "best"]).rename(columns={"path": "slice"}).assign(source="slice")
+    plausible = pd.concat([found, on_slices], ignore_index=True) if len(on_slices) else found.reset_index(drop=True)
+    result = CalibrationResult(out, best_params, best_loss, best_scenario, fit, nrmse, nrmse_ho,
+                               trials_df, plausible, len(complete), time.perf_counter() - t0,
+                               ranges=[p.model_dump() for p in observed.fit], profiles=profiles)
+    _write(result, observed, record, seed)
+    return result
+
+
+# Run numbers of the profile worlds (apart from the search's trial numbers).
+PROFILE_BASE = 1_000_000
+
+
+def profile_grid(lo: float, hi: float, log: bool, k: int) -> np.ndarray:
+    """``k`` evenly spaced values over a range (geometrically on a log scale)."""
+    return np.geomspace(lo, hi, k) if log else np.linspace(lo, hi, k)
+
+
+def _profiles(runner: _Runner, base: Scenario, obs: Observed, best: dict[str, float | int], best_loss: float,
+              best_plausible: bool) -> pd.DataFrame:
+    """Per fitted parameter, ``profile_points`` worlds across its range with every other parameter
+    at its best value, run on the search's replications (so they compare with the best world's
+    loss under common random numbers). The best world itself is one row of every slice. Each row
+    has the slice (``path``, ``value``), the world's parameters, its loss, whether it is within
+    every fitted band, and its simulated means."""
+    k = obs.profile_points
+    names = [f"sim: {t.describe()}" for t in obs.targets]
+    cols = ["path", "value", "loss", "plausible", "best", *(p.path for p in obs.fit), *names]
+    if not k:
+        return pd.DataFrame(columns=cols)
+    cands, where = [], []
+    for j, p in enumerate(obs.fit):
+        for i, x in enumerate(profile_grid(float(p.low), float(p.high), p.log, k)):
+            x = obs.value(p, float(x))
+            if x == best[p.path]:
+                continue
+            cands.append((PROFILE_BASE + j * 1000 + i, {**{q: float(v) for q, v in best.items()}, p.path: float(x)}))
+            where.append((p.path, x))
+    results = _evaluate(runner, base, obs, cands, range(obs.replications))
+    rows = [{"path": p.path, "value": best[p.path], "loss": best_loss, "plausible": best_plausible, "best": True,
+             **best} for p in obs.fit]
+    for (path, x), res in zip(where, results, strict=True):
+        row = {"path": path, "value": x, "best": False, **best, path: x}
+        if res["error"] is not None or not res["values"]:
+            rows.append(row | {"loss": math.inf, "plausible": False})
+            continue
+        values = np.array(res["values"], dtype=float)
+        mean, sd, _, _ = _stats(values)
+        loss, ok, _ = _loss(obs, mean, sd, values.shape[0])
+        rows.append(row | {"loss": loss, "plausible": ok} | dict(zip(names, (float(m) for m in mean), strict=True)))
+    frame = pd.DataFrame(rows, columns=cols)
+    return frame.sort_values(["path", "value"], kind="stable").reset_index(drop=True)
+
+
+def profile_intervals(result: CalibrationResult) -> pd.DataFrame:
+    """Per fitted parameter, the interval of values the data leaves plausible: from the lowest to
+    the highest value among every evaluated world within every fitted band (the plausible set of
+    the search and the plausible worlds of the parameter's slice through the best one), the slice
+    end widened halfway to its neighbouring implausible world (the grid's resolution). With its
+    share of the searched range and the verdict: ``pinned down`` (at most half the range), ``left
+    open`` (more) or ``no plausible world`` (nothing evaluated lies within every band).
+
+    The slice shows how far the parameter can move alone; the plausible set adds the worlds where
+    it moves together with others (a ridge), so the interval is the projection of every plausible
+    world found, not a slice alone."""
+    rows = []
+    for r in result.ranges:
+        path, lo, hi, log = r["path"], float(r["low"]), float(r["high"]), bool(r.get("log"))
+        t = np.log if log else (lambda v: np.asarray(v, dtype=float))
+        inv = np.exp if log else (lambda v: v)
+        ends: list[float] = []
+        if len(result.plausible):
+            vals = result.plausible[path].to_numpy(dtype=float)
+            ends += [float(vals.min()), float(vals.max())]
+        sl = result.profiles[result.profiles["path"] == path] if len(result.profiles) else pd.DataFrame()
+        if len(sl) and sl["plausible"].any():
+            x = sl["value"].to_numpy(dtype=float)
+            ok = sl["plausible"].to_numpy(dtype=bool)
+            first, last = int(np.flatnonzero(ok)[0]), int(np.flatnonzero(ok)[-1])
+            ends.append(x[first] if first == 0 else float(inv((t(x[first]) + t(x[first - 1])) / 2)))
+            ends.append(x[last] if last == len(x) - 1 else float(inv((t(x[last]) + t(x[last + 1])) / 2)))
+        row = {"path": path, "low": lo, "high": hi, "log": log, "interval_low": float("nan"),
+               "interval_high": float("nan"), "share_of_range": float("nan"), "verdict": "no plausible world"}
+        if ends:
+            a, b = min(ends), max(ends)
+            share = float((t(b) - t(a)) / (t(hi) - t(lo)))
+            row |= {"interval_low": a, "interval_high": b, "share_of_range": share,
+                    "verdict": "pinned down" if share <= PINNED_SHARE else "left open"}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _trials_frame(study: Any, obs: Observed) -> pd.DataFrame:
+    rows = []
+    names = [t.describe() for t in obs.targets]
+    for t in study.get_trials(deepcopy=False):
+        row: dict[str, Any] = {"trial": t.number, "state": t.state.name,
+                               "loss": t.value if t.value is not None else float("nan")}
+        for p in obs.fit:
+            row[p.path] = obs.value(p, t.params[p.path]) if p.path in t.params else float("nan")
+        mean = t.user_attrs.get("mean")
+        for i, name in enumerate(names):
+            row[f"sim: {name}"] = mean[i] if mean else float("nan")
+        row["plausible"] = bool(t.user_attrs.get("plausible", False))
+        row["error"] = t.user_attrs.get("error")
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    return frame.sort_values("trial").reset_index(drop=True)
+
+
+def fit_table(obs: Observed, values: np.ndarray) -> pd.DataFrame:
+    """Per target, from ``values`` (replications x targets): observed, simulated mean and 95 %
+    interval, normalised error, implausibility, within the band, held out."""
+    mean, sd, low, high = _stats(values)
+    rows = []
+    for i, t in enumerate(obs.targets):
+        m = float(mean[i])
+        imp = t.implausibility(m, float(sd[i]), values.shape[0])
+        rows.append({"target": t.describe(), "metric": t.metric, "market": t.market,
+                     "days": "" if t.days is None else f"{t.days[0]}-{t.days[1]}",
+                     "observed": t.band_text(), "simulated": m, "low95": float(low[i]), "high95": float(high[i]),
+                     "normalised_error": t.normalised_error(m), "implausibility": imp,
+                     "within": bool(imp <= 1.0), "held_out": t.held_out, "n": int(values.shape[0])})
+    return pd.DataFrame(rows)
+
+
+def _nrmse(fit: pd.DataFrame, held_out: bool) -> float:
+    e = fit.loc[fit["held_out"] == held_out, "normalised_error"].to_numpy(dtype=float)
+    return float(np.sqrt(np.mean(e**2))) if e.size else float("nan")
+
+
+def _g(x: float) -> str:
+    if x != x:
+        return "n/a"
+    if math.isinf(x):
+        return "inf"
+    return f"{x:,.4g}"
+
+
+def format_fit(result: CalibrationResult, markdown: bool = False) -> str:
+    """The fit table as text (or Markdown), fitted targets first, held-out ones apart."""
+    head = ["target", "observed", "simulated", "95% interval", "norm. error", "implaus.", "within"]
+    lines = []
+
+    def table(rows: pd.DataFrame) -> list[str]:
+        body = [[r.target, r.observed, _g(r.simulated), f"{_g(r.low95)} to {_g(r.high95)}",
+                 f"{r.normalised_error:+.3f}" if math.isfinite(r.normalised_error) else "inf",
+                 _g(r.implausibility), "yes" if r.within else "NO"] for r in rows.itertuples()]
+        if markdown:
+            return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(b) + " |" for b in body]
+        widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+        fmt = "  ".join(f"{{:{'<' if i < 2 else '>'}{w}}}" for i, w in enumerate(widths))
+        return [fmt.format(*head), fmt.format(*("-" * w for w in widths))] + [fmt.format(*b) for b in body]
+
+    fit = result.fit
+    n = int(fit["n"].iloc[0]) if len(fit) else 0
+    lines.append(f"Fit of the best world ({n} fresh replications; loss {_g(result.best_loss)} in the search):")
+    lines.append("")
+    lines += table(fit[~fit["held_out"]])
+    lines.append("")
+    lines.append(f"NRMSE over the fitted targets: {result.nrmse:.3f}")
+    if fit["held_out"].any():
+        lines += ["", "Held out (not fitted; the out-of-sample check):", ""]
+        lines += table(fit[fit["held_out"]])
+        lines.append("")
+        lines.append(f"NRMSE over the held-out targets: {result.nrmse_held_out:.3f}")
+    lines += ["", "Best world:"]
+    lines += [f"  {k} = {v:g}" if isinstance(v, float) else f"  {k} = {v}" for k, v in result.best_params.items()]
+    lines.append("")
+    n_slice = len(result.profiles) - len(result.ranges) if len(result.profiles) else 0
+    lines.append(f"Plausible set: {len(result.plausible)} of {result.evaluations + n_slice} evaluated worlds "
+                 f"({result.evaluations} in the search, {n_slice} on the slices) within every fitted target's band")
+    ranges = marginal_ranges(result)
+    for row in ranges.itertuples():
+        lines.append(f"  {row.path}: {_g(row.plausible_low)} to {_g(row.plausible_high)} "
+                     f"(searched {_g(row.low)} to {_g(row.high)}; {_pct(row.share_of_range)} of the range)")
+    if len(result.profiles):
+        lines += ["", "What the targets pin down (the values of every plausible world found: the search's and those "
+                  "on each parameter's slice through the best world):"]
+        for row in profile_intervals(result).itertuples():
+            span = "" if row.interval_low != row.interval_low else \
+                f"{_g(row.interval_low)} to {_g(row.interval_high)} ({_pct(row.share_of_range)} of the range): "
+            lines.append(f"  {row.path}: {span}{row.verdict}")
+    return "\n".join(lines)
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x != x else f"{x:.0%}"
+
+
+def marginal_ranges(result: CalibrationResult) -> pd.DataFrame:
+    """Per fitted parameter: the searched range and the plausible set's range (NaN when empty)."""
+    rows = []
+    for p in result.ranges:
+        vals = result.plausible[p["path"]].to_numpy(dtype=float) if len(result.plausible) else np.zeros(0)
+        lo, hi = (float(vals.min()), float(vals.max())) if vals.size else (float("nan"), float("nan"))
+        if p.get("log") and vals.size:
+            share = (math.log(hi) - math.log(lo)) / (math.log(p["high"]) - math.log(p["low"]))
+        else:
+            share = (hi - lo) / (p["high"] - p["low"]) if vals.size else float("nan")
+        rows.append({"path": p["path"], "low": p["low"], "high": p["high"], "log": bool(p.get("log")),
+                     "plausible_low": lo, "plausible_high": hi, "share_of_range": share,
+                     "best": result.best_params.get(p["path"], float("nan"))})
+    return pd.DataFrame(rows)
+
+
+def _write(result: CalibrationResult, obs: Observed, record: dict[str, Any], seed: int) -> None:
+    from sim.provenance import scenario_toml
+
+    out = result.out_dir
+    _atomic_parquet(result.trials, out / "trials.parquet")
+    _atomic_parquet(result.plausible, out / "plausible.parquet")
+    if len(result.profiles):
+        _atomic_parquet(result.profiles, out / "profiles.parquet")
+    header = (f"# calibrated by livesim calibrate to {obs.source} (seed {seed}, {result.evaluations} worlds "
+              f"evaluated); NRMSE {result.nrmse:.3f} over the fitted targets\n")
+    _atomic_write(out / "best.toml", (header + scenario_toml(result.best_scenario)).encode())
+    record.update({"status": "done", "best_params": result.best_params, "best_loss": result.best_loss,
+                   "nrmse": result.nrmse, "nrmse_held_out": None if result.nrmse_held_out != result.nrmse_held_out
+                   else result.nrmse_held_out, "plausible": len(result.plausible),
+                   "evaluations": result.evaluations})
+    _atomic_write(out / "calibration.json", json.dumps(record, indent=2).encode())
+    _atomic_write(out / "fit.md", (f"# Calibration of {record['scenario']} to {obs.source}\n\n"
+                                   + format_fit(result, markdown=True) + "\n").encode())
+    _plots(result)
+    result.files = [f for f in CALIBRATION_FILES if (out / f).exists()]
+
+
+def _plots(result: CalibrationResult) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    out = result.out_dir
+    ranges = marginal_ranges(result)
+    intervals = profile_intervals(result).set_index("path")
+    k = len(ranges)
+    fig, axes = plt.subplots(k, 1, figsize=(7, 1.1 + 0.9 * k), squeeze=False)
+    for ax, row in zip(axes[:, 0], ranges.itertuples(), strict=True):
+        ax.axvspan(row.low, row.high, color="0.9", label="searched")
+        iv = intervals.loc[row.path]
+        if iv["interval_low"] == iv["interval_low"]:
+            ax.axvspan(iv["interval_low"], iv["interval_high"], ymin=0.1, ymax=0.9, fill=False, hatch="//",
+                       edgecolor="tab:orange", label=f"interval: {iv['verdict']}")
+        if row.plausible_low == row.plausible_low:
+            ax.axvspan(row.plausible_low, row.plausible_high, color="tab:blue", alpha=0.35, label="plausible set")
+        vals = result.trials[row.path].to_numpy(dtype=float)
+        ax.plot(vals, np.zeros_like(vals), "|", color="0.5", markersize=10)
+        ax.plot([row.best], [0], "o", color="tab:red", label="best")
+        if row.log:
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlim(row.low, row.high)
+        ax.set_yticks([])
+        ax.set_title(row.path, fontsize=9, loc="left")
+    for ax in axes[:, 0]:
+        ax.legend(loc="upper right", fontsize=6, ncol=4)
+    fig.tight_layout()
+    _save(fig, out / "marginals.png")
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    done = result.trials[result.trials["state"] == "COMPLETE"]
+    ax.plot(done["trial"], done["loss"], ".", color="0.6", label="each world")
+    ax.plot(done["trial"], done["loss"].cummin(), "-", color="tab:blue", label="best so far")
+    ax.axhline(1.0, color="tab:red", lw=0.8, ls="--", label="band edge (loss 1)")
+    ax.set_yscale("log")
+    ax.set_xlabel("evaluated world")
+    ax.set_ylabel("loss (RMS implausibility)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, out / "convergence.png")
+    plt.close(fig)
+
+    if not len(result.profiles):
+        return
+    k = len(result.ranges)
+    fig, axes = plt.subplots(1, k, figsize=(3.0 * k + 0.6, 3.0), squeeze=False, sharey=True)
+    for ax, r in zip(axes[0], result.ranges, strict=True):
+        sl = result.profiles[result.profiles["path"] == r["path"]]
+        loss = sl["loss"].clip(upper=1e6)
+        ax.plot(sl["value"], loss, "-o", color="tab:blue", markersize=3)
+        ax.plot(sl.loc[sl["best"], "value"], sl.loc[sl["best"], "loss"], "o", color="tab:red")
+        ax.axhline(1.0, color="tab:red", lw=0.8, ls="--")
+        if r.get("log"):
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.tick_params(axis="x", labelsize=7)
+        ax.set_yscale("log")
+        ax.set_title(r["path"].removeprefix("world."), fontsize=8)
+    axes[0, 0].set_ylabel("loss on the slice")
+    fig.tight_layout()
+    _save(fig, out / "profiles.png")
+    plt.close(fig)
+
+
+def _save(fig: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------
+# Identifiability: can these targets pin down these parameters at all?
+# ---------------------------------------------------------------------------------------
+
+# Replication numbers of the synthetic observations: far from the search's and the check's, so
+# the calibration never sees the runs the "data" came from.
+TRUTH_REPLICATION = 100_000
+# A one-sided target gives no value to recover; in an identifiability check it becomes a value
+# target with this relative tolerance around the synthetic observation.
+ONE_SIDED_TOLERANCE = 0.10
+
+
+def truth_values(scenario: Scenario, obs: Observed) -> dict[str, float | int]:
+    """The known parameter values of an identifiability check: each fitted parameter's value in
+    the scenario when it lies in the searched range, else the range's middle (geometric on a
+    log scale)."""
+    from sim.config import value_at
+
+    out: dict[str, float | int] = {}
+    for p in obs.fit:
+        x = value_at(scenario, p.path)
+        if not p.low <= x <= p.high:
+            x = math.sqrt(p.low * p.high) if p.log else (p.low + p.high) / 2.0
+        out[p.path] = obs.value(p, float(x))
+    return out
+
+
+def synthetic_observed(obs: Observed, means: np.ndarray, sds: np.ndarray, n: int) -> Observed:
+    """``obs`` with every target moved to the known world's simulated mean (over ``n`` runs, with
+    standard deviations ``sds``), as a value with a standard error: the file's precision (a
+    tolerance or band half-width h counts as se h / 3; a one-sided band as 10 % of the value)
+    combined with the noise of the synthetic observation itself (sd / sqrt(n)). The search then
+    adds its own simulation noise (``ObservedTarget.half_width``), as history matching does."""
+    from dataclasses import replace
+
+    from analysis.observed import SIGMAS
+
+    targets = []
+    for t, m, sd in zip(obs.targets, means, sds, strict=True):
+        m, sd = float(m), float(sd)
+        if t.se is not None:
+            file_se = t.se
+        else:
+            h = t.half_width()
+            file_se = (h if math.isfinite(h) else ONE_SIDED_TOLERANCE * abs(m)) / SIGMAS
+        se = math.sqrt(file_se**2 + sd**2 / max(n, 1)) or 1e-12
+        targets.append(t.model_copy(update={"value": m, "se": se, "tolerance": None, "min": None, "max": None,
+                                            "label": ""}))
+    return replace(obs, targets=targets)
+
+
+def identify(
+    scenario: Scenario,
+    observed: Observed,
+    out: str | Path,
+    *,
+    budget: int = 60,
+    workers: int = 1,
+    backend: str = "local",
+    scheduler: str | None = None,
+    resume: bool = False,
+    seed: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> tuple[CalibrationResult, pd.DataFrame]:
+    """Calibrate to synthetic observations made by the model at known parameter values, and say
+    per parameter how well it is recovered: the truth, the best value, the plausible range, whether
+    it holds the truth, and whether the targets pin the parameter down (its plausible range spans
+    at most half the searched range) or leave it open. Writes ``identify.md`` beside the
+    calibration's files."""
+    out = Path(out)
+    _check_folder(out, resume)
+    truth = truth_values(scenario, observed)
+    n_truth = max(5, 2 * observed.replications)
+    if notify is not None:
+        notify(f"making synthetic observations: the known world run {n_truth} times")
+    runner = _Runner(workers, backend, scheduler)
+    try:
+        made = _evaluate(runner, scenario, observed, [(0, {k: float(v) for k, v in truth.items()})],
+                         range(TRUTH_REPLICATION, TRUTH_REPLICATION + n_truth))[0]
+    finally:
+        runner.close()
+    if made["error"] is not None and not made["values"]:
+        raise ScenarioError(str(observed.source), None, None, f"the known world could not be run: {made['error']}")
+    made_values = np.array(made["values"], dtype=float)
+    means, sds, _, _ = _stats(made_values)
+    synthetic = synthetic_observed(observed, means, sds, made_values.shape[0])
+    result = calibrate(scenario, synthetic, out, budget=budget, workers=workers, backend=backend,
+                       scheduler=scheduler, resume=resume, seed=seed, progress=progress, notify=notify,
+                       mode="identify")
+    table = recovery_table(result, truth)
+    text = format_recovery(table)
+    _atomic_write(out / "identify.md", (f"# Identifiability of {len(truth)} parameters from "
+                                        f"{len(observed.fitted)} targets ({observed.source})\n\n"
+                                        + text + "\n").encode())
+    result.files = [*result.files, "identify.md"]
+    return result, table
+
+
+def recovery_table(result: CalibrationResult, truth: dict[str, float | int]) -> pd.DataFrame:
+    """Per parameter: the truth, the best value, the recovered interval (its profile interval,
+    :func:`profile_intervals`), whether that holds the truth, its share of the searched range, the
+    verdict, and the plausible set's range beside it."""
+    marg = marginal_ranges(result).set_index("path")
+    rows = []
+    for r in profile_intervals(result).itertuples():
+        x = float(truth[r.path])
+        has = bool(r.interval_low <= x <= r.interval_high) if r.interval_low == r.interval_low else False
+        rows.append({"path": r.path, "truth": x, "best": float(marg.loc[r.path, "best"]),
+                     "interval_low": r.interval_low, "interval_high": r.interval_high, "truth_in_interval": has,
+                     "share_of_range": r.share_of_range, "verdict": r.verdict,
+                     "plausible_low": float(marg.loc[r.path, "plausible_low"]),
+                     "plausible_high": float(marg.loc[r.path, "plausible_high"])})
+    return pd.DataFrame(rows)
+
+
+def format_recovery(table: pd.DataFrame) -> str:
+    lines = ["parameter | truth | best | recovered interval | holds the truth | share of searched range | verdict | "
+             "plausible set's range",
+             "---|---|---|---|---|---|---|---"]
+    for r in table.itertuples():
+        lines.append(f"{r.path} | {_g(r.truth)} | {_g(r.best)} | {_g(r.interval_low)} to {_g(r.interval_high)} | "
+                     f"{'yes' if r.truth_in_interval else 'NO'} | {_pct(r.share_of_range)} | {r.verdict} | "
+                     f"{_g(r.plausible_low)} to {_g(r.plausible_high)}")
+    return "\n".join(lines)
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use: livesim calibrate SCENARIO --observed OBSERVED.toml")
