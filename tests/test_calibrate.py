@@ -166,7 +166,7 @@ def small_run(tmp_path_factory):
 
 
 def test_a_calibration_writes_its_files_and_a_best_scenario_that_runs(small_run):
-    tmp, path, scenario, obs, result = small_run
+    tmp, _, _, obs, result = small_run
     out = tmp / "out"
     for name in ("calibration.db", "calibration.json", "trials.parquet", "plausible.parquet", "best.toml", "fit.md",
                  "marginals.png", "convergence.png"):
@@ -186,14 +186,14 @@ def test_a_calibration_writes_its_files_and_a_best_scenario_that_runs(small_run)
 
 
 def test_the_plausible_set_is_exactly_the_worlds_within_every_fitted_band(small_run):
-    tmp, path, scenario, obs, result = small_run
+    tmp, _, _, obs, result = small_run
     trials = pd.read_parquet(tmp / "out" / "trials.parquet")
     plausible = pd.read_parquet(tmp / "out" / "plausible.parquet")
     assert len(trials) == 6
     # The loss is the root mean square implausibility of the fitted targets, from the stored means.
     refund = trials["sim: " + obs.targets[0].describe()].to_numpy()
     conv = trials["sim: " + obs.targets[1].describe()].to_numpy()
-    imp = np.array([[obs.targets[0].implausibility(a), obs.targets[1].implausibility(b)] for a, b in zip(refund, conv)])
+    imp = np.array([[obs.targets[0].implausibility(a), obs.targets[1].implausibility(b)] for a, b in zip(refund, conv, strict=True)])
     assert np.allclose(trials["loss"], np.sqrt((imp**2).mean(axis=1)))
     within = (imp <= 1.0).all(axis=1)
     found = plausible[plausible["source"] == "search"]
@@ -211,7 +211,7 @@ def test_the_plausible_set_is_exactly_the_worlds_within_every_fitted_band(small_
 
 
 def test_same_calibration_whatever_the_workers(small_run):
-    tmp, path, scenario, obs, result = small_run
+    tmp, _, scenario, obs, result = small_run
     again = calibrate(scenario, obs, tmp / "two", budget=6, workers=2, check_replications=3)
     a = pd.read_parquet(tmp / "out" / "trials.parquet")
     b = pd.read_parquet(tmp / "two" / "trials.parquet")
@@ -321,7 +321,7 @@ def test_identifiability_recovers_three_known_world_parameters(tmp_path):
     factor 1.5 of the truth (the best single world is noisy; the interval is the claim)."""
     scenario = _small()
     obs = load_observed(_write(tmp_path, IDENTIFY), scenario)
-    result, table = identify(scenario, obs, tmp_path / "id", budget=48, workers=2)
+    _, table = identify(scenario, obs, tmp_path / "id", budget=48, workers=2)
     assert (tmp_path / "id" / "identify.md").is_file() and (tmp_path / "id" / "profiles.png").is_file()
     truth = dict(zip(table["path"], table["truth"], strict=True))
     assert truth == pytest.approx({"world.buyers.sessions_per_day": 0.5, "world.buyers.false_report_rate": 0.0007,
@@ -354,7 +354,7 @@ high = 0.9
 """
     scenario = _small()
     obs = load_observed(_write(tmp_path, text), scenario)
-    result, table = identify(scenario, obs, tmp_path / "id", budget=12, workers=2)
+    _, table = identify(scenario, obs, tmp_path / "id", budget=12, workers=2)
     verdict = dict(zip(table["path"], table["verdict"], strict=True))
     assert verdict == {"world.buyers.sessions_per_day": "pinned down", "world.buyers.complaint_rate": "left open"}
     assert table.set_index("path").loc["world.buyers.complaint_rate", "share_of_range"] == pytest.approx(1.0)
