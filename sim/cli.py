@@ -247,7 +247,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     if args.scheduler and args.backend != "dask":
         raise ScenarioError("--scheduler", None, args.scheduler, "needs --backend dask")
-    sweep = load_sweep(args.sweep)
+    if args.worlds_n is not None and args.worlds is None:
+        raise ScenarioError("--worlds-n", None, args.worlds_n, "needs --worlds FILE")
+    sweep = load_sweep(args.sweep, worlds=args.worlds, worlds_n=args.worlds_n)
     out = check_results_dir(args.out if args.out is not None else str(Path("results") / sweep.file.name))
     n_runs = len(sweep.variants) * len(sweep.all_points) * sweep.replications
     if n_runs > MAX_RUNS_WITHOUT_YES and not args.yes:
@@ -541,6 +543,10 @@ def build_parser() -> argparse.ArgumentParser:
                       "and start over; other files are kept")
     p_sw.add_argument("--yes", action="store_true", help="run a sweep of more than 100,000 runs")
     p_sw.add_argument("--creators", action="store_true", help="also store one creators shard per run")
+    p_sw.add_argument("--worlds", help="a Parquet file of worlds (world.* columns, one world a row), e.g. a "
+                      "calibration's plausible.parquet: the sweep's uncertainty points, so every policy meets the "
+                      "worlds the data allows")
+    p_sw.add_argument("--worlds-n", type=int, help="with --worlds: a random sample of this many of them (seed 0)")
     p_sw.add_argument("--quiet", action="store_true", help="no progress bar")
     p_sw.set_defaults(func=cmd_sweep)
 

@@ -68,7 +68,7 @@ from sim.config import OVERRIDE_ALIASES, Scenario, load_scenario, read_toml, sce
 from sim.errors import ScenarioError, format_validation_error
 from sim.schema import Name, StrictModel
 
-__all__ = ["SIGNS", "Axis", "RunSpec", "Sweep", "SweepFile", "axis_of", "load_sweep", "sweep_from_presets"]
+__all__ = ["SIGNS", "Axis", "RunSpec", "Sweep", "SweepFile", "axis_of", "load_sweep", "read_worlds", "sweep_from_presets"]
 
 # The expected signs a variant may declare per metric (``[variants.X.expect]``): the paired
 # difference to the baseline goes up, goes down, or does not move (its interval holds 0).
@@ -100,29 +100,43 @@ class Sample(StrictModel):
 
 
 class Axis(StrictModel):
-    """One side of a sweep (its levers or its uncertainties): a grid or a sample of dotted paths."""
+    """One side of a sweep (its levers or its uncertainties): a grid or a sample of dotted paths,
+    or explicit points (``[[uncertainties.points]]``, e.g. the plausible worlds of a calibration,
+    ``livesim sweep --worlds``)."""
 
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     sample: Sample | None = None
+    points: list[dict[str, Any]] = Field(default_factory=list, max_length=100_000)
 
     @model_validator(mode="after")
     def _grid_or_sample(self) -> Axis:
-        if self.grid and self.sample is not None:
-            raise ValueError("@grid|use either a grid or a sample on one side, not both")
+        if sum((bool(self.grid), self.sample is not None, bool(self.points))) > 1:
+            raise ValueError("@grid|use one of a grid, a sample or points on one side, not both")
         for path, values in self.grid.items():
             if not values:
                 raise ValueError(f"@grid.{path}|needs at least one value")
+        if self.points:
+            keys = list(self.points[0])
+            for i, point in enumerate(self.points):
+                if not point or list(point) != keys:
+                    raise ValueError(f"@points.{i}|every point names the same paths, in the same order, as the first "
+                                     f"({', '.join(keys) or 'none'})")
         return self
 
     @property
     def design(self) -> str:
-        """``grid``, ``sample`` or ``none``."""
-        return "grid" if self.grid else "sample" if self.sample is not None else "none"
+        """``grid``, ``sample``, ``points`` or ``none``."""
+        return ("grid" if self.grid else "sample" if self.sample is not None else "points" if self.points
+                else "none")
 
     @property
     def paths(self) -> list[str]:
         """The dotted paths this side varies, in file order."""
-        return list(self.grid) if self.grid else list(self.sample.ranges) if self.sample is not None else []
+        if self.grid:
+            return list(self.grid)
+        if self.sample is not None:
+            return list(self.sample.ranges)
+        return list(self.points[0]) if self.points else []
 
 
 class SweepFile(StrictModel):
@@ -272,7 +286,7 @@ class Sweep:
         """``grid``, ``sample`` or ``none``: how the points were made (``grid`` when every side
         given is a grid, so that the points form a grid; ``sample`` when any side is sampled)."""
         designs = {self.file.levers.design, self.file.uncertainties.design} - {"none"}
-        return "sample" if "sample" in designs else "grid" if designs else "none"
+        return "sample" if designs & {"sample", "points"} else "grid" if designs else "none"
 
     @property
     def axes(self) -> dict[str, list[str]]:
@@ -306,14 +320,25 @@ class Sweep:
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def load_sweep(path: str | Path) -> Sweep:
+def load_sweep(path: str | Path, worlds: str | Path | None = None, worlds_n: int | None = None,
+               worlds_seed: int = 0) -> Sweep:
     """Read, validate and expand a sweep file (or a bundled sweep by name); every override is
-    re-validated."""
+    re-validated.
+
+    ``worlds``: a Parquet file of worlds (its ``world.*`` columns, one world a row, e.g. a
+    calibration's ``plausible.parquet``) that become the sweep's uncertainty points, so that
+    every policy meets the worlds the data allows; ``worlds_n`` of them drawn at random (seed
+    ``worlds_seed``), in file order, when fewer are wanted."""
     from sim.bundled import resolve_sweep
 
     path = resolve_sweep(path)
     src = str(path)
     data = read_toml(path, "sweep")
+    if worlds is not None:
+        if "uncertainties" in data:
+            raise ScenarioError(src, "uncertainties", None, "--worlds supplies the sweep's worlds; this file varies "
+                                "them already: remove its [uncertainties] or leave out --worlds")
+        data["uncertainties"] = {"points": read_worlds(worlds, worlds_n, worlds_seed)}
     for old, allowed in _OLD_STYLE.items():
         if old in data:
             raise ScenarioError(src, old, None, allowed)
@@ -361,6 +386,39 @@ def load_sweep(path: str | Path) -> Sweep:
         for p, params in enumerate(points + reference_points):
             with_overrides(vscen, params, source=f"{src}: variants.{vname} at point {p}")
     return Sweep(sweep, src, base, points, resolved, replications, expectations, reference_points, reference_levers)
+
+
+def read_worlds(path: str | Path, n: int | None = None, seed: int = 0) -> list[dict[str, Any]]:
+    """The ``world.*`` columns of a Parquet file as points (one a row), or ``n`` rows of them
+    drawn without replacement (in file order); ScenarioError naming the file when it cannot be used."""
+    import pandas as pd
+
+    src = str(path)
+    if not Path(path).is_file():
+        raise ScenarioError(src, None, None, "no such worlds file (a Parquet file, e.g. a calibration's "
+                            "plausible.parquet)")
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+        raise ScenarioError(src, None, None, f"not a readable Parquet file ({type(exc).__name__})") from None
+    cols = [c for c in frame.columns if isinstance(c, str) and c.startswith("world.")]
+    if not cols:
+        raise ScenarioError(src, "columns", None, "no world.* column: a worlds file holds one world a row, its "
+                            "world.* parameters as columns (as a calibration's plausible.parquet)")
+    frame = frame[cols].dropna()
+    if frame.empty:
+        raise ScenarioError(src, None, None, "holds no world (no row with every world.* value)")
+    if n is not None:
+        if n < 1:
+            raise ScenarioError("--worlds-n", None, n, "expected at least 1 world")
+        if n < len(frame):
+            keep = np.sort(np.random.default_rng(seed).choice(len(frame), size=n, replace=False))
+            frame = frame.iloc[keep]
+    out = []
+    for row in frame.itertuples(index=False):
+        out.append({c: (int(v) if isinstance(v, np.integer) else float(v) if isinstance(v, np.floating) else v)
+                    for c, v in zip(cols, row, strict=True)})
+    return out
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -462,12 +520,16 @@ def _points(sweep: SweepFile, src: str) -> list[dict[str, Any]]:
 
 
 def _size(axis: Axis) -> int:
+    if axis.points:
+        return len(axis.points)
     if axis.grid:
         return math.prod(len(v) for v in axis.grid.values())
     return axis.sample.n if axis.sample is not None else 1
 
 
 def _axis_points(axis: Axis) -> list[dict[str, Any]]:
+    if axis.points:
+        return [dict(p) for p in axis.points]
     if axis.grid:
         keys = list(axis.grid)
         return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(axis.grid[k] for k in keys))]

@@ -358,3 +358,80 @@ high = 0.9
     verdict = dict(zip(table["path"], table["verdict"], strict=True))
     assert verdict == {"world.buyers.sessions_per_day": "pinned down", "world.buyers.complaint_rate": "left open"}
     assert table.set_index("path").loc["world.buyers.complaint_rate", "share_of_range"] == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- policies across the plausible worlds
+
+SWEEP = """
+name = "across_worlds"
+scenario = "{scenario}"
+replications = 1
+days = 30
+[variants.strict]
+policy_preset = "strict"
+"""
+
+
+def _sweep_file(tmp_path: Path, extra: str = "", name: str = "sweep.toml") -> Path:
+    scen = tmp_path / "small.toml"
+    base = (Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml").read_text()
+    base = base.replace("n_buyers = 120_000", "n_buyers = 2000").replace("n_creators = 2_500", "n_creators = 60")
+    scen.write_text(base)
+    path = tmp_path / name
+    path.write_text(SWEEP.format(scenario=scen.name) + extra)
+    return path
+
+
+def test_a_sweep_meets_every_plausible_world(small_run, tmp_path, capsys):
+    from sim.sweep import load_sweep
+
+    tmp, *_ = small_run
+    plausible = pd.read_parquet(tmp / "out" / "plausible.parquet")
+    assert len(plausible) >= 2, "the small calibration should find a few plausible worlds"
+    path = _sweep_file(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        sweep = load_sweep(path, worlds=tmp / "out" / "plausible.parquet")
+        cols = [c for c in plausible.columns if c.startswith("world.")]
+        assert sweep.points == plausible[cols].to_dict("records")
+        assert sweep.axes["uncertainties"] == cols and sweep.reference["n_worlds"] == len(plausible)
+        runs = sweep.runs()
+        assert len(runs) == 2 * len(plausible)  # both policies meet every world
+        for spec in runs:
+            for c in cols:
+                leaf = c.rsplit(".", 1)[1]
+                if c.startswith("world.buyers."):
+                    assert getattr(spec.scenario.world.buyers, leaf) == pytest.approx(spec.params[c])
+        two = load_sweep(path, worlds=tmp / "out" / "plausible.parquet", worlds_n=2)
+        assert len(two.points) == 2 and all(p in sweep.points for p in two.points)
+        assert two.points == load_sweep(path, worlds=tmp / "out" / "plausible.parquet", worlds_n=2).points
+    out = tmp_path / "res"
+    code = main(["sweep", str(path), "--worlds", str(tmp / "out" / "plausible.parquet"), "--worlds-n", "2",
+                 "--workers", "1", "--out", str(out), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    summary = pd.read_parquet(out / "summary")
+    assert summary.loc[summary["market"] == "all", "run_id"].nunique() == 4
+
+
+def test_bad_worlds_are_one_line_errors(small_run, tmp_path, capsys):
+    tmp, *_ = small_run
+    path = _sweep_file(tmp_path)
+    not_worlds = tmp_path / "x.parquet"
+    pd.DataFrame({"policy.referral_fee": [0.1]}).to_parquet(not_worlds)
+    junk = tmp_path / "junk.parquet"
+    junk.write_text("not parquet")
+    with_unc = _sweep_file(tmp_path, '[uncertainties.grid]\n"world.buyers.churn_rate" = [0.001]\n', "unc.toml")
+    cases = [
+        (["--worlds", str(tmp_path / "none.parquet")], "no such worlds file"),
+        (["--worlds", str(not_worlds)], "no world.* column"),
+        (["--worlds", str(junk)], "not a readable Parquet file"),
+        (["--worlds-n", "2"], "needs --worlds"),
+    ]
+    for extra, says in cases:
+        code = main(["sweep", str(path), *extra, "--out", str(tmp_path / "o"), "--quiet"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and says in err[-1] and len(err) == 1, (extra, err)
+    code = main(["sweep", str(with_unc), "--worlds", str(tmp / "out" / "plausible.parquet"), "--out",
+                 str(tmp_path / "o"), "--quiet"])
+    assert code == 2 and "uncertainties" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
