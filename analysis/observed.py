@@ -136,30 +136,45 @@ class ObservedTarget(Target):
             return (self.max - self.min) / 2.0
         return math.inf
 
+    @property
+    def is_band(self) -> bool:
+        """A band (``min`` and/or ``max``): every value inside is as good as any other."""
+        return self.value is None
+
     def implausibility(self, mean: float, sim_sd: float = 0.0, replications: int = 1) -> float:
-        """How far the simulated mean lies from the observation, in half-band widths: 0 at the
-        centre, 1 at the band's edge. A one-sided band gives 0 inside and the relative distance
-        past its bound (in units of the bound) outside, plus 1, so that any miss counts as
-        outside. NaN (a metric a run could not compute) is infinitely implausible."""
+        """How far the simulated mean lies from the observation. A value target: the distance
+        from the value in half-band widths (0 at the value, 1 at the band's edge). A band: 0
+        anywhere inside, and past an edge 1 plus the distance in half-widths (a one-sided band:
+        in units of its bound), so any miss counts as outside. NaN (a metric a run could not
+        compute) is infinitely implausible."""
         if mean != mean:
             return math.inf
-        h = self.half_width(sim_sd, replications)
-        if math.isfinite(h):
+        if not self.is_band:
+            h = self.half_width(sim_sd, replications)
             return abs(mean - self.centre) / h if h > 0 else (0.0 if mean == self.centre else math.inf)
         low, high = super().band
         miss = max(low - mean, mean - high, 0.0)
-        return 0.0 if miss == 0.0 else 1.0 + miss / max(abs(self.centre), 1e-12)
+        if miss == 0.0:
+            return 0.0
+        h = self.half_width()
+        scale = h if math.isfinite(h) and h > 0 else max(abs(self.centre), 1e-12)
+        return 1.0 + miss / scale
 
     def normalised_error(self, mean: float) -> float:
-        """The error relative to the observed value, as in an NRMSE: ``(sim - observed) / observed``
-        (a one-sided band: the relative distance past its bound, 0 inside)."""
+        """The error relative to the observation, as in an NRMSE: ``(sim - value) / value`` for a
+        value target; for a band, the signed distance past its nearest bound relative to that
+        bound (+ above the maximum, - below the minimum), 0 inside."""
         if mean != mean:
             return math.inf
-        scale = abs(self.centre) or self.half_width() or 1.0
-        if math.isfinite(self.half_width()):
+        if not self.is_band:
+            scale = abs(self.centre) or self.half_width() or 1.0
             return (mean - self.centre) / scale
         low, high = super().band
-        return (max(mean - high, 0.0) - max(low - mean, 0.0)) / scale
+        if mean > high:
+            return (mean - high) / (abs(high) or 1.0)
+        if mean < low:
+            return (mean - low) / (abs(low) or 1.0)
+        return 0.0
 
 
 class FitParameter(StrictModel):

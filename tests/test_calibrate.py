@@ -84,8 +84,11 @@ def test_implausibility_and_normalised_error_of_each_kind_of_target():
     # 3 x sqrt(se^2 + sd^2 / n): the simulation's own noise widens the band
     assert se.half_width() == pytest.approx(0.03)
     assert se.half_width(sim_sd=0.02, replications=4) == pytest.approx(3 * math.sqrt(0.01**2 + 0.02**2 / 4))
+    # A band: any value inside is as good as any other; past an edge, 1 + the miss in half-widths.
     band = ObservedTarget(metric="refund_rate", min=0.2, max=0.4)
-    assert band.centre == pytest.approx(0.3) and band.implausibility(0.4) == pytest.approx(1.0)
+    assert band.implausibility(0.21) == 0.0 == band.implausibility(0.4) == band.normalised_error(0.39)
+    assert band.implausibility(0.45) == pytest.approx(1.5) and band.normalised_error(0.5) == pytest.approx(0.25)
+    assert band.normalised_error(0.1) == pytest.approx(-0.5)
     one = ObservedTarget(metric="conversion_rate", max=0.3)
     assert one.implausibility(0.1) == 0.0 and one.normalised_error(0.1) == 0.0
     assert one.implausibility(0.33) == pytest.approx(1.1) and one.normalised_error(0.33) == pytest.approx(0.1)
