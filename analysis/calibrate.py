@@ -51,9 +51,11 @@ from sim.config import Scenario, with_overrides
 from sim.errors import ScenarioError
 
 __all__ = ["CALIBRATION_FILES", "CalibrationResult", "calibrate", "fit_table", "format_fit", "format_recovery", "identify",
+           "read_calibration",
            "recovery_table", "synthetic_observed", "target_values", "truth_values"]
 
 CALIBRATION_FILES = ("calibration.db", "calibration.json", "trials.parquet", "plausible.parquet", "profiles.parquet",
+                     "fit.parquet",
                      "best.toml", "fit.md", "marginals.png", "convergence.png", "profiles.png", "identify.md")
 MARKER = "livesim calibration"
 # A parameter is "pinned down" when its profile interval spans at most this share of the searched range.
@@ -622,6 +624,7 @@ def _write(result: CalibrationResult, obs: Observed, record: dict[str, Any], see
 
     out = result.out_dir
     _atomic_parquet(result.trials, out / "trials.parquet")
+    _atomic_parquet(result.fit, out / "fit.parquet")
     _atomic_parquet(result.plausible, out / "plausible.parquet")
     if len(result.profiles):
         _atomic_parquet(result.profiles, out / "profiles.parquet")
@@ -631,7 +634,8 @@ def _write(result: CalibrationResult, obs: Observed, record: dict[str, Any], see
     record.update({"status": "done", "best_params": result.best_params, "best_loss": result.best_loss,
                    "nrmse": result.nrmse, "nrmse_held_out": None if result.nrmse_held_out != result.nrmse_held_out
                    else result.nrmse_held_out, "plausible": len(result.plausible),
-                   "evaluations": result.evaluations})
+                   "evaluations": result.evaluations,
+                   "intervals": json.loads(profile_intervals(result).to_json(orient="records"))})
     _atomic_write(out / "calibration.json", json.dumps(record, indent=2).encode())
     _atomic_write(out / "fit.md", (f"# Calibration of {record['scenario']} to {obs.source}\n\n"
                                    + format_fit(result, markdown=True) + "\n").encode())
@@ -840,6 +844,25 @@ def format_recovery(table: pd.DataFrame) -> str:
                      f"{'yes' if r.truth_in_interval else 'NO'} | {_pct(r.share_of_range)} | {r.verdict} | "
                      f"{_g(r.plausible_low)} to {_g(r.plausible_high)}")
     return "\n".join(lines)
+
+def read_calibration(folder: str | Path) -> dict[str, Any]:
+    """A finished calibration folder's record and fit table (for the report); ScenarioError when
+    the folder holds no finished livesim calibration."""
+    folder = Path(folder)
+    src = str(folder)
+    record = folder / "calibration.json"
+    try:
+        doc = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ScenarioError(src, None, None, "not a livesim calibration folder (no readable calibration.json)") from None
+    if not isinstance(doc, dict) or doc.get("kind") != MARKER:
+        raise ScenarioError(src, None, None, "not a livesim calibration folder (its calibration.json is not livesim's)")
+    if doc.get("status") != "done" or not (folder / "fit.parquet").is_file():
+        raise ScenarioError(src, None, None, "the calibration has not finished: run it to the end (livesim calibrate "
+                            "... --resume) first")
+    doc["fit"] = pd.read_parquet(folder / "fit.parquet")
+    return doc
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit("use: livesim calibrate SCENARIO --observed OBSERVED.toml")

@@ -381,6 +381,7 @@ def build_report(
     correction: str = "holm",
     guardrails: Sequence[Guardrail] | None = None,
     level: float = 0.95,
+    calibration: str | Path | None = None,
 ) -> Report:
     """Write the report of a sweep's or a run's results: ``OUT.html`` (self-contained), its PNGs
     and ``OUT.md``.
@@ -390,12 +391,15 @@ def build_report(
     and every market). ``correction``: ``holm`` (family-wise error) or ``bh`` (false discovery
     rate, Benjamini-Hochberg) across each market section's tested comparisons; metrics constant in
     every run are not tested. ``guardrails``: non-inferiority conditions (default:
-    :data:`analysis.guardrails.DEFAULT_GUARDRAILS`)."""
+    :data:`analysis.guardrails.DEFAULT_GUARDRAILS`). ``calibration``: a finished calibration
+    folder (``livesim calibrate --out``), whose fit of the world to observed numbers becomes a
+    section of the report."""
     from analysis import plots
     from analysis.stats import compare_policies, non_inferiority, variant_table
 
     if method not in ("t", "bootstrap"):
         raise ScenarioError("--method", None, method, "allowed: t, bootstrap")
+    cal_section = _calibration_section(calibration) if calibration is not None else None
     if correction not in ("holm", "bh"):
         raise ScenarioError("--correction", None, correction, "allowed: holm, bh")
     res: Results = load(results)
@@ -605,7 +609,7 @@ def build_report(
         "signs": _sign_rows(sign_rows), "signs_passed": int((sign_rows["result"] == "pass").sum())
         if not sign_rows.empty else 0, "signs_failed": int((sign_rows["result"] == "fail").sum())
         if not sign_rows.empty else 0,
-        "figures": figures, "figure_notes": figure_notes,
+        "figures": figures, "figure_notes": figure_notes, "calibration": cal_section,
         "config_json": json.dumps({k: v for k, v in config.items() if k != "base_scenario"}, indent=1, default=str),
     }
     out_html.write_text(_environment().get_template("report.html.j2").render(**context), encoding="utf-8")
@@ -896,6 +900,28 @@ def _honest_cost(diffs: pd.DataFrame, policy: str) -> str:
     return "; ".join(out) or "not measured"
 
 
+def _calibration_section(folder: str | Path) -> dict[str, Any]:
+    """The fit of the world the runs stand on (a calibration folder): its fit table, NRMSE and
+    what the observed numbers pin down."""
+    from analysis.calibrate import read_calibration
+
+    doc = read_calibration(folder)
+    fit = doc["fit"]
+    rows = [{"target": r.target, "observed": r.observed, "simulated": _show(r.simulated),
+             "interval": f"{_show(r.low95)} to {_show(r.high95)}", "error": f"{r.normalised_error:+.3f}",
+             "within": bool(r.within), "held_out": bool(r.held_out)} for r in fit.itertuples()]
+    ho = doc.get("nrmse_held_out")
+    return {"folder": str(folder), "scenario": doc.get("scenario", ""), "observed": doc.get("observed", ""),
+            "evaluations": doc.get("evaluations", 0), "plausible": doc.get("plausible", 0),
+            "nrmse": f"{doc.get('nrmse', float('nan')):.3f}", "nrmse_held_out": "" if ho is None else f"{ho:.3f}",
+            "n": int(fit["n"].iloc[0]) if len(fit) else 0, "rows": rows,
+            "best": [{"path": k, "value": _show(v)} for k, v in (doc.get("best_params") or {}).items()],
+            "intervals": [{"path": r["path"], "interval": f"{_show(r['interval_low'])} to {_show(r['interval_high'])}"
+                           if r.get("interval_low") is not None else "n/a",
+                           "searched": f"{_show(r['low'])} to {_show(r['high'])}", "verdict": r["verdict"]}
+                          for r in doc.get("intervals", [])]}
+
+
 def _target_rows(targets: pd.DataFrame) -> list[dict[str, Any]]:
     return [{"label": r.label, "target": r.target, "mean": f"{r.mean:.4g}", "band": r.band, "met": bool(r.met),
              "share": f"{r.share_met:.0%}", "confidence": r.confidence, "source": r.source}
@@ -967,6 +993,22 @@ def _markdown(c: dict[str, Any]) -> str:
     for row in h["rows"]:
         cells = [cell["value"] + (f" ({cell['change']})" if cell["change"] else "") for cell in row["cells"]]
         lines.append(f"| {_md(row['metric'])} | " + " | ".join(_md(x) for x in cells) + " |")
+    cal = c.get("calibration")
+    if cal:
+        lines += ["", "## Calibration of the world", "",
+                  f"{_md(cal['scenario'])} fitted to {_md(cal['observed'])}: NRMSE {cal['nrmse']} over the fitted "
+                  f"targets" + (f", {cal['nrmse_held_out']} over the held-out ones" if cal["nrmse_held_out"] else "")
+                  + f" ({cal['n']} fresh replications of the best world; {cal['plausible']} plausible worlds of "
+                  f"{cal['evaluations']} evaluated).", "",
+                  "| target | observed | simulated | 95 % interval | normalised error | within | held out |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {_md(r['target'])} | {_md(r['observed'])} | {_md(r['simulated'])} | {_md(r['interval'])} "
+                  f"| {_md(r['error'])} | {'yes' if r['within'] else 'no'} | {'yes' if r['held_out'] else ''} |"
+                  for r in cal["rows"]]
+        lines += ["", "| parameter | best | interval | searched | verdict |", "|---|---|---|---|---|"]
+        best = {b["path"]: b["value"] for b in cal["best"]}
+        lines += [f"| {_md(r['path'])} | {_md(best.get(r['path'], ''))} | {_md(r['interval'])} | {_md(r['searched'])} "
+                  f"| {_md(r['verdict'])} |" for r in cal["intervals"]]
     if c["targets"]:
         lines += ["", "## Targets", ""]
         lines += [f"{_md(a.label)}: {a.met} of {a.n} targets met." for a in c["attainment"]]

@@ -400,7 +400,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         report = build_report(args.results, args.out, baseline=args.baseline, targets=targets, method=args.method,
                               targets_source=args.targets or "targets", markets=args.market,
-                              correction=args.correction, guardrails=guardrails or None)
+                              correction=args.correction, guardrails=guardrails or None,
+                              calibration=args.calibration)
     except (FileNotFoundError, ValueError) as exc:
         print(f"livesim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -600,6 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--out", help="the HTML file (default: RESULTS/report.html); PNGs go beside it")
     p_rep.add_argument("--targets", help="a TOML file with [[targets]] (added to the scenario's own), or a bundled "
                        "facts file's name (public_facts)")
+    p_rep.add_argument("--calibration", metavar="DIR",
+                       help="a finished calibration folder (livesim calibrate --out): its fit of the world to observed "
+                       "numbers becomes a section of the report")
     p_rep.add_argument("--method", choices=("t", "bootstrap"), default="t",
                        help="paired intervals: t (default) or bootstrap")
     p_rep.set_defaults(func=cmd_report)

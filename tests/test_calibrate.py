@@ -414,6 +414,18 @@ def test_a_sweep_meets_every_plausible_world(small_run, tmp_path, capsys):
     assert code == 0, capsys.readouterr().err
     summary = pd.read_parquet(out / "summary")
     assert summary.loc[summary["market"] == "all", "run_id"].nunique() == 4
+    # The report of the sweep carries the calibration of the worlds it ran on.
+    capsys.readouterr()
+    assert main(["report", str(out), "--calibration", str(tmp / "out")]) == 0, capsys.readouterr().err
+    html = (out / "report.html").read_text()
+    md = (out / "report.md").read_text()
+    doc = json.loads((tmp / "out" / "calibration.json").read_text())
+    for text, esc in ((html, ""), (md, "\\")):  # Markdown escapes underscores
+        assert "Calibration of the world" in text and f"{doc['nrmse']:.3f}" in text
+        for name in ("world.buyers.return_if_bad", "refund_rate 0.3 +/- 0.05"):
+            assert name.replace("_", esc + "_") in text, name
+    code = main(["report", str(out), "--calibration", str(tmp_path)])
+    assert code == 2 and "not a livesim calibration folder" in capsys.readouterr().err
 
 
 def test_bad_worlds_are_one_line_errors(small_run, tmp_path, capsys):
