@@ -775,20 +775,18 @@ def identify(
     observed: Observed,
     out: str | Path,
     *,
-    budget: int = 60,
     workers: int = 1,
     backend: str = "local",
     scheduler: str | None = None,
     resume: bool = False,
-    seed: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
     notify: Callable[[str], None] | None = None,
+    **options: Any,
 ) -> tuple[CalibrationResult, pd.DataFrame]:
     """Calibrate to synthetic observations made by the model at known parameter values, and say
-    per parameter how well it is recovered: the truth, the best value, the plausible range, whether
-    it holds the truth, and whether the targets pin the parameter down (its plausible range spans
-    at most half the searched range) or leave it open. Writes ``identify.md`` beside the
-    calibration's files."""
+    per parameter how well it is recovered: the truth, the best value, the recovered interval
+    (:func:`profile_intervals`), whether it holds the truth, and whether the targets pin the
+    parameter down or leave it open. ``options`` go to :func:`calibrate` (``budget``, ``seed``,
+    ``progress``...). Writes ``identify.md`` beside the calibration's files."""
     out = Path(out)
     _check_folder(out, resume)
     truth = truth_values(scenario, observed)
@@ -806,9 +804,8 @@ def identify(
     made_values = np.array(made["values"], dtype=float)
     means, sds, _, _ = _stats(made_values)
     synthetic = synthetic_observed(observed, means, sds, made_values.shape[0])
-    result = calibrate(scenario, synthetic, out, budget=budget, workers=workers, backend=backend,
-                       scheduler=scheduler, resume=resume, seed=seed, progress=progress, notify=notify,
-                       mode="identify")
+    result = calibrate(scenario, synthetic, out, workers=workers, backend=backend, scheduler=scheduler,
+                       resume=resume, notify=notify, mode="identify", **options)
     table = recovery_table(result, truth)
     text = format_recovery(table)
     _atomic_write(out / "identify.md", (f"# Identifiability of {len(truth)} parameters from "
