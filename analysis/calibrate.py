@@ -50,9 +50,22 @@ from analysis.observed import Observed, ObservedTarget
 from sim.config import Scenario, with_overrides
 from sim.errors import ScenarioError
 
-__all__ = ["CALIBRATION_FILES", "CalibrationResult", "calibrate", "fit_table", "format_fit", "format_recovery", "identify",
-           "read_calibration",
-           "recovery_table", "synthetic_observed", "target_values", "truth_values"]
+__all__ = [
+    "CALIBRATION_FILES",
+    "CalibrationResult",
+    "calibrate",
+    "fit_table",
+    "format_fit",
+    "format_fit_table",
+    "format_recovery",
+    "identify",
+    "read_calibration",
+    "recovery_table",
+    "scenario_fit",
+    "synthetic_observed",
+    "target_values",
+    "truth_values",
+]
 
 CALIBRATION_FILES = ("calibration.db", "calibration.json", "trials.parquet", "plausible.parquet", "profiles.parquet",
                      "fit.parquet",
@@ -505,6 +518,31 @@ def profile_intervals(result: CalibrationResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def scenario_fit(scenario: Scenario, observed: Observed, *, replications: int | None = None, workers: int = 1,
+                 backend: str = "local", scheduler: str | None = None) -> tuple[pd.DataFrame, float, float]:
+    """The fit of ``scenario`` as it is (its own parameter values, nothing searched) to
+    ``observed``: the fit table over ``replications`` runs (default ``max(5, 2 x the file's
+    replications)``, on the same fresh seeds a calibration checks its best world on), and the
+    NRMSE of the fitted and of the held-out targets (``livesim calibrate --budget 0``)."""
+    n = replications or max(5, 2 * observed.replications)
+    runner = _Runner(workers, backend, scheduler)
+    try:
+        from sim.sweep import RunSpec
+
+        specs = [RunSpec(run_id=f"as-is-r{r:03d}", variant="calibration", point=0, replication=r, params={},
+                         scenario=scenario)
+                 for r in range(observed.replications, observed.replications + n)]
+        outcomes = runner.map(specs)
+    finally:
+        runner.close()
+    failed = [o for o in outcomes if o["status"] != "done"]
+    if failed:
+        raise ScenarioError(str(observed.source), None, None, f"the scenario failed to run: {failed[0].get('error')}")
+    values = np.array([target_values(observed.targets, o["frames"], scenario) for o in outcomes], dtype=float)
+    fit = fit_table(observed, values)
+    return fit, _nrmse(fit, held_out=False), _nrmse(fit, held_out=True)
+
+
 def _trials_frame(study: Any, obs: Observed) -> pd.DataFrame:
     rows = []
     names = [t.describe() for t in obs.targets]
@@ -552,33 +590,34 @@ def _g(x: float) -> str:
     return f"{x:,.4g}"
 
 
-def format_fit(result: CalibrationResult, markdown: bool = False) -> str:
-    """The fit table as text (or Markdown), fitted targets first, held-out ones apart."""
+def _fit_rows(rows: pd.DataFrame, markdown: bool) -> list[str]:
     head = ["target", "observed", "simulated", "95% interval", "norm. error", "implaus.", "within"]
-    lines = []
+    body = [[r.target, r.observed, _g(r.simulated), f"{_g(r.low95)} to {_g(r.high95)}",
+             f"{r.normalised_error:+.3f}" if math.isfinite(r.normalised_error) else "inf",
+             _g(r.implausibility), "yes" if r.within else "NO"] for r in rows.itertuples()]
+    if markdown:
+        return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(b) + " |" for b in body]
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+    fmt = "  ".join(f"{{:{'<' if i < 2 else '>'}{w}}}" for i, w in enumerate(widths))
+    return [fmt.format(*head), fmt.format(*("-" * w for w in widths))] + [fmt.format(*b) for b in body]
 
-    def table(rows: pd.DataFrame) -> list[str]:
-        body = [[r.target, r.observed, _g(r.simulated), f"{_g(r.low95)} to {_g(r.high95)}",
-                 f"{r.normalised_error:+.3f}" if math.isfinite(r.normalised_error) else "inf",
-                 _g(r.implausibility), "yes" if r.within else "NO"] for r in rows.itertuples()]
-        if markdown:
-            return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(b) + " |" for b in body]
-        widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
-        fmt = "  ".join(f"{{:{'<' if i < 2 else '>'}{w}}}" for i, w in enumerate(widths))
-        return [fmt.format(*head), fmt.format(*("-" * w for w in widths))] + [fmt.format(*b) for b in body]
 
-    fit = result.fit
-    n = int(fit["n"].iloc[0]) if len(fit) else 0
-    lines.append(f"Fit of the best world ({n} fresh replications; loss {_g(result.best_loss)} in the search):")
-    lines.append("")
-    lines += table(fit[~fit["held_out"]])
-    lines.append("")
-    lines.append(f"NRMSE over the fitted targets: {result.nrmse:.3f}")
+def format_fit_table(fit: pd.DataFrame, nrmse: float, nrmse_held_out: float, markdown: bool = False) -> list[str]:
+    """A fit table as lines: the fitted targets and their NRMSE, then the held-out ones apart."""
+    lines = [*_fit_rows(fit[~fit["held_out"]], markdown), "", f"NRMSE over the fitted targets: {nrmse:.3f}"]
     if fit["held_out"].any():
         lines += ["", "Held out (not fitted; the out-of-sample check):", ""]
-        lines += table(fit[fit["held_out"]])
-        lines.append("")
-        lines.append(f"NRMSE over the held-out targets: {result.nrmse_held_out:.3f}")
+        lines += _fit_rows(fit[fit["held_out"]], markdown)
+        lines += ["", f"NRMSE over the held-out targets: {nrmse_held_out:.3f}"]
+    return lines
+
+
+def format_fit(result: CalibrationResult, markdown: bool = False) -> str:
+    """The fit table as text (or Markdown), fitted targets first, held-out ones apart."""
+    fit = result.fit
+    n = int(fit["n"].iloc[0]) if len(fit) else 0
+    lines = [f"Fit of the best world ({n} fresh replications; loss {_g(result.best_loss)} in the search):", ""]
+    lines += format_fit_table(fit, result.nrmse, result.nrmse_held_out, markdown)
     lines += ["", "Best world:"]
     lines += [f"  {k} = {v:g}" if isinstance(v, float) else f"  {k} = {v}" for k, v in result.best_params.items()]
     lines.append("")

@@ -316,10 +316,22 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     if args.scheduler and args.backend != "dask":
         raise ScenarioError("--scheduler", None, args.scheduler, "needs --backend dask")
-    if args.budget < 1:
-        raise ScenarioError("--budget", None, args.budget, "expected at least 1 candidate world")
+    if args.budget < 0:
+        raise ScenarioError("--budget", None, args.budget, "expected 0 (the scenario's own fit) or more candidate worlds")
     scenario = _load(args)
     observed = load_observed(args.observed, scenario)
+    if args.budget == 0:  # the scenario as it is: its fit table, nothing searched, nothing written
+        from analysis.calibrate import format_fit_table, scenario_fit
+
+        if args.identify or args.resume or args.out:
+            raise ScenarioError("--budget", None, 0, "--budget 0 reports the scenario's own fit and writes nothing: "
+                                "leave out --identify, --resume and --out")
+        workers = (args.workers or 1) if args.scheduler else _workers(args.workers)
+        fit, nrmse, nrmse_ho = scenario_fit(scenario, observed, workers=workers, backend=args.backend,
+                                            scheduler=args.scheduler)
+        print(f"Fit of scenario {scenario.name} as it is ({int(fit['n'].iloc[0])} replications):\n")
+        print("\n".join(format_fit_table(fit, nrmse, nrmse_ho)))
+        return 0
     out = Path(args.out if args.out is not None else str(Path("results") / f"calibrate_{scenario.name}"))
     check_path_text(out, str(out))
     workers = (args.workers or 1) if args.scheduler else _workers(args.workers)
@@ -557,7 +569,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "numbers were observed)")
     p_cal.add_argument("--observed", required=True, help="OBSERVED.toml: [[targets]] (the observed numbers) and "
                        "[[fit]] (the world parameters and their ranges)")
-    p_cal.add_argument("--budget", type=int, default=60, help="candidate worlds to evaluate (default 60)")
+    p_cal.add_argument("--budget", type=int, default=60, help="candidate worlds to evaluate (default 60); 0: only the "
+                       "fit table of the scenario as it is")
     p_cal.add_argument("--workers", type=int, help="parallel runs (default: the number of cores)")
     p_cal.add_argument("--backend", choices=("local", "dask"), default="local",
                        help="local process pool (default) or dask")

@@ -450,3 +450,24 @@ def test_bad_worlds_are_one_line_errors(small_run, tmp_path, capsys):
                  str(tmp_path / "o"), "--quiet"])
     assert code == 2 and "uncertainties" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_budget_zero_is_the_fit_of_the_scenario_as_it_is(small_run, capsys):
+    """--budget 0 searches nothing and writes nothing: the scenario's own fit table, over the same
+    fresh replications a calibration checks its best world on."""
+    from analysis.calibrate import scenario_fit
+
+    tmp, path, scenario, obs, _ = small_run
+    fit, nrmse, nrmse_ho = scenario_fit(scenario, obs, replications=3)
+    assert list(fit["n"]) == [3, 3, 3] and list(fit["held_out"]) == [False, False, True]
+    fitted = fit.loc[~fit["held_out"], "normalised_error"].to_numpy()
+    assert nrmse == pytest.approx(float(np.sqrt(np.mean(fitted**2))))
+    assert nrmse_ho == pytest.approx(abs(fit.loc[fit["held_out"], "normalised_error"].iloc[0]))
+    before = sorted(p.name for p in tmp.iterdir())
+    code = main(["calibrate", "baseline", "--observed", str(path), "--budget", "0", "--workers", "1", *SMALL_ARGS])
+    out = capsys.readouterr().out
+    assert code == 0 and "Fit of scenario baseline as it is" in out and "NRMSE over the fitted targets" in out
+    assert sorted(p.name for p in tmp.iterdir()) == before
+    code = main(["calibrate", "baseline", "--observed", str(path), "--budget", "0", "--out", str(tmp / "x"),
+                 *SMALL_ARGS])
+    assert code == 2 and "writes nothing" in capsys.readouterr().err and not (tmp / "x").exists()
