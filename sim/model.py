@@ -38,7 +38,7 @@ from sim.platform.recommender import recommend
 from sim.platform.rewards import reward
 from sim.platform.timeline import Timeline
 from sim.policy import Policy
-from sim.seeding import day_streams, run_seed_sequence, spawn_streams
+from sim.seeding import RunStreams, run_seed_sequence
 from sim.tactics import TacticArrays, adversary_type_codes
 
 __all__ = ["DEFAULT_SCENARIO", "DayStreams", "LiveShopModel", "RollingSum"]
@@ -72,7 +72,7 @@ class LiveShopModel(mesa.Model):
         if isinstance(rng, np.random.Generator):
             rng = int(rng.integers(2**63))
         seq = run_seed_sequence(config.seed if rng is None else rng, replication)
-        self.rngs = spawn_streams(seq)
+        self.rngs = RunStreams(seq)
         super().__init__(rng=self.rngs["mesa"])
         self.config = config
         self.replication = int(replication)
@@ -199,7 +199,7 @@ class LiveShopModel(mesa.Model):
         totals started, and put today's sanctions (suspensions, traffic penalties, lost eligibility)
         in force."""
         self.counts.reset()
-        self.rngs.update(day_streams(self.seed_sequence, self.day))
+        self.rngs.new_day(self.day)
         c = self.creators
         self.current_day = Day(start={k: c.col(k).copy() for k in ("earnings", "profit", "gmv", "complaints")})
         if self.day == self.config.effective_warmup + 1:  # creator totals as the summarised days begin
