@@ -67,6 +67,7 @@ __all__ = [
     "tactic_metrics",
     "top_share",
     "total_of_difference",
+    "type_lookup",
     "unregister_metric",
 ]
 
@@ -103,8 +104,33 @@ def _ratio(a: float, b: float) -> float:
 
 
 def _median(x: np.ndarray) -> float:
-    """The median, undefined (NaN) for no values rather than numpy's warning."""
-    return float(np.median(x)) if x.size else float("nan")
+    """The median, undefined (NaN) for no values rather than numpy's warning.
+
+    For floats it is ``np.median``'s value bit for bit (the middle value, or the mean of the two
+    middle values as ``(a + b) / 2``; NaN when any value is NaN) without its dispatch cost,
+    which dominates at the sizes the daily metrics see."""
+    if not x.size:
+        return float("nan")
+    if x.dtype != np.float64:
+        return float(np.median(x))
+    s = np.sort(x)
+    if s[-1] != s[-1]:  # NaN sorts last
+        return float("nan")
+    mid = s.size // 2
+    if s.size % 2:
+        return float(s[mid])
+    return (float(s[mid - 1]) + float(s[mid])) / 2.0
+
+
+def type_lookup(codes: Sequence[int]) -> np.ndarray:
+    """A table over every int8 creator type code, True at ``codes``: ``table[ctype]`` is
+    ``np.isin(ctype, codes)`` for an int8 column, in one gather."""
+    table = np.zeros(256, dtype=bool)
+    table[np.asarray(codes, dtype=np.int64)] = True
+    return table
+
+
+_ADVERSARY_TYPE = type_lookup([int(t) for t in ADVERSARY_TYPES])
 
 
 # ---------------------------------------------------------------------------------------
@@ -159,7 +185,7 @@ class _Today:
 
     @cached_property
     def adversary(self) -> np.ndarray:
-        return np.isin(self.ctype, [int(t) for t in ADVERSARY_TYPES])
+        return _ADVERSARY_TYPE[self.ctype]
 
     @cached_property
     def day0_honest(self) -> np.ndarray:
@@ -186,7 +212,12 @@ class _Today:
     def _decisions_today(self) -> np.ndarray:
         log = self.model.governance.enforcer.log
         day = self.model.day
-        return np.flatnonzero(log.col("day") == day) if day > 0 else np.zeros(0, dtype=np.int64)
+        if day <= 0:
+            return np.zeros(0, dtype=np.int64)
+        # The log is appended day by day and its "day" column never changes, so today's
+        # decisions are one run of rows found by bisection (not a scan of the whole log).
+        days = log.col("day")
+        return np.arange(np.searchsorted(days, day, "left"), np.searchsorted(days, day, "right"), dtype=np.int64)
 
     @cached_property
     def decision_delay(self) -> np.ndarray:
@@ -216,14 +247,17 @@ class DayView:
     market's creators; ``today`` holds the state shared by all markets (see ``_Today``).
     """
 
-    def __init__(self, model: LiveShopModel, today: _Today, key: str, market: int | None) -> None:
+    def __init__(self, model: LiveShopModel, today: _Today, key: str, market: int | None,
+                 sums: dict[str, float] | None = None) -> None:
         self.model = model
         self.today = today
         self.key = key
         self.market = market
         self.sel = slice(None) if market is None else slice(market, market + 1)
         self._counts = model.counts
-        self._sums: dict[str, float] = {}  # each counter summed once, however many metrics read it
+        # Each counter summed once, however many metrics read it (``day_metrics`` passes every
+        # counter's sum, taken in one reduction over the counts table).
+        self._sums: dict[str, float] = {} if sums is None else sums
 
     @cached_property
     def creators(self) -> np.ndarray:
@@ -502,7 +536,7 @@ class _CountsFields(type):
     over the class's own attribute, so instances keep the fields they were built with)."""
 
     @property
-    def FIELDS(cls) -> tuple[str, ...]:  # noqa: N802 (the historical name)
+    def FIELDS(cls) -> tuple[str, ...]:
         return counter_fields()
 
 
@@ -514,17 +548,33 @@ class DayCounts(metaclass=_CountsFields):
     """
 
     def __init__(self, n_markets: int) -> None:
-        self.n_markets = n_markets
-        self.fields = counter_fields()
-        self.reset()
+        object.__setattr__(self, "n_markets", n_markets)
+        object.__setattr__(self, "fields", counter_fields())
+        # One (counter, market) table; each counter's attribute is a view of its row, so the
+        # day's reset and the run totals are one array operation each.
+        object.__setattr__(self, "table", np.zeros((len(self.fields), n_markets)))
+        object.__setattr__(self, "_row", {f: i for i, f in enumerate(self.fields)})
+        for i, f in enumerate(self.fields):
+            object.__setattr__(self, f, self.table[i])
+
+    def __setattr__(self, name: str, value: object) -> None:
+        row = self.__dict__["_row"].get(name)
+        if row is None:
+            object.__setattr__(self, name, value)
+        else:  # ``counts.x = ...`` or ``counts.x += ...``: the values go into the table's row
+            self.table[row] = value
 
     @property
-    def FIELDS(self) -> tuple[str, ...]:  # noqa: N802
+    def FIELDS(self) -> tuple[str, ...]:
         return self.fields
 
     def reset(self) -> None:
-        for f in self.fields:
-            setattr(self, f, np.zeros(self.n_markets))
+        self.table.fill(0.0)
+
+    def sums(self, market: int | None = None) -> dict[str, float]:
+        """Every counter's value today, summed over markets (``market`` None) or in one market."""
+        values = self.table.sum(axis=1) if market is None else self.table[:, market]
+        return dict(zip(self.fields, values.tolist(), strict=True))
 
     def add(self, field: str, market: np.ndarray, weights: np.ndarray | None = None) -> None:
         """Add per-item values (or counts) grouped by market."""
@@ -562,7 +612,7 @@ def day_metrics(model: LiveShopModel) -> dict[str, dict[str, float]]:
     rules = [(name, getattr(metric.daily, "compute", metric.daily)) for name, metric in METRICS.items()]
     out: dict[str, dict[str, float]] = {}
     for key, market in _markets(model):
-        view = DayView(model, today, key, market)
+        view = DayView(model, today, key, market, model.counts.sums(market))
         out[key] = {name: rule(view) for name, rule in rules}
     return out
 

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
+from functools import partial
 
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import LiveShopModel
+from sim.config import scenario_from_dict
+from sim.datacollector import _today
+from sim.metrics import METRICS, DayCounts, _median, _Today
 from sim.seeding import DAILY_STREAMS, STREAMS, RunStreams, day_streams, run_seed_sequence, spawn_streams
+from tests.conftest import tiny_dict
 
 
 def _draws(rng: np.random.Generator) -> list[float]:
@@ -35,3 +45,134 @@ def test_run_streams_derive_each_days_streams_draw_for_draw():
             assert lazy[name] is lazy[name]  # the same generator all day: draws continue
             assert _draws(lazy[name]) == _draws(eager[name])
         assert _draws(lazy["world"]) == _draws(build["world"])
+
+
+# ------------------------------------------------------------------ the day's books
+
+
+def _enforced_model(days: int = 120, **world: object) -> LiveShopModel:
+    data = tiny_dict(enforced=True, **world)
+    data["days"] = days
+    return LiveShopModel(scenario=scenario_from_dict(data))
+
+
+@pytest.fixture(scope="module")
+def stepped() -> list[dict]:
+    """One enforced run, stepped day by day, with what each cache gives next to a from-scratch
+    recomputation taken the same day."""
+    m = _enforced_model(days=120, n_creators=120, n_buyers=3_000)
+    plain = mesa.DataCollector(model_reporters={name: partial(_today, name) for name in METRICS})
+    plain.collect(m)
+    rolling = ("income", "gmv", "profit")
+    deltas: dict[str, list[np.ndarray]] = {"income": [], "gmv": [], "profit": []}
+    run_totals = np.zeros_like(m.counts.table)
+    days = []
+    while m.running:
+        before = {k: m.creators.col(c).copy() for k, c in (("income", "earnings"), ("gmv", "gmv"), ("profit", "profit"))}
+        m.step()
+        plain.collect(m)
+        log = m.governance.enforcer.log
+        for k, c in (("income", "earnings"), ("gmv", "gmv"), ("profit", "profit")):
+            d = m.creators.col(c).copy()
+            d[: before[k].size] -= before[k]
+            deltas[k].append(d)
+        run_totals += np.stack([np.asarray(getattr(m.counts, f)) for f in m.counts.fields])
+        days.append({
+            "day": m.day,
+            "decisions_today": _Today(m)._decisions_today.tolist(),
+            "decisions_scan": np.flatnonzero(log.col("day") == m.day).tolist(),
+            "counts": {f: np.asarray(getattr(m.counts, f)).copy() for f in m.counts.fields},
+            "sums": [m.counts.sums(None), *(m.counts.sums(i) for i in range(m.n_markets))],
+            "rolling": {k: getattr(m, f"{k}_30d").values.copy() for k in rolling},
+            "scratch": {k: np.sum([np.pad(d, (0, m.creators.n - d.size)) for d in deltas[k][-30:]], axis=0)
+                        for k in rolling},
+            "run_totals": run_totals.copy(),
+            "model_run_totals": np.stack([m.run_totals[f] for f in m.counts.fields]),
+            "creators": m.creators.n,
+        })
+    return [{"model": m, "plain": plain}, *days]
+
+
+def test_todays_decisions_found_by_bisection_are_those_a_scan_finds(stepped):
+    """Every day, today's decision rows found by bisection of the log's day column are exactly
+    the rows a scan of the whole log finds (the run has decisions on many days)."""
+    days = stepped[1:]
+    assert sum(bool(d["decisions_scan"]) for d in days) > 10
+    for d in days:
+        assert d["decisions_today"] == d["decisions_scan"], d["day"]
+
+
+def test_counter_sums_are_the_per_counter_sums(stepped):
+    """The day's counter sums from one reduction over the counts table equal each counter
+    summed on its own, bit for bit, for the platform and for each market."""
+    for d in stepped[1:]:
+        platform, *markets = d["sums"]
+        for f, v in d["counts"].items():
+            assert platform[f] == float(v.sum())
+            for i, sums in enumerate(markets):
+                assert sums[f] == float(v[i : i + 1].sum())
+
+
+def test_run_totals_are_the_sum_of_every_days_counts(stepped):
+    """model.run_totals, kept as one table, equal the day counts added up day by day."""
+    for d in stepped[1:]:
+        np.testing.assert_array_equal(d["model_run_totals"], d["run_totals"])
+
+
+def test_rolling_sums_match_the_last_30_days_recomputed(stepped):
+    """The 30-day rolling sums, grown in place as creators arrive, equal the sum of the last 30
+    days' deltas recomputed from scratch (to rounding: the ring adds and subtracts)."""
+    days = stepped[1:]
+    assert days[-1]["creators"] > days[0]["creators"]  # creators arrived during the run
+    for d in days:
+        for k, values in d["rolling"].items():
+            assert values.size == d["creators"]
+            np.testing.assert_allclose(values, d["scratch"][k], rtol=1e-9, atol=1e-6)
+
+
+def test_metrics_collector_records_what_mesas_collector_records(stepped):
+    """model.datacollector's table is exactly the table Mesa's own DataCollector, with one
+    reporter per metric collected alongside, records (NaN where it has NaN)."""
+    m, plain = stepped[0]["model"], stepped[0]["plain"]
+    ours = m.datacollector.get_model_vars_dataframe()
+    theirs = plain.get_model_vars_dataframe()
+    assert list(ours.columns) == list(METRICS)
+    pd.testing.assert_frame_equal(ours, theirs, check_exact=True)
+    assert m.datacollector._collection_steps == plain._collection_steps
+
+
+def test_metrics_collector_table_follows_new_days():
+    """Reading the collector's table mid-run and stepping on gives the longer table."""
+    m = _enforced_model(days=6)
+    m.step()
+    assert len(m.datacollector.get_model_vars_dataframe()) == 2
+    m.step()
+    df = m.datacollector.get_model_vars_dataframe()
+    assert len(df) == 3
+    assert df["gmv"].tolist()[1:] == [h["all"]["gmv"] for h in m.history]
+
+
+def test_day_counts_attributes_write_through_to_the_table():
+    """A counter assigned or added to by attribute lands in the counts table's row."""
+    counts = DayCounts(3)
+    row = counts.fields.index("gmv")
+    counts.gmv[1] += 2.0
+    assert counts.table[row].tolist() == [0.0, 2.0, 0.0]
+    counts.gmv = np.array([1.0, 2.0, 3.0])
+    counts.gmv += np.array([0.5, 0.0, 0.0])
+    assert counts.table[row].tolist() == [1.5, 2.0, 3.0]
+    counts.reset()
+    assert not counts.table.any() and counts.gmv.tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 7, 10, 51])
+def test_median_is_numpys_median_bit_for_bit(n):
+    """The metrics' median equals np.median exactly, for odd and even sizes, ties and NaN."""
+    rng = np.random.default_rng(n)
+    for _ in range(50):
+        x = rng.lognormal(2.0, 3.0, n) * rng.integers(0, 3, n)
+        assert _median(x) == float(np.median(x))
+    x = rng.random(n)
+    x[n // 2] = np.nan
+    assert np.isnan(_median(x)) and np.isnan(np.median(x))
+    assert _median(np.arange(n)) == float(np.median(np.arange(n)))
