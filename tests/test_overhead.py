@@ -10,10 +10,13 @@ import pandas as pd
 import pytest
 
 from sim import LiveShopModel
+from sim.agents.adaptation import Learner
 from sim.config import scenario_from_dict
 from sim.datacollector import _today
 from sim.metrics import METRICS, DayCounts, _median, _Today
+from sim.platform.ladders import ladder_for
 from sim.seeding import DAILY_STREAMS, STREAMS, RunStreams, day_streams, run_seed_sequence, spawn_streams
+from sim.tactics import names as tactic_names
 from tests.conftest import tiny_dict
 
 
@@ -176,3 +179,80 @@ def test_median_is_numpys_median_bit_for_bit(n):
     x[n // 2] = np.nan
     assert np.isnan(_median(x)) and np.isnan(np.median(x))
     assert _median(np.arange(n)) == float(np.median(np.arange(n)))
+
+
+# ------------------------------------------------------------------ the learner's prices
+
+
+def _perceived_per_tactic(learner: Learner, rows: np.ndarray) -> np.ndarray:
+    """The perceived sanction chance computed tactic by tactic (the reference)."""
+    cfg, c = learner.cfg, learner.model.creators
+    n = c.n
+    group = c.col("ctype")[:n].astype(np.int64) * learner.model.n_markets + c.col("market")[:n]
+    size = int(group.max()) + 1
+    beta, m, p0 = cfg.social_learning, cfg.prior_strength, cfg.prior_sanction_rate
+    out = np.empty((rows.size, learner.hits.shape[1]))
+    g = group[rows]
+    for t in range(learner.hits.shape[1]):
+        peer_hits = np.bincount(group, weights=learner.hits[:n, t], minlength=size)[g]
+        peer_trials = np.bincount(group, weights=learner.trials[:n, t], minlength=size)[g]
+        prior = (m * p0 + beta * peer_hits) / (m + beta * peer_trials)
+        out[:, t] = (m * prior + learner.hits[rows, t]) / (m + learner.trials[rows, t])
+    return np.clip(out, 0.0, 1.0)
+
+
+def _sanction_cost_per_tactic(learner: Learner, rows: np.ndarray, income: np.ndarray) -> np.ndarray:
+    """The sanction cost with one ladder lookahead per market and tactic (the reference)."""
+    model, cfg, c = learner.model, learner.cfg, learner.model.creators
+    market = c.col("market")[rows].astype(np.int64)
+    standing = c.col("ladder")[rows]
+    inc30 = np.maximum(model.income_30d.values[rows], 0.0)
+    names = tactic_names()
+    cost = np.zeros((rows.size, len(names)))
+    for m, policy in enumerate(model.policies):
+        sel = np.flatnonzero(market == m)
+        if sel.size == 0:
+            continue
+        e = policy.enforcement
+        ladder = ladder_for(e)
+        per_ms = [learner._milestone_cost(ms.sanction, income[sel], inc30[sel]) for ms in e.milestones]
+        for t in learner._adversarial.tolist():
+            lo, hi = e.points.get(names[t], (1.0, 1.0))
+            points, delta, _ = ladder.score(e, np.full(sel.size, lo + (hi - lo) / 4.0), model.day)
+            reached, steps, before = np.full(sel.size, -1), np.zeros(sel.size), standing[sel].copy()
+            for k in range(1, 25):
+                b, a = ladder.bound(e, before, before + delta)
+                ms = ladder.milestones_reached(e, b, a).astype(np.int64)
+                new = (reached < 0) & (ms >= 0)
+                reached[new], steps[new], before = ms[new], k, a
+                if (reached >= 0).all():
+                    break
+            money = np.zeros(sel.size)
+            for i, ms_cost in enumerate(per_ms):
+                hit = reached == i
+                money[hit] = ms_cost[hit] / steps[hit]
+            cost[sel, t] = money + cfg.penalty_per_point * points * model.price_level[m]
+    return cost
+
+
+@pytest.mark.parametrize("preset", ["tiktok_health_score", "tiktok_points_sea", "shopee_tiers"])
+def test_learner_prices_all_tactics_at_once_as_tactic_by_tactic(preset):
+    """The learner's perceived sanction chances and sanction costs, computed for every tactic in
+    one pass, equal the tactic-by-tactic computation bit for bit on every ladder kind, after
+    decisions, ladders moving and arrivals."""
+    data = tiny_dict(enforced=True, n_creators=120, n_buyers=3_000)
+    data["days"] = 90
+    data["policy_preset"] = preset
+    m = LiveShopModel(scenario=scenario_from_dict(data))
+    checked = 0
+    while m.running:
+        m.step()
+        if m.day % 15:
+            continue
+        learner, c = m.learner, m.creators
+        rows = np.flatnonzero(learner.allowed[: c.n].any(axis=1))
+        income = learner.daily_income(rows)
+        np.testing.assert_array_equal(learner.perceived(rows), _perceived_per_tactic(learner, rows))
+        np.testing.assert_array_equal(learner.sanction_cost(rows, income), _sanction_cost_per_tactic(learner, rows, income))
+        checked += 1
+    assert checked == 6 and m.governance.enforcer.log.n > 0 and m.creators.n > 120
