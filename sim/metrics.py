@@ -684,8 +684,27 @@ def _hours_to_action(log: DecisionLog, rows: np.ndarray) -> np.ndarray:
 
 
 def _quantile(x: np.ndarray, q: float) -> float:
-    """The ``q`` quantile, undefined (NaN) for no values."""
-    return float(np.quantile(x, q)) if x.size else float("nan")
+    """The ``q`` quantile, undefined (NaN) for no values.
+
+    For floats it is ``np.quantile``'s default (linear) value bit for bit: the virtual index
+    ``(n - 1) q`` between two order statistics ``a`` and ``b``, interpolated as numpy does
+    (``a + (b - a) t``, or ``b - (b - a)(1 - t)`` when ``t >= 0.5``), the largest value at or
+    past the end, NaN when any value is NaN; without np.quantile's dispatch cost."""
+    if not x.size:
+        return float("nan")
+    if x.dtype != np.float64 or not 0.0 <= q <= 1.0:
+        return float(np.quantile(x, q))
+    s = np.sort(x)
+    if s[-1] != s[-1]:  # NaN sorts last
+        return float("nan")
+    v = (s.size - 1) * q
+    if v >= s.size - 1:
+        return float(s[-1])
+    i = int(v)  # floor: v >= 0
+    t = v - i
+    a, b = float(s[i]), float(s[i + 1])
+    diff = b - a
+    return b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
 
 
 def _tta_hours(q: float) -> Callable[[DayView], float]:

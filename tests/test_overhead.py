@@ -13,7 +13,7 @@ from sim import LiveShopModel
 from sim.agents.adaptation import Learner
 from sim.config import scenario_from_dict
 from sim.datacollector import _today
-from sim.metrics import METRICS, DayCounts, _median, _Today
+from sim.metrics import METRICS, DayCounts, _median, _quantile, _Today
 from sim.platform.ladders import ladder_for
 from sim.seeding import DAILY_STREAMS, STREAMS, RunStreams, day_streams, run_seed_sequence, spawn_streams
 from sim.tactics import names as tactic_names
@@ -256,3 +256,16 @@ def test_learner_prices_all_tactics_at_once_as_tactic_by_tactic(preset):
         np.testing.assert_array_equal(learner.sanction_cost(rows, income), _sanction_cost_per_tactic(learner, rows, income))
         checked += 1
     assert checked == 6 and m.governance.enforcer.log.n > 0 and m.creators.n > 120
+
+
+@pytest.mark.parametrize("q", [0.0, 0.1, 0.25, 0.5, 0.7, 0.9, 0.99, 1.0])
+def test_quantile_is_numpys_quantile_bit_for_bit(q):
+    """The metrics' quantile equals np.quantile (linear) exactly, at every size, with ties and NaN."""
+    rng = np.random.default_rng(int(q * 100))
+    for n in [1, 2, 3, 4, 5, 9, 10, 11, 37, 200]:
+        for _ in range(20):
+            x = rng.lognormal(2.0, 3.0, n) * rng.integers(0, 3, n) - rng.integers(0, 2, n) * 5.0
+            assert _quantile(x, q) == float(np.quantile(x, q)), (n, q)
+        y = rng.random(n)
+        y[0] = np.nan
+        assert np.isnan(_quantile(y, q)) and np.isnan(np.quantile(y, q))
