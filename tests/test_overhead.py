@@ -33,13 +33,19 @@ def test_run_streams_before_the_first_day_are_the_spawned_ones():
         assert _draws(lazy[name]) == _draws(eager[name])
 
 
-def test_run_streams_derive_each_days_streams_draw_for_draw():
-    """On day d a daily stream, derived on first use, draws exactly as day_streams(seq, d) does,
-    whichever streams were used on earlier days; build streams carry on undisturbed."""
-    seq = run_seed_sequence(11, 2)
+@pytest.mark.parametrize("seed", [11, 0, 2**80 + 3])
+@pytest.mark.parametrize("hashed", [True, False])
+def test_run_streams_derive_each_days_streams_draw_for_draw(seed, hashed):
+    """On day d a daily stream, set on first use, draws exactly as day_streams(seq, d) does,
+    whichever streams were used on earlier days, across blocks of hashed days and with numpy's
+    own seeding as the fallback; build streams carry on undisturbed."""
+    seq = run_seed_sequence(seed, 2)
     lazy = RunStreams(seq)
-    build = spawn_streams(run_seed_sequence(11, 2))
-    for day in (1, 2, 5):
+    assert lazy._seeds is not None
+    if not hashed:
+        lazy._seeds = None
+    build = spawn_streams(run_seed_sequence(seed, 2))
+    for day in (1, 2, 5, 63, 64, 65, 200, 130):
         lazy.new_day(day)
         eager = day_streams(seq, day)
         used = DAILY_STREAMS[day % 3::3]  # a different subset each day
