@@ -337,6 +337,9 @@ class DailyRule:
 
     compute: Callable[[DayView], float]
     counters: tuple[str, ...] = ()
+    # For the rules made by ``count``, ``ratio``, ``difference`` and ``sum_of``: that arithmetic
+    # on ``counters``, which ``day_metrics`` evaluates for every such metric and market at once.
+    form: str = ""
 
     def __call__(self, view: DayView) -> float:
         return self.compute(view)
@@ -359,22 +362,22 @@ class SummaryRule:
 
 def count(field: str) -> DailyRule:
     """Today's value of one day counter."""
-    return DailyRule(methodcaller("count", field), (field,))  # no Python frame: this runs for every market every day
+    return DailyRule(methodcaller("count", field), (field,), "count")
 
 
 def ratio(numerator: str, denominator: str) -> DailyRule:
     """Today's ratio of two day counters (NaN when the denominator is zero)."""
-    return DailyRule(lambda v: _ratio(v.count(numerator), v.count(denominator)), (numerator, denominator))
+    return DailyRule(lambda v: _ratio(v.count(numerator), v.count(denominator)), (numerator, denominator), "ratio")
 
 
 def difference(a: str, b: str) -> DailyRule:
     """Today's ``a - b`` of two day counters."""
-    return DailyRule(lambda v: v.count(a) - v.count(b), (a, b))
+    return DailyRule(lambda v: v.count(a) - v.count(b), (a, b), "difference")
 
 
 def sum_of(a: str, b: str) -> DailyRule:
     """Today's ``a + b`` of two day counters."""
-    return DailyRule(lambda v: v.count(a) + v.count(b), (a, b))
+    return DailyRule(lambda v: v.count(a) + v.count(b), (a, b), "sum")
 
 
 def cumulative_ratio(numerator: str, denominator: str) -> DailyRule:
@@ -568,6 +571,11 @@ class DayCounts(metaclass=_CountsFields):
     def FIELDS(self) -> tuple[str, ...]:
         return self.fields
 
+    @property
+    def rows(self) -> dict[str, int]:
+        """Each counter's row in ``table``."""
+        return self._row
+
     def reset(self) -> None:
         self.table.fill(0.0)
 
@@ -605,15 +613,51 @@ def _markets(model: LiveShopModel) -> list[tuple[str, int | None]]:
     return [("all", None), *((name, i) for i, name in enumerate(model.market_names))]
 
 
+def _counter_arithmetic(counts: DayCounts, sums: np.ndarray) -> dict[str, list[float]]:
+    """Today's values of the metrics whose rule is plain arithmetic on day counters (``count``,
+    ``ratio``, ``difference``, ``sum_of``), per view (platform, then each market), from the
+    (counter, view) table of sums: one array operation per kind of rule instead of one call per
+    metric and market. Each value is the one the rule computes (the same float operation)."""
+    groups: dict[str, tuple[list[str], list[int], list[int]]] = {}
+    row = counts.rows
+    for name, metric in METRICS.items():
+        rule = metric.daily
+        form = getattr(rule, "form", "")
+        if not form or not all(f in row for f in rule.counters):
+            continue
+        names, a, b = groups.setdefault(form, ([], [], []))
+        names.append(name)
+        a.append(row[rule.counters[0]])
+        b.append(row[rule.counters[-1]])
+    out: dict[str, list[float]] = {}
+    for form, (names, a, b) in groups.items():
+        x, y = sums[a], sums[b]
+        if form == "count":
+            values = x
+        elif form == "difference":
+            values = x - y
+        elif form == "sum":
+            values = x + y
+        else:  # ratio: NaN when the denominator is not positive
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values = np.where(y > 0, x / y, np.nan)
+        out.update(zip(names, values.tolist(), strict=True))
+    return out
+
+
 def day_metrics(model: LiveShopModel) -> dict[str, dict[str, float]]:
     """Today's value of every registered metric for the whole platform (``"all"``) and each market."""
     today = _Today(model)
-    # The plain functions behind the rules, looked up once a day (this runs every simulated day).
+    counts = model.counts
+    # Every counter summed per view: column 0 the platform, column 1 + m market m.
+    sums = np.concatenate([counts.table.sum(axis=1)[:, None], counts.table], axis=1)
+    arithmetic = _counter_arithmetic(counts, sums)
+    # The plain functions behind the other rules, looked up once a day (this runs every simulated day).
     rules = [(name, getattr(metric.daily, "compute", metric.daily)) for name, metric in METRICS.items()]
     out: dict[str, dict[str, float]] = {}
-    for key, market in _markets(model):
-        view = DayView(model, today, key, market, model.counts.sums(market))
-        out[key] = {name: rule(view) for name, rule in rules}
+    for j, (key, market) in enumerate(_markets(model)):
+        view = DayView(model, today, key, market, dict(zip(counts.fields, sums[:, j].tolist(), strict=True)))
+        out[key] = {name: arithmetic[name][j] if name in arithmetic else rule(view) for name, rule in rules}
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import partial
 
 import mesa
@@ -13,7 +14,7 @@ from sim import LiveShopModel
 from sim.agents.adaptation import Learner
 from sim.config import scenario_from_dict
 from sim.datacollector import _today
-from sim.metrics import METRICS, DayCounts, _median, _quantile, _Today
+from sim.metrics import METRICS, DayCounts, DayView, _median, _quantile, _Today
 from sim.platform.ladders import ladder_for
 from sim.seeding import DAILY_STREAMS, STREAMS, RunStreams, day_streams, run_seed_sequence, spawn_streams
 from sim.tactics import names as tactic_names
@@ -65,6 +66,16 @@ def _enforced_model(days: int = 120, **world: object) -> LiveShopModel:
     return LiveShopModel(scenario=scenario_from_dict(data))
 
 
+def _metrics_rule_by_rule(m: LiveShopModel) -> dict[str, dict[str, float]]:
+    """Today's metrics with each rule called on its own view, each counter summed on demand."""
+    today = _Today(m)
+    out = {}
+    for key, market in [("all", None), *((name, i) for i, name in enumerate(m.market_names))]:
+        view = DayView(m, today, key, market)
+        out[key] = {name: metric.daily(view) for name, metric in METRICS.items()}
+    return out
+
+
 @pytest.fixture(scope="module")
 def stepped() -> list[dict]:
     """One enforced run, stepped day by day, with what each cache gives next to a from-scratch
@@ -88,6 +99,8 @@ def stepped() -> list[dict]:
         run_totals += np.stack([np.asarray(getattr(m.counts, f)) for f in m.counts.fields])
         days.append({
             "day": m.day,
+            "metrics": json.dumps(m.metrics_today),
+            "metrics_rule_by_rule": json.dumps(_metrics_rule_by_rule(m)),
             "decisions_today": _Today(m)._decisions_today.tolist(),
             "decisions_scan": np.flatnonzero(log.col("day") == m.day).tolist(),
             "counts": {f: np.asarray(getattr(m.counts, f)).copy() for f in m.counts.fields},
@@ -120,6 +133,14 @@ def test_counter_sums_are_the_per_counter_sums(stepped):
             assert platform[f] == float(v.sum())
             for i, sums in enumerate(markets):
                 assert sums[f] == float(v[i : i + 1].sum())
+
+
+def test_day_metrics_evaluated_together_equal_each_rule_on_its_own(stepped):
+    """Every day, the metrics (counter arithmetic evaluated for all metrics and markets at once)
+    equal each metric's rule called on its own view, bit for bit, NaN included."""
+    for d in stepped[1:]:
+        assert d["metrics"] == d["metrics_rule_by_rule"], d["day"]
+    assert any("NaN" in d["metrics"] for d in stepped[1:])
 
 
 def test_run_totals_are_the_sum_of_every_days_counts(stepped):
