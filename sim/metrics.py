@@ -613,51 +613,79 @@ def _markets(model: LiveShopModel) -> list[tuple[str, int | None]]:
     return [("all", None), *((name, i) for i, name in enumerate(model.market_names))]
 
 
-def _counter_arithmetic(counts: DayCounts, sums: np.ndarray) -> dict[str, list[float]]:
-    """Today's values of the metrics whose rule is plain arithmetic on day counters (``count``,
-    ``ratio``, ``difference``, ``sum_of``), per view (platform, then each market), from the
-    (counter, view) table of sums: one array operation per kind of rule instead of one call per
-    metric and market. Each value is the one the rule computes (the same float operation)."""
-    groups: dict[str, tuple[list[str], list[int], list[int]]] = {}
+_FORMS = ("count", "difference", "sum", "ratio")
+
+
+def _day_plan(counts: DayCounts) -> tuple[list[tuple[str, int, DailyRule | Callable[[DayView], float] | None]],
+                                          list[tuple[str, np.ndarray, np.ndarray, int]]]:
+    """How today's metrics are evaluated, worked out once per registry state and kept on the counts:
+    per metric in registry order, its name and either its index among the counter-arithmetic
+    values or the function to call; per kind of arithmetic, the counters' rows it reads."""
+    key = tuple(METRICS.values())
+    cached = counts.__dict__.get("_plan")
+    if cached is not None and cached[0] == key:
+        return cached[1]
     row = counts.rows
+    groups: dict[str, tuple[list[str], list[int], list[int]]] = {form: ([], [], []) for form in _FORMS}
     for name, metric in METRICS.items():
         rule = metric.daily
         form = getattr(rule, "form", "")
-        if not form or not all(f in row for f in rule.counters):
-            continue
-        names, a, b = groups.setdefault(form, ([], [], []))
-        names.append(name)
-        a.append(row[rule.counters[0]])
-        b.append(row[rule.counters[-1]])
-    out: dict[str, list[float]] = {}
+        if form in groups and all(f in row for f in rule.counters):
+            names, a, b = groups[form]
+            names.append(name)
+            a.append(row[rule.counters[0]])
+            b.append(row[rule.counters[-1]])
+    index: dict[str, int] = {}
+    arithmetic = []
     for form, (names, a, b) in groups.items():
-        x, y = sums[a], sums[b]
+        if names:
+            arithmetic.append((form, np.array(a, dtype=np.intp), np.array(b, dtype=np.intp), len(index)))
+            index.update((name, len(index)) for name in names)
+    order = [(name, index[name], None) if name in index else (name, -1, getattr(m.daily, "compute", m.daily))
+             for name, m in METRICS.items()]
+    plan = (order, arithmetic)
+    object.__setattr__(counts, "_plan", (key, plan))
+    return plan
+
+
+def _counter_arithmetic(arithmetic: list[tuple[str, np.ndarray, np.ndarray, int]], sums: np.ndarray) -> list[list[float]]:
+    """Today's values of the metrics whose rule is plain arithmetic on day counters (``count``,
+    ``ratio``, ``difference``, ``sum_of``), one list per view (platform, then each market), from
+    the (counter, view) table of sums: one array operation per kind of rule instead of one call
+    per metric and market. Each value is the one the rule computes (the same float operation)."""
+    blocks = []
+    for form, a, b, _ in arithmetic:
+        x = sums[a]
         if form == "count":
-            values = x
-        elif form == "difference":
-            values = x - y
+            blocks.append(x)
+            continue
+        y = sums[b]
+        if form == "difference":
+            blocks.append(x - y)
         elif form == "sum":
-            values = x + y
+            blocks.append(x + y)
         else:  # ratio: NaN when the denominator is not positive
             with np.errstate(divide="ignore", invalid="ignore"):
-                values = np.where(y > 0, x / y, np.nan)
-        out.update(zip(names, values.tolist(), strict=True))
-    return out
+                blocks.append(np.where(y > 0, x / y, np.nan))
+    if not blocks:
+        return [[] for _ in range(sums.shape[1])]
+    return np.concatenate(blocks).T.tolist()
 
 
 def day_metrics(model: LiveShopModel) -> dict[str, dict[str, float]]:
     """Today's value of every registered metric for the whole platform (``"all"``) and each market."""
     today = _Today(model)
     counts = model.counts
+    order, arithmetic = _day_plan(counts)
     # Every counter summed per view: column 0 the platform, column 1 + m market m.
     sums = np.concatenate([counts.table.sum(axis=1)[:, None], counts.table], axis=1)
-    arithmetic = _counter_arithmetic(counts, sums)
-    # The plain functions behind the other rules, looked up once a day (this runs every simulated day).
-    rules = [(name, getattr(metric.daily, "compute", metric.daily)) for name, metric in METRICS.items()]
+    values = _counter_arithmetic(arithmetic, sums)
+    columns = sums.T.tolist()
     out: dict[str, dict[str, float]] = {}
     for j, (key, market) in enumerate(_markets(model)):
-        view = DayView(model, today, key, market, dict(zip(counts.fields, sums[:, j].tolist(), strict=True)))
-        out[key] = {name: arithmetic[name][j] if name in arithmetic else rule(view) for name, rule in rules}
+        view = DayView(model, today, key, market, dict(zip(counts.fields, columns[j], strict=True)))
+        vals = values[j]
+        out[key] = {name: vals[i] if rule is None else rule(view) for name, i, rule in order}
     return out
 
 
