@@ -598,10 +598,23 @@ class DayCounts(metaclass=_CountsFields):
         names = tactic_names()
         key = tactic.astype(np.int64) * n_m + market
         by = np.bincount(key, weights=weights, minlength=len(names) * n_m).reshape(-1, n_m)
-        for code, name in enumerate(names[1:], start=1):
-            field = f"{prefix}_{name}"
-            if field in self.fields:
-                getattr(self, field)[:] += by[code]
+        codes, rows = self._tactic_rows(prefix, names)
+        if rows.size:
+            self.table[rows] += by[codes]  # distinct rows: each counter gets one addition
+
+    def _tactic_rows(self, prefix: str, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Tactic codes (not 0) with a counter ``<prefix>_<name>``, and those counters' rows;
+        worked out once per prefix and tactic registry state."""
+        cache = self.__dict__.setdefault("_by_tactic", {})
+        hit = cache.get(prefix)
+        if hit is not None and hit[0] == names:
+            return hit[1], hit[2]
+        pairs = [(code, self._row[f"{prefix}_{name}"]) for code, name in enumerate(names[1:], start=1)
+                 if f"{prefix}_{name}" in self._row]
+        codes = np.array([c for c, _ in pairs], dtype=np.intp)
+        rows = np.array([r for _, r in pairs], dtype=np.intp)
+        cache[prefix] = (names, codes, rows)
+        return codes, rows
 
 
 # ---------------------------------------------------------------------------------------

@@ -296,3 +296,21 @@ def test_quantile_is_numpys_quantile_bit_for_bit(q):
         y = rng.random(n)
         y[0] = np.nan
         assert np.isnan(_quantile(y, q)) and np.isnan(np.quantile(y, q))
+
+
+def test_counts_by_tactic_go_to_each_tactics_counter():
+    """add_by_tactic adds each item to the counter of its stream's tactic in its market, skips
+    clean streams, and does so again on a second call (the rows it works out are kept)."""
+    counts = DayCounts(2)
+    names = tactic_names()
+    market = np.array([0, 1, 1, 0, 1])
+    tactic = np.array([0, 1, 2, 1, len(names) - 1])
+    weights = np.array([5.0, 1.5, 2.0, 0.25, 3.0])
+    for _ in range(2):
+        counts.add_by_tactic("violating_views", market, tactic, weights)
+    expected = {name: [0.0, 0.0] for name in names[1:]}
+    for m, t, w in zip(market, tactic, weights, strict=True):
+        if t:
+            expected[names[t]][m] += 2 * w
+    for name in names[1:]:
+        assert getattr(counts, f"violating_views_{name}").tolist() == expected[name]
