@@ -588,6 +588,18 @@ class DayCounts(metaclass=_CountsFields):
         """Add per-item values (or counts) grouped by market."""
         getattr(self, field)[:] += np.bincount(market, weights=weights, minlength=self.n_markets)
 
+    def add_many(self, market: np.ndarray, values: dict[str, np.ndarray | None]) -> None:
+        """``add(field, market, weights)`` for several distinct counters over the same items (None:
+        count them) in one bincount. Each counter gets the one addition ``add`` would make: a
+        bin's weights are summed in item order either way."""
+        k, n_m, n_f = market.size, self.n_markets, len(values)
+        rows = np.array([self._row[f] for f in values], dtype=np.intp)  # distinct: a dict's keys
+        weights = np.empty(n_f * k)
+        for i, w in enumerate(values.values()):
+            weights[i * k : (i + 1) * k] = 1.0 if w is None else w
+        key = np.repeat(np.arange(n_f) * n_m, k) + np.tile(market, n_f)
+        self.table[rows] += np.bincount(key, weights=weights, minlength=n_f * n_m).reshape(n_f, n_m)
+
     def add_by_tactic(self, prefix: str, market: np.ndarray, tactic: np.ndarray,
                       weights: np.ndarray | None = None) -> None:
         """Add per-item values (or counts) grouped by market to the counters ``<prefix>_<tactic

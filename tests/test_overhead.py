@@ -314,3 +314,17 @@ def test_counts_by_tactic_go_to_each_tactics_counter():
             expected[names[t]][m] += 2 * w
     for name in names[1:]:
         assert getattr(counts, f"violating_views_{name}").tolist() == expected[name]
+
+
+def test_add_many_makes_the_additions_of_add():
+    """add_many over several counters leaves every counter as one add per counter would, bit for bit."""
+    rng = np.random.default_rng(3)
+    market = rng.integers(0, 3, 200)
+    values = {"gmv": rng.lognormal(3.0, 2.0, 200), "orders": None, "bans": rng.random(200) < 0.3}
+    one, many = DayCounts(3), DayCounts(3)
+    for counts in (one, many):
+        counts.gmv[:] = [0.1, 0.2, 0.3]
+    for f, w in values.items():
+        one.add(f, market, w)
+    many.add_many(market, values)
+    np.testing.assert_array_equal(many.table, one.table)
