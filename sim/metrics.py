@@ -79,7 +79,7 @@ __all__ = [
 
 def gini(x: np.ndarray) -> float:
     """Gini coefficient of non-negative values (0 = equal, 1 = one holds all)."""
-    x = np.sort(np.clip(np.asarray(x, dtype=float), 0.0, None))
+    x = np.sort(np.maximum(np.asarray(x, dtype=float), 0.0))  # np.clip(x, 0, None), without its dispatch
     n = x.size
     total = x.sum()
     if n == 0 or total <= 0:

@@ -14,7 +14,7 @@ from sim import LiveShopModel
 from sim.agents.adaptation import Learner
 from sim.config import scenario_from_dict
 from sim.datacollector import _today
-from sim.metrics import METRICS, DayCounts, DayView, _median, _quantile, _Today
+from sim.metrics import METRICS, DayCounts, DayView, _median, _quantile, _Today, gini
 from sim.platform.ladders import ladder_for
 from sim.seeding import DAILY_STREAMS, STREAMS, RunStreams, day_streams, run_seed_sequence, spawn_streams
 from sim.tactics import names as tactic_names
@@ -328,3 +328,19 @@ def test_add_many_makes_the_additions_of_add():
         one.add(f, market, w)
     many.add_many(market, values)
     np.testing.assert_array_equal(many.table, one.table)
+
+
+def test_gini_clips_negative_values_as_np_clip_does():
+    """The Gini coefficient of values with negatives, signed zeros and ties equals the formula on
+    np.clip(x, 0, None), bit for bit; NaN for no positive total."""
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 5, 40, 101):
+        for _ in range(30):
+            x = rng.normal(1.0, 3.0, n) * rng.integers(0, 2, n)
+            x[0] = -0.0
+            y = np.sort(np.clip(x, 0.0, None))
+            if y.sum() <= 0:
+                assert np.isnan(gini(x))
+                continue
+            ranks = np.arange(1, n + 1)
+            assert gini(x) == float((2.0 * np.sum(ranks * y) / (n * y.sum())) - (n + 1.0) / n)
