@@ -82,23 +82,32 @@ class Day:
 
 
 class RollingSum:
-    """Per-creator sum over the last ``window`` days, growable as creators arrive."""
+    """Per-creator sum over the last ``window`` days, growable as creators arrive.
+
+    ``values`` holds one sum per creator pushed so far (a view of an over-allocated buffer, so a
+    day with new creators costs no reallocation)."""
 
     def __init__(self, window: int, n: int) -> None:
         self.window = window
-        self._ring = np.zeros((window, max(n, 16)))
-        self.values = np.zeros(n)
+        cap = max(n, 16)
+        self._ring = np.zeros((window, cap))
+        self._sums = np.zeros(cap)
+        self.values = self._sums[:n]
         self._slot = 0
 
     def push(self, today: np.ndarray) -> None:
         n = today.size
-        if n > self.values.size:
-            self.values = np.pad(self.values, (0, n - self.values.size))
         if n > self._ring.shape[1]:
             cap = self._ring.shape[1]
             while cap < n:
                 cap *= 2
-            self._ring = np.pad(self._ring, ((0, 0), (0, cap - self._ring.shape[1])))
+            ring = np.zeros((self.window, cap))
+            ring[:, : self._ring.shape[1]] = self._ring
+            sums = np.zeros(cap)
+            sums[: self._sums.size] = self._sums
+            self._ring, self._sums = ring, sums
+        if n > self.values.size:
+            self.values = self._sums[:n]
         row = self._ring[self._slot, :n]
         self.values += today - row
         row[:] = today

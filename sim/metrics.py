@@ -67,6 +67,7 @@ __all__ = [
     "tactic_metrics",
     "top_share",
     "total_of_difference",
+    "type_lookup",
     "unregister_metric",
 ]
 
@@ -78,7 +79,7 @@ __all__ = [
 
 def gini(x: np.ndarray) -> float:
     """Gini coefficient of non-negative values (0 = equal, 1 = one holds all)."""
-    x = np.sort(np.clip(np.asarray(x, dtype=float), 0.0, None))
+    x = np.sort(np.maximum(np.asarray(x, dtype=float), 0.0))  # np.clip(x, 0, None), without its dispatch
     n = x.size
     total = x.sum()
     if n == 0 or total <= 0:
@@ -103,8 +104,33 @@ def _ratio(a: float, b: float) -> float:
 
 
 def _median(x: np.ndarray) -> float:
-    """The median, undefined (NaN) for no values rather than numpy's warning."""
-    return float(np.median(x)) if x.size else float("nan")
+    """The median, undefined (NaN) for no values rather than numpy's warning.
+
+    For floats it is ``np.median``'s value bit for bit (the middle value, or the mean of the two
+    middle values as ``(a + b) / 2``; NaN when any value is NaN) without its dispatch cost,
+    which dominates at the sizes the daily metrics see."""
+    if not x.size:
+        return float("nan")
+    if x.dtype != np.float64:
+        return float(np.median(x))
+    s = np.sort(x)
+    if s[-1] != s[-1]:  # NaN sorts last
+        return float("nan")
+    mid = s.size // 2
+    if s.size % 2:
+        return float(s[mid])
+    return (float(s[mid - 1]) + float(s[mid])) / 2.0
+
+
+def type_lookup(codes: Sequence[int]) -> np.ndarray:
+    """A table over every int8 creator type code, True at ``codes``: ``table[ctype]`` is
+    ``np.isin(ctype, codes)`` for an int8 column, in one gather."""
+    table = np.zeros(256, dtype=bool)
+    table[np.asarray(codes, dtype=np.int64)] = True
+    return table
+
+
+_ADVERSARY_TYPE = type_lookup([int(t) for t in ADVERSARY_TYPES])
 
 
 # ---------------------------------------------------------------------------------------
@@ -159,7 +185,7 @@ class _Today:
 
     @cached_property
     def adversary(self) -> np.ndarray:
-        return np.isin(self.ctype, [int(t) for t in ADVERSARY_TYPES])
+        return _ADVERSARY_TYPE[self.ctype]
 
     @cached_property
     def day0_honest(self) -> np.ndarray:
@@ -186,7 +212,12 @@ class _Today:
     def _decisions_today(self) -> np.ndarray:
         log = self.model.governance.enforcer.log
         day = self.model.day
-        return np.flatnonzero(log.col("day") == day) if day > 0 else np.zeros(0, dtype=np.int64)
+        if day <= 0:
+            return np.zeros(0, dtype=np.int64)
+        # The log is appended day by day and its "day" column never changes, so today's
+        # decisions are one run of rows found by bisection (not a scan of the whole log).
+        days = log.col("day")
+        return np.arange(np.searchsorted(days, day, "left"), np.searchsorted(days, day, "right"), dtype=np.int64)
 
     @cached_property
     def decision_delay(self) -> np.ndarray:
@@ -216,14 +247,17 @@ class DayView:
     market's creators; ``today`` holds the state shared by all markets (see ``_Today``).
     """
 
-    def __init__(self, model: LiveShopModel, today: _Today, key: str, market: int | None) -> None:
+    def __init__(self, model: LiveShopModel, today: _Today, key: str, market: int | None,
+                 sums: dict[str, float] | None = None) -> None:
         self.model = model
         self.today = today
         self.key = key
         self.market = market
         self.sel = slice(None) if market is None else slice(market, market + 1)
         self._counts = model.counts
-        self._sums: dict[str, float] = {}  # each counter summed once, however many metrics read it
+        # Each counter summed once, however many metrics read it (``day_metrics`` passes every
+        # counter's sum, taken in one reduction over the counts table).
+        self._sums: dict[str, float] = {} if sums is None else sums
 
     @cached_property
     def creators(self) -> np.ndarray:
@@ -303,6 +337,9 @@ class DailyRule:
 
     compute: Callable[[DayView], float]
     counters: tuple[str, ...] = ()
+    # For the rules made by ``count``, ``ratio``, ``difference`` and ``sum_of``: that arithmetic
+    # on ``counters``, which ``day_metrics`` evaluates for every such metric and market at once.
+    form: str = ""
 
     def __call__(self, view: DayView) -> float:
         return self.compute(view)
@@ -325,22 +362,22 @@ class SummaryRule:
 
 def count(field: str) -> DailyRule:
     """Today's value of one day counter."""
-    return DailyRule(methodcaller("count", field), (field,))  # no Python frame: this runs for every market every day
+    return DailyRule(methodcaller("count", field), (field,), "count")
 
 
 def ratio(numerator: str, denominator: str) -> DailyRule:
     """Today's ratio of two day counters (NaN when the denominator is zero)."""
-    return DailyRule(lambda v: _ratio(v.count(numerator), v.count(denominator)), (numerator, denominator))
+    return DailyRule(lambda v: _ratio(v.count(numerator), v.count(denominator)), (numerator, denominator), "ratio")
 
 
 def difference(a: str, b: str) -> DailyRule:
     """Today's ``a - b`` of two day counters."""
-    return DailyRule(lambda v: v.count(a) - v.count(b), (a, b))
+    return DailyRule(lambda v: v.count(a) - v.count(b), (a, b), "difference")
 
 
 def sum_of(a: str, b: str) -> DailyRule:
     """Today's ``a + b`` of two day counters."""
-    return DailyRule(lambda v: v.count(a) + v.count(b), (a, b))
+    return DailyRule(lambda v: v.count(a) + v.count(b), (a, b), "sum")
 
 
 def cumulative_ratio(numerator: str, denominator: str) -> DailyRule:
@@ -502,7 +539,7 @@ class _CountsFields(type):
     over the class's own attribute, so instances keep the fields they were built with)."""
 
     @property
-    def FIELDS(cls) -> tuple[str, ...]:  # noqa: N802 (the historical name)
+    def FIELDS(cls) -> tuple[str, ...]:
         return counter_fields()
 
 
@@ -514,21 +551,54 @@ class DayCounts(metaclass=_CountsFields):
     """
 
     def __init__(self, n_markets: int) -> None:
-        self.n_markets = n_markets
-        self.fields = counter_fields()
-        self.reset()
+        object.__setattr__(self, "n_markets", n_markets)
+        object.__setattr__(self, "fields", counter_fields())
+        # One (counter, market) table; each counter's attribute is a view of its row, so the
+        # day's reset and the run totals are one array operation each.
+        object.__setattr__(self, "table", np.zeros((len(self.fields), n_markets)))
+        object.__setattr__(self, "_row", {f: i for i, f in enumerate(self.fields)})
+        for i, f in enumerate(self.fields):
+            object.__setattr__(self, f, self.table[i])
+
+    def __setattr__(self, name: str, value: object) -> None:
+        row = self.__dict__["_row"].get(name)
+        if row is None:
+            object.__setattr__(self, name, value)
+        else:  # ``counts.x = ...`` or ``counts.x += ...``: the values go into the table's row
+            self.table[row] = value
 
     @property
-    def FIELDS(self) -> tuple[str, ...]:  # noqa: N802
+    def FIELDS(self) -> tuple[str, ...]:
         return self.fields
 
+    @property
+    def rows(self) -> dict[str, int]:
+        """Each counter's row in ``table``."""
+        return self._row
+
     def reset(self) -> None:
-        for f in self.fields:
-            setattr(self, f, np.zeros(self.n_markets))
+        self.table.fill(0.0)
+
+    def sums(self, market: int | None = None) -> dict[str, float]:
+        """Every counter's value today, summed over markets (``market`` None) or in one market."""
+        values = self.table.sum(axis=1) if market is None else self.table[:, market]
+        return dict(zip(self.fields, values.tolist(), strict=True))
 
     def add(self, field: str, market: np.ndarray, weights: np.ndarray | None = None) -> None:
         """Add per-item values (or counts) grouped by market."""
         getattr(self, field)[:] += np.bincount(market, weights=weights, minlength=self.n_markets)
+
+    def add_many(self, market: np.ndarray, values: dict[str, np.ndarray | None]) -> None:
+        """``add(field, market, weights)`` for several distinct counters over the same items (None:
+        count them) in one bincount. Each counter gets the one addition ``add`` would make: a
+        bin's weights are summed in item order either way."""
+        k, n_m, n_f = market.size, self.n_markets, len(values)
+        rows = np.array([self._row[f] for f in values], dtype=np.intp)  # distinct: a dict's keys
+        weights = np.empty(n_f * k)
+        for i, w in enumerate(values.values()):
+            weights[i * k : (i + 1) * k] = 1.0 if w is None else w
+        key = np.repeat(np.arange(n_f) * n_m, k) + np.tile(market, n_f)
+        self.table[rows] += np.bincount(key, weights=weights, minlength=n_f * n_m).reshape(n_f, n_m)
 
     def add_by_tactic(self, prefix: str, market: np.ndarray, tactic: np.ndarray,
                       weights: np.ndarray | None = None) -> None:
@@ -540,10 +610,23 @@ class DayCounts(metaclass=_CountsFields):
         names = tactic_names()
         key = tactic.astype(np.int64) * n_m + market
         by = np.bincount(key, weights=weights, minlength=len(names) * n_m).reshape(-1, n_m)
-        for code, name in enumerate(names[1:], start=1):
-            field = f"{prefix}_{name}"
-            if field in self.fields:
-                getattr(self, field)[:] += by[code]
+        codes, rows = self._tactic_rows(prefix, names)
+        if rows.size:
+            self.table[rows] += by[codes]  # distinct rows: each counter gets one addition
+
+    def _tactic_rows(self, prefix: str, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Tactic codes (not 0) with a counter ``<prefix>_<name>``, and those counters' rows;
+        worked out once per prefix and tactic registry state."""
+        cache = self.__dict__.setdefault("_by_tactic", {})
+        hit = cache.get(prefix)
+        if hit is not None and hit[0] == names:
+            return hit[1], hit[2]
+        pairs = [(code, self._row[f"{prefix}_{name}"]) for code, name in enumerate(names[1:], start=1)
+                 if f"{prefix}_{name}" in self._row]
+        codes = np.array([c for c, _ in pairs], dtype=np.intp)
+        rows = np.array([r for _, r in pairs], dtype=np.intp)
+        cache[prefix] = (names, codes, rows)
+        return codes, rows
 
 
 # ---------------------------------------------------------------------------------------
@@ -555,15 +638,79 @@ def _markets(model: LiveShopModel) -> list[tuple[str, int | None]]:
     return [("all", None), *((name, i) for i, name in enumerate(model.market_names))]
 
 
+_FORMS = ("count", "difference", "sum", "ratio")
+
+
+def _day_plan(counts: DayCounts) -> tuple[list[tuple[str, int, DailyRule | Callable[[DayView], float] | None]],
+                                          list[tuple[str, np.ndarray, np.ndarray, int]]]:
+    """How today's metrics are evaluated, worked out once per registry state and kept on the counts:
+    per metric in registry order, its name and either its index among the counter-arithmetic
+    values or the function to call; per kind of arithmetic, the counters' rows it reads."""
+    key = tuple(METRICS.values())
+    cached = counts.__dict__.get("_plan")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    row = counts.rows
+    groups: dict[str, tuple[list[str], list[int], list[int]]] = {form: ([], [], []) for form in _FORMS}
+    for name, metric in METRICS.items():
+        rule = metric.daily
+        form = getattr(rule, "form", "")
+        if form in groups and all(f in row for f in rule.counters):
+            names, a, b = groups[form]
+            names.append(name)
+            a.append(row[rule.counters[0]])
+            b.append(row[rule.counters[-1]])
+    index: dict[str, int] = {}
+    arithmetic = []
+    for form, (names, a, b) in groups.items():
+        if names:
+            arithmetic.append((form, np.array(a, dtype=np.intp), np.array(b, dtype=np.intp), len(index)))
+            index.update((name, len(index)) for name in names)
+    order = [(name, index[name], None) if name in index else (name, -1, getattr(m.daily, "compute", m.daily))
+             for name, m in METRICS.items()]
+    plan = (order, arithmetic)
+    object.__setattr__(counts, "_plan", (key, plan))
+    return plan
+
+
+def _counter_arithmetic(arithmetic: list[tuple[str, np.ndarray, np.ndarray, int]], sums: np.ndarray) -> list[list[float]]:
+    """Today's values of the metrics whose rule is plain arithmetic on day counters (``count``,
+    ``ratio``, ``difference``, ``sum_of``), one list per view (platform, then each market), from
+    the (counter, view) table of sums: one array operation per kind of rule instead of one call
+    per metric and market. Each value is the one the rule computes (the same float operation)."""
+    blocks = []
+    for form, a, b, _ in arithmetic:
+        x = sums[a]
+        if form == "count":
+            blocks.append(x)
+            continue
+        y = sums[b]
+        if form == "difference":
+            blocks.append(x - y)
+        elif form == "sum":
+            blocks.append(x + y)
+        else:  # ratio: NaN when the denominator is not positive
+            with np.errstate(divide="ignore", invalid="ignore"):
+                blocks.append(np.where(y > 0, x / y, np.nan))
+    if not blocks:
+        return [[] for _ in range(sums.shape[1])]
+    return np.concatenate(blocks).T.tolist()
+
+
 def day_metrics(model: LiveShopModel) -> dict[str, dict[str, float]]:
     """Today's value of every registered metric for the whole platform (``"all"``) and each market."""
     today = _Today(model)
-    # The plain functions behind the rules, looked up once a day (this runs every simulated day).
-    rules = [(name, getattr(metric.daily, "compute", metric.daily)) for name, metric in METRICS.items()]
+    counts = model.counts
+    order, arithmetic = _day_plan(counts)
+    # Every counter summed per view: column 0 the platform, column 1 + m market m.
+    sums = np.concatenate([counts.table.sum(axis=1)[:, None], counts.table], axis=1)
+    values = _counter_arithmetic(arithmetic, sums)
+    columns = sums.T.tolist()
     out: dict[str, dict[str, float]] = {}
-    for key, market in _markets(model):
-        view = DayView(model, today, key, market)
-        out[key] = {name: rule(view) for name, rule in rules}
+    for j, (key, market) in enumerate(_markets(model)):
+        view = DayView(model, today, key, market, dict(zip(counts.fields, columns[j], strict=True)))
+        vals = values[j]
+        out[key] = {name: vals[i] if rule is None else rule(view) for name, i, rule in order}
     return out
 
 
@@ -634,8 +781,27 @@ def _hours_to_action(log: DecisionLog, rows: np.ndarray) -> np.ndarray:
 
 
 def _quantile(x: np.ndarray, q: float) -> float:
-    """The ``q`` quantile, undefined (NaN) for no values."""
-    return float(np.quantile(x, q)) if x.size else float("nan")
+    """The ``q`` quantile, undefined (NaN) for no values.
+
+    For floats it is ``np.quantile``'s default (linear) value bit for bit: the virtual index
+    ``(n - 1) q`` between two order statistics ``a`` and ``b``, interpolated as numpy does
+    (``a + (b - a) t``, or ``b - (b - a)(1 - t)`` when ``t >= 0.5``), the largest value at or
+    past the end, NaN when any value is NaN; without np.quantile's dispatch cost."""
+    if not x.size:
+        return float("nan")
+    if x.dtype != np.float64 or not 0.0 <= q <= 1.0:
+        return float(np.quantile(x, q))
+    s = np.sort(x)
+    if s[-1] != s[-1]:  # NaN sorts last
+        return float("nan")
+    v = (s.size - 1) * q
+    if v >= s.size - 1:
+        return float(s[-1])
+    i = int(v)  # floor: v >= 0
+    t = v - i
+    a, b = float(s[i]), float(s[i + 1])
+    diff = b - a
+    return b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
 
 
 def _tta_hours(q: float) -> Callable[[DayView], float]:

@@ -14,7 +14,6 @@ creator columns, which become ``suspended``, ``traffic_multiplier``, ``campaign_
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,10 @@ from sim.agents.adaptation import Learner
 from sim.agents.buyers import BuyerPopulation
 from sim.agents.creators import CreatorTable
 from sim.config import Scenario, load_scenario, with_overrides
+from sim.datacollector import DayMetricsCollector
 from sim.day import Day, DayStreams, RollingSum
 from sim.labels import CreatorState
-from sim.metrics import METRICS, DayCounts, day_metrics
+from sim.metrics import METRICS, DayCounts, day_metrics, type_lookup
 from sim.platform.commerce import Ledger, OrderBook, settle, shop
 from sim.platform.governance import Governance
 from sim.platform.levers import Levers
@@ -38,17 +38,12 @@ from sim.platform.recommender import recommend
 from sim.platform.rewards import reward
 from sim.platform.timeline import Timeline
 from sim.policy import Policy
-from sim.seeding import day_streams, run_seed_sequence, spawn_streams
+from sim.seeding import RunStreams, run_seed_sequence
 from sim.tactics import TacticArrays, adversary_type_codes
 
-__all__ = ["DEFAULT_SCENARIO", "DayStreams", "LiveShopModel", "RollingSum"]
+__all__ = ["DEFAULT_SCENARIO", "DayMetricsCollector", "DayStreams", "LiveShopModel", "RollingSum"]
 
 DEFAULT_SCENARIO = "baseline"  # the bundled baseline scenario (sim.bundled)
-
-
-def _today(name: str, model: LiveShopModel) -> float:
-    """DataCollector reporter: one of today's platform-wide metrics (a scalar)."""
-    return model.metrics_today["all"][name]
 
 
 class LiveShopModel(mesa.Model):
@@ -72,7 +67,7 @@ class LiveShopModel(mesa.Model):
         if isinstance(rng, np.random.Generator):
             rng = int(rng.integers(2**63))
         seq = run_seed_sequence(config.seed if rng is None else rng, replication)
-        self.rngs = spawn_streams(seq)
+        self.rngs = RunStreams(seq)
         super().__init__(rng=self.rngs["mesa"])
         self.config = config
         self.replication = int(replication)
@@ -80,9 +75,7 @@ class LiveShopModel(mesa.Model):
         self._build_world()
         self.timeline = Timeline(self)
         self.schedule_recurring(self.refresh_levels, Schedule(interval=30, start=30.5))
-        self.datacollector = mesa.DataCollector(
-            model_reporters={name: partial(_today, name) for name in METRICS}
-        )
+        self.datacollector = DayMetricsCollector(list(METRICS))
         self.metrics_today = day_metrics(self)
         self.history: list[dict[str, dict[str, float]]] = []
         self.datacollector.collect(self)
@@ -141,12 +134,17 @@ class LiveShopModel(mesa.Model):
         kept = 1.0 - self.return_rate[c.col("category")] * np.exp(world.buyers.return_propensity_sigma**2 / 2.0)
         self.expected_income = initial_levels(self) * rate * kept
 
+        self._adversary_codes: tuple[int, ...] = ()  # adversary_type_codes() as of the last lookup table
+        self._adversary_type = type_lookup(())
         self.orders = OrderBook()
         self.ledger = Ledger(n_m)
         self.counts = DayCounts(n_m)
-        # Day counters summed over the days after the warm-up (run summaries) and over every day.
-        self.totals = {f: np.zeros(n_m) for f in DayCounts.FIELDS}
-        self.run_totals = {f: np.zeros(n_m) for f in DayCounts.FIELDS}
+        # Day counters summed over the days after the warm-up (run summaries) and over every day:
+        # one (counter, market) table each, read by counter name through row views.
+        self._totals = np.zeros_like(self.counts.table)
+        self._run_totals = np.zeros_like(self.counts.table)
+        self.totals = {f: self._totals[i] for i, f in enumerate(self.counts.fields)}
+        self.run_totals = {f: self._run_totals[i] for i, f in enumerate(self.counts.fields)}
         self.income_30d = RollingSum(30, c.n)
         self.gmv_30d = RollingSum(30, c.n)
         self.profit_30d = RollingSum(30, c.n)
@@ -199,7 +197,7 @@ class LiveShopModel(mesa.Model):
         totals started, and put today's sanctions (suspensions, traffic penalties, lost eligibility)
         in force."""
         self.counts.reset()
-        self.rngs.update(day_streams(self.seed_sequence, self.day))
+        self.rngs.new_day(self.day)
         c = self.creators
         self.current_day = Day(start={k: c.col(k).copy() for k in ("earnings", "profit", "gmv", "complaints")})
         if self.day == self.config.effective_warmup + 1:  # creator totals as the summarised days begin
@@ -222,16 +220,18 @@ class LiveShopModel(mesa.Model):
             out[:n0] -= start[col]
             return out
 
+        profit = delta("profit")
         self.income_30d.push(delta("earnings"))
         self.gmv_30d.push(delta("gmv"))
-        self.profit_30d.push(delta("profit"))
-        adversary = np.isin(c.col("ctype"), adversary_type_codes())
-        self.counts.add("adversary_profit", c.col("market").astype(np.int64), np.where(adversary, delta("profit"), 0.0))
-        summarised = self.day > self.config.effective_warmup
-        for f in DayCounts.FIELDS:
-            self.run_totals[f] += getattr(self.counts, f)
-            if summarised:
-                self.totals[f] += getattr(self.counts, f)
+        self.profit_30d.push(profit)
+        codes = adversary_type_codes()
+        if codes != self._adversary_codes:
+            self._adversary_codes, self._adversary_type = codes, type_lookup(codes)
+        adversary = self._adversary_type[c.col("ctype")]
+        self.counts.add("adversary_profit", c.col("market").astype(np.int64), np.where(adversary, profit, 0.0))
+        self._run_totals += self.counts.table
+        if self.day > self.config.effective_warmup:
+            self._totals += self.counts.table
         self.metrics_today = day_metrics(self)
         self.history.append(self.metrics_today)
         self.datacollector.collect(self)

@@ -38,7 +38,7 @@ from sim.tactics import names as tactic_names
 
 if TYPE_CHECKING:
     from sim.model import LiveShopModel
-    from sim.policy import Sanction
+    from sim.policy import LadderConfig, Sanction
 
 __all__ = ["Learner", "actions"]
 
@@ -108,6 +108,7 @@ class Learner:
         h = self.cfg.ban_horizon_days
         # Discounted days of profit a ban takes: sum of d**k for k = 1..h.
         self._ban_days = float(h) if d == 1.0 else d * (1.0 - d**h) / (1.0 - d)
+        self._prices: dict[int, tuple[LadderConfig, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
 
     # ---------------------------------------------------------------- rows
 
@@ -167,13 +168,15 @@ class Learner:
         size = int(group.max()) + 1 if n else 1
         beta = cfg.social_learning
         m, p0 = cfg.prior_strength, cfg.prior_sanction_rate
-        out = np.empty((rows.size, self.hits.shape[1]))
+        n_t = self.hits.shape[1]
+        # Peer totals per (group, tactic) in one bincount each: a bin's weights are added in
+        # creator order, as a bincount per tactic would add them.
+        key = (group[:, None] * n_t + np.arange(n_t)).ravel()
+        peer_hits = np.bincount(key, weights=self.hits[:n].ravel(), minlength=size * n_t).reshape(size, n_t)
+        peer_trials = np.bincount(key, weights=self.trials[:n].ravel(), minlength=size * n_t).reshape(size, n_t)
         g = group[rows]
-        for t in range(self.hits.shape[1]):
-            peer_hits = np.bincount(group, weights=self.hits[:n, t], minlength=size)[g]
-            peer_trials = np.bincount(group, weights=self.trials[:n, t], minlength=size)[g]
-            prior = (m * p0 + beta * peer_hits) / (m + beta * peer_trials)
-            out[:, t] = (m * prior + self.hits[rows, t]) / (m + self.trials[rows, t])
+        prior = (m * p0 + beta * peer_hits[g]) / (m + beta * peer_trials[g])
+        out = (m * prior + self.hits[rows]) / (m + self.trials[rows])
         return np.clip(out, 0.0, 1.0)
 
     def daily_income(self, rows: np.ndarray) -> np.ndarray:
@@ -199,48 +202,78 @@ class Learner:
         inc30 = np.maximum(_padded(model.income_30d.values, c.n)[rows], 0.0)
         names = tactic_names()
         cost = np.zeros((rows.size, len(names)))
-        for m, policy in enumerate(model.policies):  # loops over markets, tactics, milestones
+        adversarial = self._adversarial.tolist()
+        n_t = len(adversarial)
+        for m, policy in enumerate(model.policies):  # loops over markets and milestones
             sel = np.flatnonzero(market == m)
             if sel.size == 0:
                 continue
             e = policy.enforcement
             ladder = ladder_for(e)
             price = model.price_level[m]
-            per_ms = [self._milestone_cost(ms.sanction, income[sel], inc30[sel]) for ms in e.milestones]
-            for t in self._adversarial.tolist():
-                lo, hi = e.points.get(names[t], (1.0, 1.0))
-                severity = np.full(sel.size, lo + (hi - lo) / 4.0)  # mean of the Beta(1, 3) skew
-                points, delta, _ = ladder.score(e, severity, model.day)
-                reached = np.full(sel.size, -1)
-                steps = np.zeros(sel.size)
-                before = standing[sel].copy()
-                for k in range(1, _LOOKAHEAD + 1):
-                    b, a = ladder.bound(e, before, before + delta)
-                    ms = ladder.milestones_reached(e, b, a).astype(np.int64)
-                    new = (reached < 0) & (ms >= 0)
-                    reached[new] = ms[new]
-                    steps[new] = k
-                    before = a
-                    if (reached >= 0).all():
-                        break
-                money = np.zeros(sel.size)
-                for i, ms_cost in enumerate(per_ms):
-                    hit = reached == i
-                    money[hit] = ms_cost[hit] / steps[hit]
-                cost[sel, t] = money + cfg.penalty_per_point * points * price
+            k_sel = sel.size
+            # Every tactic's lookahead at once: entry j * k_sel + i is creator sel[i] playing
+            # tactic adversarial[j] (the ladder's hooks act entry by entry).
+            days, commission, severity = self._ladder_prices(e)
+            # Money cost of each milestone's sanction (milestone, creator), as _milestone_cost gives it.
+            ms_money = income[sel] * days[:, None]
+            ms_money[commission] += inc30[sel]
+            severity = np.repeat(severity, k_sel)
+            points, delta, _ = ladder.score(e, severity, model.day)
+            reached = np.full(severity.size, -1)
+            steps = np.zeros(severity.size)
+            before = np.tile(standing[sel], n_t)
+            for k in range(1, _LOOKAHEAD + 1):
+                b, a = ladder.bound(e, before, before + delta)
+                ms = ladder.milestones_reached(e, b, a).astype(np.int64)
+                new = (reached < 0) & (ms >= 0)
+                reached[new] = ms[new]
+                steps[new] = k
+                before = a
+                if (reached >= 0).all():
+                    break
+            money = np.zeros(severity.size)
+            if days.size:
+                creator = np.tile(np.arange(k_sel), n_t)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    money = np.where(reached >= 0, ms_money[np.maximum(reached, 0), creator] / steps, 0.0)
+            total = money + cfg.penalty_per_point * points * price
+            cost[sel[:, None], np.asarray(adversarial)[None, :]] = total.reshape(n_t, k_sel).T
         return cost
 
     def _milestone_cost(self, s: Sanction, income: np.ndarray, inc30: np.ndarray) -> np.ndarray:
+        """Money a milestone's sanction costs: days of income lost, plus the month's commission
+        when the sanction takes commission."""
+        money = income * self._sanction_days(s)
+        if s.commission != "none":
+            money = money + inc30
+        return money
+
+    def _sanction_days(self, s: Sanction) -> float:
+        """Days of income a sanction takes (suspension, lost eligibility, lost traffic, a ban)."""
         cfg = self.cfg
         days = s.suspension_days + cfg.eligibility_value * (s.campaign_ban_days + s.incentive_ban_days)
         if s.traffic_days > 0:
             days += (1.0 - s.traffic_multiplier) * s.traffic_days
         if s.ban:
             days += self._ban_days
-        money = income * days
-        if s.commission != "none":
-            money = money + inc30
-        return money
+        return days
+
+    def _ladder_prices(self, e: LadderConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per milestone of ladder ``e``, the days of income its sanction takes and whether it
+        takes commission; per adversarial tactic, the severity priced (the mean of the Beta(1, 3)
+        skew over its points range). Worked out once per ladder config (they are fixed values)."""
+        cached = self._prices.get(id(e))
+        if cached is not None and cached[0] is e:
+            return cached[1]
+        names = tactic_names()
+        days = np.array([self._sanction_days(ms.sanction) for ms in e.milestones], dtype=float)
+        commission = np.array([ms.sanction.commission != "none" for ms in e.milestones], dtype=bool)
+        ranges = [e.points.get(names[t], (1.0, 1.0)) for t in self._adversarial.tolist()]
+        severity = np.array([lo + (hi - lo) / 4.0 for lo, hi in ranges], dtype=float)
+        out = (days, commission, severity)
+        self._prices[id(e)] = (e, out)
+        return out
 
     def expected_cost(self, rows: np.ndarray, income: np.ndarray) -> np.ndarray:
         """Perceived expected sanction cost per day of each action, per row."""
@@ -254,10 +287,8 @@ class Learner:
 
     def _intensities(self, rows: np.ndarray) -> np.ndarray:
         """Each row's violation rate under each action (opportunists' low rate is their own)."""
-        out = np.tile(self._intensity, (rows.size, 1))
         opp = self.model.creators.col("ctype")[rows] == CreatorType.opportunist
-        out[np.ix_(opp, self._level == 1)] = self._opportunist_low
-        return out
+        return np.where(opp[:, None] & (self._level == 1), self._opportunist_low, self._intensity)
 
     # ---------------------------------------------------------------- decisions
 

@@ -14,11 +14,19 @@ import numpy as np
 
 from sim.config import Scenario
 from sim.labels import CreatorState, CreatorType
-from sim.tactics import accidental, adversary_type_codes, creator_type_code, creator_type_names, goods_quality, typologies
-from sim.tactics import code as tactic_code
-from sim.tactics import names as tactic_names
+from sim.metrics import type_lookup
 from sim.state import CREATORS, Column, declare
 from sim.table import ColumnTable
+from sim.tactics import (
+    accidental,
+    adversary_type_codes,
+    creator_type_code,
+    creator_type_names,
+    goods_quality,
+    typologies,
+)
+from sim.tactics import code as tactic_code
+from sim.tactics import names as tactic_names
 
 if TYPE_CHECKING:
     from sim.model import LiveShopModel
@@ -180,7 +188,7 @@ def draw_creators(
             if name in ex:
                 exposure[t, j] = ex[name]
     weights = share[None, :] * exposure  # (tactic, category)
-    adversarial = np.isin(ctypes, adversary_type_codes())
+    adversarial = type_lookup(adversary_type_codes())[ctypes]  # np.isin(ctypes, codes), in one gather
     category = np.empty(n, dtype=np.int16)
     key = np.where(adversarial, tactics, 0)
     for t in np.unique(key):  # loop over tactics (at most 7), not creators

@@ -35,11 +35,11 @@ import numpy as np
 from sim.labels import CreatorState, CreatorType
 from sim.platform.enforcement import Enforcer
 from sim.platform.onboarding import Onboarding
+from sim.platform.signals import CreatorFlags, PlatformView, SignalSource, StreamSignal
+from sim.platform.signals import sources as signal_sources
 from sim.state import CREATORS, NEVER, Column, declare
 from sim.tactics import CLEAN, accidental
 from sim.tactics import code as tactic_code
-from sim.platform.signals import CreatorFlags, PlatformView, SignalSource, StreamSignal
-from sim.platform.signals import sources as signal_sources
 
 if TYPE_CHECKING:
     from sim.model import DayStreams, LiveShopModel
@@ -370,8 +370,6 @@ class Governance:
         m = log.col("market")[r].astype(np.int64)
         real = log.col("real")[r]
         counts = model.counts
-        counts.add("actions", m)
-        counts.add("actions_real", m, real)
         # A violating stream is one creator-day; a second decision on it (a complaint spike
         # after a flag) is not a second violation caught.
         cr = log.col("creator")[r]
@@ -385,14 +383,18 @@ class Governance:
         new &= once
         c.col("last_actioned_violation")[cr[real]] = np.maximum(c.col("last_actioned_violation")[cr[real]],
                                                                 vday[real])
-        counts.add("violations_actioned", m, new)
-        counts.add_by_tactic("violations_actioned", m, log.col("label")[r], new)
-        counts.add("proactive_actions", m, real & log.col("proactive")[r])
-        counts.add("time_to_action_sum", m, (log.col("day")[r] - log.col("violation_day")[r]).astype(float))
         bans = log.col("ban")[r]
-        counts.add("bans", m, bans)
-        counts.add("wrongful_bans", m, bans & ~real)
-        counts.add("honest_wrongful_bans", m, bans & ~real & (c.col("ctype")[cr] == CreatorType.honest))
+        counts.add_many(m, {
+            "actions": None,
+            "actions_real": real,
+            "violations_actioned": new,
+            "proactive_actions": real & log.col("proactive")[r],
+            "time_to_action_sum": (log.col("day")[r] - log.col("violation_day")[r]).astype(float),
+            "bans": bans,
+            "wrongful_bans": bans & ~real,
+            "honest_wrongful_bans": bans & ~real & (c.col("ctype")[cr] == CreatorType.honest),
+        })
+        counts.add_by_tactic("violations_actioned", m, log.col("label")[r], new)
         model.learner.penalise(log.col("creator")[r], log.col("points")[r])
         # Appeals: more likely when the decision was wrong; filed within the window.
         lv = model.levers
