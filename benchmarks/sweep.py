@@ -4,6 +4,7 @@
     python benchmarks/sweep.py --repeat 1         # each setting once
     python benchmarks/sweep.py --runs 40          # a longer sweep
     python benchmarks/sweep.py --settings local:1 local:2   # leave out the dask column
+    python benchmarks/sweep.py --days 3           # short runs: the fixed costs (start-up, shut-down) show
 
 Each measurement is one sweep in a fresh process (imports of ``sim.experiment`` done, as in
 ``livesim sweep``), timed around ``sim.experiment.execute``: worker start-up, the runs, moving
@@ -62,8 +63,8 @@ def parse_setting(text: str) -> tuple[str, int]:
 def measure(sweep_file: Path, out: Path, backend: str, workers: int) -> dict[str, Any]:
     """One sweep in a fresh process; its timings."""
     shutil.rmtree(out, ignore_errors=True)
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(sweep_file), str(out), backend, str(workers)],
-                          capture_output=True, text=True, cwd=ROOT, check=False)
+    proc = subprocess.run([sys.executable, "-W", "ignore", "-c", CHILD, str(sweep_file), str(out), backend,
+                           str(workers)], capture_output=True, text=True, cwd=ROOT, check=False)
     if proc.returncode != 0:
         sys.exit(f"sweep {backend}:{workers} failed:\n{proc.stderr[-3000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -77,6 +78,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=12, help="replications of the scenario (default 12)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the minimum per setting is reported")
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.toml"))
+    parser.add_argument("--days", type=int, help="shorten every run to this many days")
+    parser.add_argument("--no-warmup", action="store_true",
+                        help="skip the first, untimed sweep (compiled kernels already cached)")
     parser.add_argument("--settings", nargs="+", type=parse_setting, default=[parse_setting(s) for s in
                                                                               DEFAULT_SETTINGS],
                         metavar="BACKEND:WORKERS", help="what to time (default: local:1 local:2 dask:2)")
@@ -85,11 +89,14 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="livesim-bench-"))
     try:
         sweep_file = work / "bench.toml"
-        sweep_file.write_text(f'name = "bench"\nscenario = "{args.scenario}"\nreplications = {args.runs}\n')
+        days = f"days = {args.days}\n" if args.days else ""
+        sweep_file.write_text(f'name = "bench"\nscenario = "{args.scenario}"\nreplications = {args.runs}\n{days}')
         load = os.getloadavg()
-        print(f"{args.runs} runs of {Path(args.scenario).name}, {args.repeat} rounds, "
+        print(f"{args.runs} runs of {Path(args.scenario).name}{f' ({args.days} days)' if args.days else ''}, "
+              f"{args.repeat} rounds, "
               f"{len(os.sched_getaffinity(0))} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-        measure(sweep_file, work / "warm", "local", 1)  # compiled kernels cached, files in the page cache
+        if not args.no_warmup:  # compiled kernels cached, files in the page cache
+            measure(sweep_file, work / "warm", "local", 1)
         best: dict[tuple[str, int], dict[str, Any]] = {}
         for _ in range(args.repeat):
             for backend, workers in args.settings:

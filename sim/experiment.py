@@ -601,8 +601,11 @@ def _local_cluster(workers: int) -> tuple[Any, Any]:
     Its workers keep glibc's own memory allocator settings: dask's nanny otherwise sets
     ``MALLOC_TRIM_THRESHOLD_`` in each worker's environment, which also turns off glibc's
     adaptive mmap threshold, so every large numpy array is mapped afresh and zero-filled and
-    a baseline run took about 15 % longer, mostly in system time (measured). They exit
-    without a final collection (see ``sim.workerinit``). No dashboard, and the scheduler's
+    a baseline run took about 15 % more CPU time, mostly system time (measured). Nothing
+    shares a run's thread in a worker more than it must: no statistical profiler sampling
+    the run's stack every 10 ms (it feeds only the dashboard) and the event-loop health
+    tick once a second rather than every 20 ms. They exit without a final collection (see
+    ``sim.workerinit``). No dashboard, and the scheduler's
     own HTTP endpoints on a free port of 127.0.0.1 rather than on port 8787 of every
     interface (taken there by any other cluster, with a warning); only errors are logged.
     """
@@ -611,7 +614,9 @@ def _local_cluster(workers: int) -> tuple[Any, Any]:
     import dask
     from dask.distributed import Client, LocalCluster
 
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                          "distributed.worker.profile.enabled": False,
+                          "distributed.admin.tick.interval": "1s"}):
         cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None,
                                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.ERROR)
