@@ -601,7 +601,7 @@ def _local_cluster(workers: int) -> tuple[Any, Any]:
     Its workers keep glibc's own memory allocator settings: dask's nanny otherwise sets
     ``MALLOC_TRIM_THRESHOLD_`` in each worker's environment, which also turns off glibc's
     adaptive mmap threshold, so every large numpy array is mapped afresh and zero-filled and
-    a baseline run took about 15 % more CPU time, mostly system time (measured). Nothing
+    a baseline run used about 18 % more CPU time, mostly system time (measured). Nothing
     shares a run's thread in a worker more than it must: no statistical profiler sampling
     the run's stack every 10 ms (it feeds only the dashboard) and the event-loop health
     tick once a second rather than every 20 ms. They exit without a final collection (see
