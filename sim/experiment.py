@@ -45,7 +45,7 @@ from sim import provenance as prov
 from sim.errors import ScenarioError
 from sim.lock import LOCK_NAME, FolderLock
 from sim.sweep import RunSpec, Sweep
-from sim.workerinit import die_with_parent
+from sim.workerinit import exit_without_collecting, start_pool_worker
 
 __all__ = ["MANIFEST", "SCHEDULER_TIMEOUT_S", "SHARD_KINDS", "SweepOutcome", "execute", "read_manifest",
            "run_spec"]
@@ -557,7 +557,7 @@ def _run_pool(todo: Iterable[RunSpec], workers: int, with_creators: bool, finish
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ctx = mp.get_context("spawn")  # no inherited state: the same in every OS
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_parent,
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=start_pool_worker,
                              initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(run_spec, spec, with_creators): spec for spec in todo}
         for fut in as_completed(futures):
@@ -573,14 +573,12 @@ def _run_pool(todo: Iterable[RunSpec], workers: int, with_creators: bool, finish
 def _dask_client(workers: int, scheduler: str | None) -> tuple[Any, Any]:
     """A dask client (and its LocalCluster unless ``scheduler``), or ScenarioError in one line."""
     try:
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client
     except ImportError:  # pragma: no cover - depends on the environment
         raise ScenarioError("--backend", None, "dask",
                             "needs dask.distributed: pip install 'livesim[cluster]'") from None
     if not scheduler:
-        cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        return Client(cluster), cluster
+        return _local_cluster(workers)
     import logging
 
     log = logging.getLogger("distributed")
@@ -595,6 +593,40 @@ def _dask_client(workers: int, scheduler: str | None) -> tuple[Any, Any]:
                             "check the address, or start one with `dask scheduler`") from None
     finally:
         log.setLevel(level)
+
+
+def _local_cluster(workers: int) -> tuple[Any, Any]:
+    """A LocalCluster of ``workers`` single-threaded worker processes, started for one sweep.
+
+    Its workers keep glibc's own memory allocator settings: dask's nanny otherwise sets
+    ``MALLOC_TRIM_THRESHOLD_`` in each worker's environment, which also turns off glibc's
+    adaptive mmap threshold, so every large numpy array is mapped afresh and zero-filled and
+    a baseline run used about 18 % more CPU time, mostly system time (measured). Nothing
+    shares a run's thread in a worker more than it must: no statistical profiler sampling
+    the run's stack every 10 ms (it feeds only the dashboard) and the event-loop health
+    tick once a second rather than every 20 ms. They exit without a final collection (see
+    ``sim.workerinit``). No dashboard, and the scheduler's
+    own HTTP endpoints on a free port of 127.0.0.1 rather than on port 8787 of every
+    interface (taken there by any other cluster, with a warning); only errors are logged.
+    """
+    import logging
+
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                          "distributed.worker.profile.enabled": False,
+                          "distributed.admin.tick.interval": "1s"}):
+        cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None,
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.ERROR)
+    try:
+        client = Client(cluster)
+        client.run(exit_without_collecting)
+    except BaseException:
+        cluster.close()
+        raise
+    return client, cluster
 
 
 def _run_dask(todo: list[RunSpec], client: Any, with_creators: bool, finish: Callable) -> None:
