@@ -188,10 +188,10 @@ class _Runner:
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
 
-            from sim.workerinit import die_with_parent
+            from sim.workerinit import start_pool_worker
 
             self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                            initializer=die_with_parent, initargs=(os.getpid(),))
+                                            initializer=start_pool_worker, initargs=(os.getpid(),))
 
     def map(self, specs: list[Any]) -> list[dict[str, Any]]:
         if self.client is not None:
