@@ -711,9 +711,16 @@ def _plots(result: CalibrationResult) -> None:
         ax.set_xlim(row.low, row.high)
         ax.set_yticks([])
         ax.set_title(row.path, fontsize=9, loc="left")
-    for ax in axes[:, 0]:
-        ax.legend(loc="upper right", fontsize=6, ncol=4)
-    fig.tight_layout()
+    handles, labels = {}, {}
+    for ax in axes[:, 0]:  # one legend for every panel, above them (an interval's verdict per panel)
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            key = "interval" if label.startswith("interval") else label
+            handles.setdefault(key, h)
+            labels.setdefault(key, "interval of plausible worlds (verdict in the title)" if key == "interval" else label)
+    for ax, iv in zip(axes[:, 0], (intervals.loc[r.path] for r in ranges.itertuples()), strict=True):
+        ax.set_title(f"{ax.get_title(loc='left')}: {iv['verdict']}", fontsize=9, loc="left")
+    fig.legend(list(handles.values()), list(labels.values()), loc="upper center", ncol=4, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
     _save(fig, out / "marginals.png")
     plt.close(fig)
 
