@@ -348,23 +348,27 @@ def calibrate(
         raise ScenarioError("--out", None, str(out), "holds a calibration of another scenario, observed file or seed; "
                             "--resume continues only the same calibration: choose another --out")
     t0 = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    record = {"kind": MARKER, "identity": identity, "status": "running", "budget": budget,
-              "scenario": scenario.name, "observed": observed.source, "replications": reps,
-              "batch": observed.batch, "fit": [p.model_dump() for p in observed.fit],
-              "targets": [t.describe() for t in observed.targets]}
-    _atomic_write(out / "calibration.json", json.dumps(record, indent=2).encode())
+    runner = _Runner(workers, backend, scheduler)  # connect before making anything: a failure leaves no trace
+    try:  # the runner is closed if setting up the folder or the study fails
+        out.mkdir(parents=True, exist_ok=True)
+        record = {"kind": MARKER, "identity": identity, "status": "running", "budget": budget,
+                  "scenario": scenario.name, "observed": observed.source, "replications": reps,
+                  "batch": observed.batch, "fit": [p.model_dump() for p in observed.fit],
+                  "targets": [t.describe() for t in observed.targets]}
+        _atomic_write(out / "calibration.json", json.dumps(record, indent=2).encode())
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = optuna.storages.RDBStorage(f"sqlite:///{(out / 'calibration.db').resolve()}")
-    study = optuna.create_study(study_name=STUDY, storage=storage, direction="minimize", load_if_exists=True)
-    study_id = storage.get_study_id_from_name(STUDY)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        storage = optuna.storages.RDBStorage(f"sqlite:///{(out / 'calibration.db').resolve()}")
+        study = optuna.create_study(study_name=STUDY, storage=storage, direction="minimize", load_if_exists=True)
+        study_id = storage.get_study_id_from_name(STUDY)
 
-    def note(number: int, key: str, value: Any) -> None:
-        storage.set_trial_user_attr(storage.get_trial_id_from_study_id_trial_number(study_id, number), key, value)
+        def note(number: int, key: str, value: Any) -> None:
+            storage.set_trial_user_attr(storage.get_trial_id_from_study_id_trial_number(study_id, number), key, value)
 
+    except BaseException:
+        runner.close()
+        raise
     dist = {p.path: FloatDistribution(float(p.low), float(p.high), log=p.log) for p in observed.fit}
-    runner = _Runner(workers, backend, scheduler)
     try:
         while True:
             trials = study.get_trials(deepcopy=False)

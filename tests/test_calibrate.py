@@ -471,3 +471,31 @@ def test_budget_zero_is_the_fit_of_the_scenario_as_it_is(small_run, capsys):
     code = main(["calibrate", "baseline", "--observed", str(path), "--budget", "0", "--out", str(tmp / "x"),
                  *SMALL_ARGS])
     assert code == 2 and "writes nothing" in capsys.readouterr().err and not (tmp / "x").exists()
+
+
+@pytest.mark.slow
+def test_same_calibration_on_a_dask_cluster(small_run):
+    """The backend does not change a calibration: a dask LocalCluster of two workers gives the
+    trials and fit of the in-process run."""
+    pytest.importorskip("dask.distributed")
+    tmp, _, scenario, obs, result = small_run
+    again = calibrate(scenario, obs, tmp / "dask", budget=6, workers=2, backend="dask", check_replications=3)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp / "out" / "trials.parquet"),
+                                  pd.read_parquet(tmp / "dask" / "trials.parquet"))
+    pd.testing.assert_frame_equal(result.fit, again.fit)
+
+
+def test_an_unreachable_scheduler_leaves_no_trace(tmp_path, capsys):
+    import socket
+
+    pytest.importorskip("dask.distributed")
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = _write(tmp_path, OBSERVED)
+    out = tmp_path / "cal"
+    code = main(["calibrate", "baseline", "--observed", str(path), "--out", str(out), "--budget", "2",
+                 "--backend", "dask", "--scheduler", f"tcp://127.0.0.1:{port}", *SMALL_ARGS])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and "no dask scheduler answered" in err[-1]
+    assert not out.exists()
