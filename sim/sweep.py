@@ -111,7 +111,7 @@ class Axis(StrictModel):
     @model_validator(mode="after")
     def _grid_or_sample(self) -> Axis:
         if sum((bool(self.grid), self.sample is not None, bool(self.points))) > 1:
-            raise ValueError("@grid|use one of a grid, a sample or points on one side, not both")
+            raise ValueError("@grid|use either a grid or a sample (or points) on one side, not both")
         for path, values in self.grid.items():
             if not values:
                 raise ValueError(f"@grid.{path}|needs at least one value")
