@@ -186,9 +186,8 @@ def alias_tables(weight: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _assign_numpy(due, count, cat1, cat2, market, first_weight, n_categories, n_cat_groups, n_streams,
-                  start, size, member, prob, alias, rng):
+                  start, size, member, prob, alias, u):
     buyer = np.repeat(due, count)
-    u = rng.random(buyer.size)
     m = market[buyer].astype(np.int64)
     first = u < first_weight
     group = m * n_categories + np.where(first, cat1[buyer], cat2[buyer])
@@ -210,26 +209,9 @@ def _assign_numpy(due, count, cat1, cat2, market, first_weight, n_categories, n_
 
 
 def _assign_numba_source(due, count, cat1, cat2, market, first_weight, n_categories, n_cat_groups, n_streams,
-                         start, size, member, prob, alias, rng):  # pragma: no cover - compiled
+                         start, size, member, prob, alias, u):  # pragma: no cover - compiled
     n_markets = size.size - n_cat_groups
     sessions = np.zeros(n_markets)
-    n = 0
-    for j in range(due.size):
-        n += count[j]
-        sessions[market[due[j]]] += count[j]
-    # buyer = due repeated count times, without a loop of unknown length per buyer: mark where
-    # each buyer's run starts, carry the mark forward (a running maximum), then gather.
-    run = np.zeros(n, dtype=np.int64)
-    q = 0
-    for j in range(due.size):
-        if q < n:
-            run[q] = j
-        q += count[j]
-    for q in range(1, n):
-        run[q] = max(run[q], run[q - 1])
-    buyer = np.empty(n, dtype=np.int64)
-    for q in range(n):
-        buyer[q] = due[run[q]]
     # A (market, category) group with nothing live sends its sessions to the market's group.
     g_start = np.empty(size.size, dtype=np.int64)
     g_size = np.empty(size.size, dtype=np.int64)
@@ -239,32 +221,43 @@ def _assign_numba_source(due, count, cat1, cat2, market, first_weight, n_categor
             h = n_cat_groups + g // n_categories
         g_start[g] = start[h]
         g_size[g] = size[h]
+    n = u.size
+    buyer = np.empty(n, dtype=np.int64)
     stream = np.empty(n, dtype=np.int64)
     views = np.zeros(n_streams, dtype=np.int64)
     second_weight = 1.0 - first_weight
-    for q in range(n):
-        u = rng.random()
-        b = buyer[q]
-        base = np.int64(market[b]) * n_categories
-        if u < first_weight:
-            g = base + cat1[b]
-            v = u / first_weight
-        else:
-            g = base + cat2[b]
-            v = (u - first_weight) / second_weight
-        k = g_size[g]
-        if k == 0:
-            stream[q] = -1
-            continue
-        x = v * k
-        j = np.int64(x)
-        if j > k - 1:
-            j = k - 1
-        at = g_start[g] + j
-        local = j if x - j < prob[at] else alias[at]
-        s = member[g_start[g] + local]
-        stream[q] = s
-        views[s] += 1
+    q = 0
+    for j in range(due.size):  # buyer due[j]'s count[j] sessions, in a row
+        b = due[j]
+        mk = market[b]
+        sessions[mk] += count[j]
+        base = np.int64(mk) * n_categories
+        g1 = base + cat1[b]
+        g2 = base + cat2[b]
+        for _ in range(count[j]):
+            v = u[q]
+            buyer[q] = b
+            if v < first_weight:
+                g = g1
+                v = v / first_weight
+            else:
+                g = g2
+                v = (v - first_weight) / second_weight
+            k = g_size[g]
+            if k == 0:
+                stream[q] = -1
+                q += 1
+                continue
+            x = v * k
+            i = np.int64(x)
+            if i > k - 1:
+                i = k - 1
+            at = g_start[g] + i
+            local = i if x - i < prob[at] else alias[at]
+            s = member[g_start[g] + local]
+            stream[q] = s
+            views[s] += 1
+            q += 1
     return buyer, stream, views, sessions
 
 
@@ -292,8 +285,9 @@ def assign_sessions(due: np.ndarray, count: np.ndarray, cat1: np.ndarray, cat2: 
         sessions = np.bincount(market[due], weights=count, minlength=size.size - n_cat_groups)
         return (np.repeat(due, count), np.full(int(count.sum()), -1, dtype=np.int64),
                 np.zeros(int(n_streams), dtype=np.int64), sessions)
+    u = rng.random(int(count.sum()))  # one uniform per session, in session order
     args = (due, count, cat1, cat2, market, float(first_weight), int(n_categories), int(n_cat_groups),
-            int(n_streams), start, size, member, prob, alias, rng)
+            int(n_streams), start, size, member, prob, alias, u)
     if _assign_numba is not None:
         return _assign_numba(*args)
     return _assign_numpy(*args)
@@ -338,12 +332,12 @@ def view_conversion(view_buyer: np.ndarray, view_stream: np.ndarray, stream_conv
     return fn(view_buyer, view_stream, stream_conv, trust, float(trust_ref), stream_campaign, stream_violating)
 
 
-def _buy_numpy(p, cap, rng):
+def _buy_numpy(p, cap, u):
     np.minimum(p, cap, out=p)
-    return np.flatnonzero(rng.random(p.size) < p)
+    return np.flatnonzero(u < p)
 
 
-def _buy_numba_source(p, cap, rng):  # pragma: no cover - compiled
+def _buy_numba_source(p, cap, u):  # pragma: no cover - compiled
     n = p.size
     out = np.empty(n, dtype=np.int64)
     k = 0
@@ -351,7 +345,7 @@ def _buy_numba_source(p, cap, rng):  # pragma: no cover - compiled
         if p[q] > cap:
             p[q] = cap
         out[k] = q
-        k += rng.random() < p[q]
+        k += u[q] < p[q]
     return out[:k].copy()
 
 
@@ -362,7 +356,7 @@ def draw_orders(p: np.ndarray, cap: float, rng: np.random.Generator) -> np.ndarr
     """Which views become orders: each with probability ``p`` capped at ``cap`` (one uniform per
     view, in order). Caps ``p`` in place; returns the indices of the views that buy."""
     fn = _buy_numba if _buy_numba is not None else _buy_numpy
-    return fn(p, float(cap), rng)
+    return fn(p, float(cap), rng.random(p.size))
 
 
 # ---------------------------------------------------------------- sums over views
