@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sim.errors import ScenarioError, ScenarioWarning, format_validation_error, unknown_name_message
+from sim.plain import plain
 from sim.policy import Policy
 from sim.schema import Budget, Followers, Money, Multiplier, Name, Share, StrictModel, Weight, WeightOrZero
 from sim.tactics import TacticConfig, TacticKind
@@ -873,9 +874,12 @@ def load_scenario(path: str | Path, *, check_timeline: bool = True) -> Scenario:
 
 def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>", base_dir: str | Path | None = None,
                        *, check_timeline: bool = True) -> Scenario:
-    """Validate a plain dict as a Scenario (``base_dir``: where to look for policy presets first)."""
+    """Validate a plain dict as a Scenario (``base_dir``: where to look for policy presets first).
+
+    numpy scalars and arrays in ``data`` count as the Python numbers and lists they hold
+    (``sim.plain``)."""
     try:
-        scenario = Scenario.model_validate(data, context={"base_dir": base_dir})
+        scenario = Scenario.model_validate(plain(data), context={"base_dir": base_dir})
     except ValidationError as exc:
         raise format_validation_error(exc, source, Scenario) from None
     if check_timeline:
@@ -932,7 +936,9 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any], source: str = 
     ``policy_preset`` means what it means in a scenario file: the named preset is the base and
     the file's own [policy] values still win; other ``policy.*`` overrides apply on top.
     ``policy_overrides.<market>.<policy path>`` changes one lever in one market. The timeline
-    is checked against the resolved run length (see ``check_timeline``)."""
+    is checked against the resolved run length (see ``check_timeline``). numpy scalars and arrays
+    count as the Python numbers and lists they hold (``sim.plain``)."""
+    overrides = plain(overrides)
     if not overrides:
         if check_timeline and not scenario._timeline_checked:
             _check_timeline(scenario, source)

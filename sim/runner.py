@@ -19,9 +19,9 @@ from sim.labels import CreatorState
 from sim.metrics import METRICS, run_summary
 from sim.model import LiveShopModel
 from sim.outdir import MARKER, Replacement, check_out_dir, install, make_staging, run_files
+from sim.provenance import RUN_FORMAT, livesim_version, provenance, scenario_hash, scenario_toml
 from sim.tactics import creator_type_names
 from sim.tactics import names as tactic_names
-from sim.provenance import RUN_FORMAT, livesim_version, provenance, scenario_hash, scenario_toml
 
 __all__ = ["RunResult", "incentive_twin", "livesim_version", "run", "set_incentive_roi", "write_outputs", "write_run"]
 
@@ -74,7 +74,9 @@ def run(
     large for the memory available is refused (ScenarioError) before it is built.
     """
     from sim.capacity import check_memory
+    from sim.plain import plain
 
+    overrides, replication = plain(overrides), int(plain(replication))
     source = str(scenario) if not isinstance(scenario, Scenario) else f"scenario {scenario.name!r}"
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)

@@ -66,9 +66,10 @@ from pydantic import Field, Strict, ValidationError, field_validator, model_vali
 
 from sim.config import OVERRIDE_ALIASES, Scenario, load_scenario, read_toml, scenario_from_dict, with_overrides
 from sim.errors import ScenarioError, format_validation_error
+from sim.plain import plain
 from sim.schema import Name, StrictModel
 
-__all__ = ["SIGNS", "Axis", "RunSpec", "Sweep", "SweepFile", "axis_of", "load_sweep", "read_worlds", "sweep_from_presets"]
+__all__ = ["SIGNS", "Axis", "RunSpec", "Sweep", "SweepFile", "axis_of", "load_sweep", "read_worlds", "sweep_from_dict", "sweep_from_presets"]
 
 # The expected signs a variant may declare per metric (``[variants.X.expect]``): the paired
 # difference to the baseline goes up, goes down, or does not move (its interval holds 0).
@@ -339,6 +340,17 @@ def load_sweep(path: str | Path, worlds: str | Path | None = None, worlds_n: int
             raise ScenarioError(src, "uncertainties", None, "--worlds supplies the sweep's worlds; this file varies "
                                 "them already: remove its [uncertainties] or leave out --worlds")
         data["uncertainties"] = {"points": read_worlds(worlds, worlds_n, worlds_seed)}
+    return sweep_from_dict(data, source=src, base_dir=path.parent)
+
+
+def sweep_from_dict(data: dict[str, Any], source: str = "<sweep>", base_dir: str | Path | None = None) -> Sweep:
+    """Validate and expand a sweep given as a dict (what a sweep file holds), as :func:`load_sweep`
+    does a file: ``scenario`` a path (relative to ``base_dir``, default the working directory),
+    or an inline scenario table. numpy scalars and arrays count as the Python
+    numbers and lists they hold (``sim.plain``)."""
+    src = source
+    path = Path(base_dir if base_dir is not None else ".") / "sweep.toml"  # only its folder is used
+    data = plain(dict(data))
     for old, allowed in _OLD_STYLE.items():
         if old in data:
             raise ScenarioError(src, old, None, allowed)
