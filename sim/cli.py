@@ -152,7 +152,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = _load(args)
     given = args.out if args.out is not None else str(Path("results") / scenario.name)
     # Everything that can be refused is refused before the simulation (or its imports) starts.
-    out = check_out_dir(given, run_files(not args.no_plot))
+    has_trends = any(e.kind == "trend" for e in scenario.timeline)
+    out = check_out_dir(given, run_files(not args.no_plot, has_trends))
     check_memory(scenario, args.scenario)
     from sim.runner import run, write_run
 
@@ -166,7 +167,8 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{args.replication}, {scenario.world.n_buyers:,} buyers, {scenario.world.n_creators:,} creators "
           f"({result.runtime_s:.1f}s)")
     print(summary_table(result.summary, result.summary_by_market))
-    print(f"\nwrote {out}/daily.parquet, creators.parquet, sanctions.parquet, scenario.toml, summary.json"
+    print(f"\nwrote {out}/daily.parquet, creators.parquet, sanctions.parquet, "
+          + ("trends.parquet, " if len(result.trends) else "") + "scenario.toml, summary.json"
           + ("" if args.no_plot else ", daily.png"))
     note = written.describe()
     if note:
@@ -241,8 +243,8 @@ def _workers(requested: int | None) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.outdir import check_results_dir
     from sim.experiment import execute
+    from sim.outdir import check_results_dir
     from sim.sweep import load_sweep
 
     if args.scheduler and args.backend != "dask":
@@ -448,8 +450,8 @@ def cmd_check_facts(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """A small sweep (the scenario vs policy presets) and its report, in one command."""
     from analysis.report import build_report, check_report_target
-    from sim.outdir import check_results_dir
     from sim.experiment import execute
+    from sim.outdir import check_results_dir
     from sim.sweep import sweep_from_presets
 
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]

@@ -37,6 +37,7 @@ from sim.platform.plan import plan
 from sim.platform.recommender import recommend
 from sim.platform.rewards import reward
 from sim.platform.timeline import Timeline
+from sim.platform.trends import WorldShift
 from sim.policy import Policy
 from sim.seeding import RunStreams, run_seed_sequence
 from sim.tactics import TacticArrays, adversary_type_codes
@@ -73,6 +74,7 @@ class LiveShopModel(mesa.Model):
         self.replication = int(replication)
         self.seed_sequence = seq
         self._build_world()
+        self.world_shift = WorldShift(self)  # what abuse trends change (none in force yet)
         self.timeline = Timeline(self)
         self.schedule_recurring(self.refresh_levels, Schedule(interval=30, start=30.5))
         self.datacollector = DayMetricsCollector(list(METRICS))

@@ -19,6 +19,7 @@ from sim.labels import CreatorState
 from sim.metrics import METRICS, run_summary
 from sim.model import LiveShopModel
 from sim.outdir import MARKER, Replacement, check_out_dir, install, make_staging, run_files
+from sim.platform.trends import trends_frame
 from sim.provenance import RUN_FORMAT, livesim_version, provenance, scenario_hash, scenario_toml
 from sim.tactics import creator_type_names
 from sim.tactics import names as tactic_names
@@ -36,7 +37,8 @@ class RunResult:
     ``creators`` one row per creator account ever created; ``sanctions`` one row per
     enforcement decision (with its ground truth, detection source, sanction and appeal);
     ``summary`` the platform-wide run values keyed by metric name (``summary_by_market`` the
-    same per market).
+    same per market); ``trends`` one row per abuse trend (its onset and affected group: the
+    ground truth monitoring signals are scored against; empty without trends).
     """
 
     scenario: Scenario
@@ -50,6 +52,8 @@ class RunResult:
     campaigns: list[dict[str, Any]]
     runtime_s: float
     seed_entropy: int = 0
+    # One row per abuse trend of the scenario (sim/platform/trends/): what, where, from when, whom.
+    trends: pd.DataFrame = field(default_factory=lambda: trends_frame([]))
     extra: dict[str, Any] = field(default_factory=dict)
     # The overrides applied to the scenario as given (dotted paths, plus days and seed), for the record.
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -167,6 +171,7 @@ def _result(model: LiveShopModel, runtime: float) -> RunResult:
         campaigns=campaigns,
         runtime_s=runtime,
         seed_entropy=int(model.seed_sequence.entropy),
+        trends=trends_frame([t.record() for t in model.timeline.trends]),
     )
 
 
@@ -192,6 +197,9 @@ def creators_frame(model: LiveShopModel) -> pd.DataFrame:
         "frozen", "suspended", "suspended_until",
     ):
         frame[name] = c.col(name).copy()
+    trends = [t.cfg.name for t in model.timeline.trends]
+    if trends:  # which trend changed the account (an adopter, a cohort's account): ground truth
+        frame["trend"] = pd.Categorical.from_codes(c.col("trend").astype(np.int64), trends)
     return frame
 
 
@@ -279,6 +287,7 @@ def summary_document(result: RunResult, files: list[str] | None = None) -> dict[
             "by_market": result.summary_by_market,
             "ledger": result.ledger,
             "campaigns": result.campaigns,
+            "trends": result.trends.to_dict(orient="records"),
             "units": {name: m.unit for name, m in METRICS.items()},
         }
     )
@@ -293,13 +302,15 @@ def write_run(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> R
     earlier run folder only livesim's own files are replaced (see :mod:`sim.outdir`).
     """
     out_dir = Path(out_dir)
-    files = run_files(plot)
+    files = run_files(plot, trends=len(result.trends) > 0)
     check_out_dir(out_dir, files)
     tmp = make_staging(out_dir)
     try:
         result.daily.to_parquet(tmp / "daily.parquet", index=False)
         result.creators.to_parquet(tmp / "creators.parquet", index=False)
         result.sanctions.to_parquet(tmp / "sanctions.parquet", index=False)
+        if len(result.trends):
+            result.trends.to_parquet(tmp / "trends.parquet", index=False)
         (tmp / "scenario.toml").write_text(scenario_toml(result.scenario), encoding="utf-8")
         if plot:
             from analysis.plots import daily_overview
@@ -318,7 +329,8 @@ def write_run(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> R
 
 
 def write_outputs(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> Path:
-    """Write daily.parquet, creators.parquet, sanctions.parquet, scenario.toml, summary.json and daily.png.
+    """Write daily.parquet, creators.parquet, sanctions.parquet, trends.parquet (with abuse trends),
+    scenario.toml, summary.json and daily.png.
 
     The folder rules and the all-or-nothing writing of :func:`write_run` apply.
     """

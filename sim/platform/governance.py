@@ -125,7 +125,12 @@ class Governance:
         z = rng.standard_normal((n_c, lv.dprime.shape[1] - 1))[s.creator]  # one classifier per tactic
         violating = s.tactic > 0
         rows = np.flatnonzero(violating)
-        z[rows, s.tactic[rows] - 1] += lv.dprime[s.market[rows], s.tactic[rows]]
+        dprime = lv.dprime[s.market[rows], s.tactic[rows]]
+        evasion = model.world_shift.dprime_loss  # what evasion trends took off (sim/platform/trends/)
+        if evasion is not None:
+            ctype = model.creators.col("ctype")[s.creator[rows]]
+            dprime = np.maximum(dprime - evasion[s.market[rows], ctype, s.tactic[rows]], 0.0)
+        z[rows, s.tactic[rows] - 1] += dprime
         excess = z - lv.threshold[s.market][:, None]
         best = np.argmax(excess, axis=1)
         s.score = z[np.arange(n), best]
