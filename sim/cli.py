@@ -152,13 +152,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = _load(args)
     given = args.out if args.out is not None else str(Path("results") / scenario.name)
     # Everything that can be refused is refused before the simulation (or its imports) starts.
-    out = check_out_dir(given, run_files(not args.no_plot))
+    out = check_out_dir(given, run_files(not args.no_plot, events=not args.no_events))
     check_memory(scenario, args.scenario)
     from sim.runner import run, write_run
 
     progress = _Progress(f"{scenario.name} rep {args.replication}", enabled=not args.quiet)
     try:
-        result = run(scenario, replication=args.replication, overrides=overrides, progress=progress)
+        result = run(scenario, replication=args.replication, overrides=overrides, progress=progress,
+                     events=not args.no_events)
     finally:
         progress.close()
     written = write_run(result, out, plot=not args.no_plot)
@@ -166,7 +167,8 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{args.replication}, {scenario.world.n_buyers:,} buyers, {scenario.world.n_creators:,} creators "
           f"({result.runtime_s:.1f}s)")
     print(summary_table(result.summary, result.summary_by_market))
-    print(f"\nwrote {out}/daily.parquet, creators.parquet, sanctions.parquet, scenario.toml, summary.json"
+    print(f"\nwrote {out}/daily.parquet, creators.parquet, sanctions.parquet"
+          + ("" if args.no_events else ", events.parquet") + ", scenario.toml, summary.json"
           + ("" if args.no_plot else ", daily.png"))
     note = written.describe()
     if note:
@@ -241,8 +243,8 @@ def _workers(requested: int | None) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.outdir import check_results_dir
     from sim.experiment import execute
+    from sim.outdir import check_results_dir
     from sim.sweep import load_sweep
 
     if args.scheduler and args.backend != "dask":
@@ -270,7 +272,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         outcome = execute(sweep, out, workers=workers, backend=args.backend, scheduler=args.scheduler,
                           resume=args.resume, overwrite=args.overwrite, force=args.force,
-                          with_creators=args.creators, progress=progress, notify=print)
+                          with_creators=args.creators, with_events=args.events, progress=progress, notify=print)
     except (FileExistsError, ValueError) as exc:
         progress.close()
         print(f"livesim: error: {exc}", file=sys.stderr)
@@ -396,7 +398,8 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
-_QUERY_TABLES = "summary, daily, sanctions, runs, creators (run folders, and sweeps run with --creators)"
+_QUERY_TABLES = ("summary, daily, sanctions, runs, creators (run folders, and sweeps run with --creators), "
+                 "events (run folders, and sweeps run with --events)")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -448,8 +451,8 @@ def cmd_check_facts(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """A small sweep (the scenario vs policy presets) and its report, in one command."""
     from analysis.report import build_report, check_report_target
-    from sim.outdir import check_results_dir
     from sim.experiment import execute
+    from sim.outdir import check_results_dir
     from sim.sweep import sweep_from_presets
 
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -535,6 +538,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--set", action="append", metavar="PATH=VALUE",
                        help="override any parameter, e.g. --set policy.referral_fee=0.08 (repeatable)")
     p_run.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    p_run.add_argument("--no-events", action="store_true",
+                       help="skip events.parquet, the run's event log (streams, flags, reviews, decisions, appeals)")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
     p_run.set_defaults(func=cmd_run)
 
@@ -556,6 +561,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "and start over; other files are kept")
     p_sw.add_argument("--yes", action="store_true", help="run a sweep of more than 100,000 runs")
     p_sw.add_argument("--creators", action="store_true", help="also store one creators shard per run")
+    p_sw.add_argument("--events", action="store_true",
+                      help="also store one events shard per run (the run's event log, for case files)")
     p_sw.add_argument("--worlds", help="a Parquet file of worlds (world.* columns, one world a row), e.g. a "
                       "calibration's plausible.parquet: the sweep's uncertainty points, so every policy meets the "
                       "worlds the data allows")

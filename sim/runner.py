@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import Scenario, load_scenario, with_overrides
+from sim.events import EventLog
 from sim.labels import CreatorState
 from sim.metrics import METRICS, run_summary
 from sim.model import LiveShopModel
@@ -36,7 +37,7 @@ class RunResult:
     ``creators`` one row per creator account ever created; ``sanctions`` one row per
     enforcement decision (with its ground truth, detection source, sanction and appeal);
     ``summary`` the platform-wide run values keyed by metric name (``summary_by_market`` the
-    same per market).
+    same per market); ``events`` the run's event log (:mod:`sim.events`), None when it was not kept.
     """
 
     scenario: Scenario
@@ -53,6 +54,7 @@ class RunResult:
     extra: dict[str, Any] = field(default_factory=dict)
     # The overrides applied to the scenario as given (dotted paths, plus days and seed), for the record.
     overrides: dict[str, Any] = field(default_factory=dict)
+    events: pd.DataFrame | None = None
 
     @property
     def platform_daily(self) -> pd.DataFrame:
@@ -66,8 +68,13 @@ def run(
     *,
     overrides: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
+    events: bool = False,
 ) -> RunResult:
     """Simulate ``scenario`` (a Scenario or a path) for its days; same inputs, same result.
+
+    ``events`` keeps the run's event log (``result.events``, :mod:`sim.events`; ``livesim run``
+    keeps it unless told not to); it draws no random numbers, so every other output is the same
+    with or without it.
 
     ``overrides`` (dotted paths such as ``policy.referral_fee``) are applied first and kept in
     the result, so summary.json says how the run differed from its scenario file. A world too
@@ -83,7 +90,7 @@ def run(
     scenario = with_overrides(scenario, overrides or {}, source=f"{source} (overrides)")
     check_memory(scenario, source)
     t0 = time.perf_counter()
-    model = LiveShopModel(scenario=scenario, replication=replication)
+    model = LiveShopModel(scenario=scenario, replication=replication, events=events)
     days = scenario.days
     while model.running:
         model.step()
@@ -161,6 +168,7 @@ def _result(model: LiveShopModel, runtime: float) -> RunResult:
         daily=daily,
         creators=creators_frame(model),
         sanctions=sanctions_frame(model),
+        events=model.events.frame(model) if isinstance(model.events, EventLog) else None,
         summary=summary["all"],
         summary_by_market={m: summary[m] for m in model.market_names},
         ledger=model.ledger.as_dict(),
@@ -293,13 +301,15 @@ def write_run(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> R
     earlier run folder only livesim's own files are replaced (see :mod:`sim.outdir`).
     """
     out_dir = Path(out_dir)
-    files = run_files(plot)
+    files = run_files(plot, events=result.events is not None)
     check_out_dir(out_dir, files)
     tmp = make_staging(out_dir)
     try:
         result.daily.to_parquet(tmp / "daily.parquet", index=False)
         result.creators.to_parquet(tmp / "creators.parquet", index=False)
         result.sanctions.to_parquet(tmp / "sanctions.parquet", index=False)
+        if result.events is not None:
+            result.events.to_parquet(tmp / "events.parquet", index=False, compression="zstd")
         (tmp / "scenario.toml").write_text(scenario_toml(result.scenario), encoding="utf-8")
         if plot:
             from analysis.plots import daily_overview
@@ -318,7 +328,8 @@ def write_run(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> R
 
 
 def write_outputs(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> Path:
-    """Write daily.parquet, creators.parquet, sanctions.parquet, scenario.toml, summary.json and daily.png.
+    """Write daily.parquet, creators.parquet, sanctions.parquet, events.parquet (when the run kept its
+    event log), scenario.toml, summary.json and daily.png.
 
     The folder rules and the all-or-nothing writing of :func:`write_run` apply.
     """
