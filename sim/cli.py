@@ -363,6 +363,37 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_case(args: argparse.Namespace) -> int:
+    """A creator's case file from a run's event log, or the creators matching the filters."""
+    import pandas as pd
+
+    from analysis.cases import find_creators, format_case, load_events
+
+    try:
+        events = load_events(args.results, args.run)
+    except FileNotFoundError as exc:
+        print(f"livesim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.creator is not None and not (args.type or args.market or args.outcome):
+        print(format_case(events, args.creator, weeks=args.weeks))
+        return 0
+    found = find_creators(events, creator_id=args.creator, creator_type=args.type, market=args.market,
+                          outcome=args.outcome)
+    if found.empty:
+        print("no creator matches")
+        return 0
+    cols = ["creator_id", "market", "creator_type", "joined_day", "ended", "left_day", "decisions",
+            "wrong_decisions", "bans", "wrongful_bans", "appeals", "overturns"]
+    with pd.option_context("display.max_rows", args.limit, "display.width", 200):
+        print(found[cols].head(args.limit).to_string(index=False))
+    if len(found) > args.limit:
+        print(f"... {len(found) - args.limit} more (--limit)")
+    if args.creator is not None and len(found) == 1:
+        print()
+        print(format_case(events, args.creator, weeks=args.weeks))
+    return 0
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     """SQL over a sweep's or a run folder's results. The connection cannot touch files: see analysis.load.connect."""
     import duckdb
@@ -594,6 +625,19 @@ def build_parser() -> argparse.ArgumentParser:
     p_cal.add_argument("--quiet", action="store_true", help="no progress bar")
     p_cal.set_defaults(func=cmd_calibrate)
 
+    p_case = sub.add_parser("case", help="a creator's case file (streams, flags, reviews, decisions, appeals, weeks) "
+                            "from a run's event log, or find creators by type, market and outcome")
+    p_case.add_argument("results", help="a run folder (livesim run --out) or a sweep folder stored with --events")
+    p_case.add_argument("--creator", type=int, help="the creator's id (creator_id): print its case file")
+    p_case.add_argument("--run", help="which run of a sweep (its run_id; needed when several runs have events)")
+    p_case.add_argument("--type", help="find creators of this type (honest, opportunist, counterfeit, ...)")
+    p_case.add_argument("--market", help="find creators of this market")
+    p_case.add_argument("--outcome", help="find creators with this outcome: sanctioned, banned, wrongly_sanctioned, "
+                        "wrongly_banned, appealed, overturned")
+    p_case.add_argument("--weeks", action="store_true", help="with --creator: also the weekly traffic and earnings")
+    p_case.add_argument("--limit", type=int, default=50, help="creators listed (default 50)")
+    p_case.set_defaults(func=cmd_case)
+
     p_q = sub.add_parser("query", help="read-only SQL over a sweep results folder or a run folder (tables: summary, "
                                        "daily, sanctions, runs; creators for a run folder or a sweep run with "
                                        "--creators); it cannot read or write files")
@@ -670,7 +714,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _check_numbers(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Command-line numbers that are not scenario fields (those are validated with the scenario)."""
     limits = (("replication", "--replication", 0, 1_000_000), ("workers", "--workers", 1, 1024),
-              ("max_rows", "--max-rows", 1, 10_000_000), ("require", "--require", 0, 10_000))
+              ("max_rows", "--max-rows", 1, 10_000_000), ("require", "--require", 0, 10_000),
+              ("limit", "--limit", 1, 10_000_000))
     for attr, flag, lo, hi in limits:
         value = getattr(args, attr, None)
         if value is not None and not lo <= value <= hi:
