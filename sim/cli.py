@@ -394,6 +394,17 @@ def cmd_case(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Serve the browser dashboard (needs the dashboard extra)."""
+    try:
+        from livesim_dashboard.serve import serve
+    except ImportError as exc:
+        print(f"livesim: error: the dashboard needs Solara ({exc.name}): pip install 'livesim[dashboard]'",
+              file=sys.stderr)
+        return EXIT_USAGE
+    return serve(args.source, host=args.host, port=args.port)
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     """SQL over a sweep's or a run folder's results. The connection cannot touch files: see analysis.load.connect."""
     import duckdb
@@ -638,6 +649,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_case.add_argument("--limit", type=int, default=50, help="creators listed (default 50)")
     p_case.set_defaults(func=cmd_case)
 
+    p_dash = sub.add_parser("dashboard", help="the browser dashboard: live run with levers, results explorer, "
+                            "creator case files (a results folder is only read)")
+    p_dash.add_argument("source", nargs="?", default="baseline",
+                        help="a scenario (file or bundled name; default baseline), or a run or sweep results folder")
+    p_dash.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p_dash.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only)")
+    p_dash.set_defaults(func=cmd_dashboard)
+
     p_q = sub.add_parser("query", help="read-only SQL over a sweep results folder or a run folder (tables: summary, "
                                        "daily, sanctions, runs; creators for a run folder or a sweep run with "
                                        "--creators); it cannot read or write files")
@@ -715,7 +735,7 @@ def _check_numbers(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
     """Command-line numbers that are not scenario fields (those are validated with the scenario)."""
     limits = (("replication", "--replication", 0, 1_000_000), ("workers", "--workers", 1, 1024),
               ("max_rows", "--max-rows", 1, 10_000_000), ("require", "--require", 0, 10_000),
-              ("limit", "--limit", 1, 10_000_000))
+              ("limit", "--limit", 1, 10_000_000), ("port", "--port", 1, 65535))
     for attr, flag, lo, hi in limits:
         value = getattr(args, attr, None)
         if value is not None and not lo <= value <= hi:
