@@ -232,7 +232,7 @@ def ResultsView(source: str) -> None:
         diffs = paired_differences(summary, [m for m in metrics if m in summary.columns], baseline=baseline,
                                    market=market)
         keep = [c for c in ("variant", "point", "metric", "n", "baseline_mean", "variant_mean", "diff", "ci_low",
-                            "ci_high", "p") if c in diffs.columns]
+                            "ci_high", "p_holm", "significant") if c in diffs.columns]
         solara.Text("Paired differences to the baseline (same worlds; 95 % intervals)")
         solara.HTML(tag="div", unsafe_innerHTML=_table_html(diffs[keep].reset_index(drop=True), "paired"))
 
