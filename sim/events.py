@@ -240,7 +240,7 @@ class EventLog(NoEvents):
         markets = list(model.market_names)
         tactics = list(tactic_names())
         sources = list(source_names())
-        parts = [_part(kind, day, cols, ids, markets, tactics, sources) for kind, day, cols in self._parts]
+        parts = _hook_parts(self._parts, ids, markets, tactics, sources)
         parts += _decision_parts(model, ids, self._standing, markets, tactics, sources, list(SANCTION_NAMES))
         parts += _account_parts(model, ids, markets, list(creator_type_names()))
         parts += _campaign_parts(model)
@@ -249,22 +249,39 @@ class EventLog(NoEvents):
                                "sanction": list(SANCTION_NAMES), "creator_type": list(creator_type_names())})
 
 
-def _part(kind: str, day: int, cols: dict[str, Any], ids: np.ndarray, markets: list[str], tactics: list[str],
-          sources: list[str]) -> pd.DataFrame:
-    """One hook call's rows, with codes turned into names."""
-    cols = dict(cols)
-    n = max((np.size(v) for v in cols.values() if np.ndim(v) > 0), default=1)
-    out: dict[str, Any] = {"day": np.full(n, day, dtype=np.int32), "kind": kind}
-    if "creator" in cols:
-        out["creator_id"] = ids[np.asarray(cols.pop("creator"))]
-    for code, (key, names) in {"market_code": ("market", markets), "true_code": ("true_label", tactics),
-                               "believed_code": ("believed", tactics), "source_code": ("source", sources)}.items():
-        codes = cols.pop(code, None)
-        if codes is not None:
-            codes = np.asarray(codes, dtype=np.int64)
-            out[key] = pd.Categorical.from_codes(np.where(codes >= 0, codes, -1), names)
-    out.update(cols)
-    return pd.DataFrame(out, index=pd.RangeIndex(n))
+_CODES = {"market_code": "market", "true_code": "true_label", "believed_code": "believed", "source_code": "source"}
+
+
+def _hook_parts(parts: list[tuple[str, int, dict[str, Any]]], ids: np.ndarray, markets: list[str],
+                tactics: list[str], sources: list[str]) -> list[pd.DataFrame]:
+    """The hooks' rows, one table per kind: each column's daily arrays joined once, codes turned into names."""
+    names = {"market": markets, "true_label": tactics, "believed": tactics, "source": sources}
+    by_kind: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for kind, day, cols in parts:
+        by_kind.setdefault(kind, []).append((day, cols))
+    out = []
+    for kind, items in by_kind.items():
+        sizes = [max((np.size(v) for v in cols.values() if np.ndim(v) > 0), default=1) for _, cols in items]
+        keys = list(dict.fromkeys(k for _, cols in items for k in cols))
+        data: dict[str, Any] = {"day": np.repeat([d for d, _ in items], sizes).astype(np.int32), "kind": kind}
+        for key in keys:
+            coded = key == "creator" or key in _CODES
+            chunks = []
+            for (_, cols), n in zip(items, sizes, strict=True):
+                v = cols.get(key, -1 if coded else None)
+                chunks.append(np.broadcast_to(np.asarray(v, dtype=np.int64 if coded else None), (n,)))
+            joined = np.concatenate(chunks)
+            if key == "creator":
+                cid = pd.array(ids[np.maximum(joined, 0)] if ids.size else np.zeros(joined.size, np.int64),
+                               dtype="Int64")
+                cid[joined < 0] = pd.NA  # rows of a platform-level kind
+                data["creator_id"] = cid
+            elif coded:
+                data[_CODES[key]] = pd.Categorical.from_codes(np.where(joined >= 0, joined, -1), names[_CODES[key]])
+            else:
+                data[key] = joined
+        out.append(pd.DataFrame(data))
+    return out
 
 
 def _decision_parts(model: LiveShopModel, ids: np.ndarray, standing: np.ndarray, markets: list[str],
