@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import Scenario, load_scenario, with_overrides
+from sim.events import EventLog
 from sim.labels import CreatorState
 from sim.metrics import METRICS, run_summary
 from sim.model import LiveShopModel
@@ -38,7 +39,8 @@ class RunResult:
     enforcement decision (with its ground truth, detection source, sanction and appeal);
     ``summary`` the platform-wide run values keyed by metric name (``summary_by_market`` the
     same per market); ``trends`` one row per abuse trend (its onset and affected group: the
-    ground truth monitoring signals are scored against; empty without trends).
+    ground truth monitoring signals are scored against; empty without trends); ``events`` the run's
+    event log (:mod:`sim.events`), None when it was not kept.
     """
 
     scenario: Scenario
@@ -57,6 +59,7 @@ class RunResult:
     extra: dict[str, Any] = field(default_factory=dict)
     # The overrides applied to the scenario as given (dotted paths, plus days and seed), for the record.
     overrides: dict[str, Any] = field(default_factory=dict)
+    events: pd.DataFrame | None = None
 
     @property
     def platform_daily(self) -> pd.DataFrame:
@@ -70,8 +73,13 @@ def run(
     *,
     overrides: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
+    events: bool = False,
 ) -> RunResult:
     """Simulate ``scenario`` (a Scenario or a path) for its days; same inputs, same result.
+
+    ``events`` keeps the run's event log (``result.events``, :mod:`sim.events`; ``livesim run``
+    keeps it unless told not to); it draws no random numbers, so every other output is the same
+    with or without it.
 
     ``overrides`` (dotted paths such as ``policy.referral_fee``) are applied first and kept in
     the result, so summary.json says how the run differed from its scenario file. A world too
@@ -87,7 +95,7 @@ def run(
     scenario = with_overrides(scenario, overrides or {}, source=f"{source} (overrides)")
     check_memory(scenario, source)
     t0 = time.perf_counter()
-    model = LiveShopModel(scenario=scenario, replication=replication)
+    model = LiveShopModel(scenario=scenario, replication=replication, events=events)
     days = scenario.days
     while model.running:
         model.step()
@@ -165,6 +173,7 @@ def _result(model: LiveShopModel, runtime: float) -> RunResult:
         daily=daily,
         creators=creators_frame(model),
         sanctions=sanctions_frame(model),
+        events=model.events.frame(model) if isinstance(model.events, EventLog) else None,
         summary=summary["all"],
         summary_by_market={m: summary[m] for m in model.market_names},
         ledger=model.ledger.as_dict(),
@@ -302,7 +311,7 @@ def write_run(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> R
     earlier run folder only livesim's own files are replaced (see :mod:`sim.outdir`).
     """
     out_dir = Path(out_dir)
-    files = run_files(plot, trends=len(result.trends) > 0)
+    files = run_files(plot, trends=len(result.trends) > 0, events=result.events is not None)
     check_out_dir(out_dir, files)
     tmp = make_staging(out_dir)
     try:
@@ -311,6 +320,8 @@ def write_run(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> R
         result.sanctions.to_parquet(tmp / "sanctions.parquet", index=False)
         if len(result.trends):
             result.trends.to_parquet(tmp / "trends.parquet", index=False)
+        if result.events is not None:
+            result.events.to_parquet(tmp / "events.parquet", index=False, compression="zstd")
         (tmp / "scenario.toml").write_text(scenario_toml(result.scenario), encoding="utf-8")
         if plot:
             from analysis.plots import daily_overview
@@ -330,7 +341,7 @@ def write_run(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> R
 
 def write_outputs(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> Path:
     """Write daily.parquet, creators.parquet, sanctions.parquet, trends.parquet (with abuse trends),
-    scenario.toml, summary.json and daily.png.
+    events.parquet (when the run kept its event log), scenario.toml, summary.json and daily.png.
 
     The folder rules and the all-or-nothing writing of :func:`write_run` apply.
     """
