@@ -107,30 +107,66 @@ def satisficing(table: pd.DataFrame, targets: Sequence[Target]) -> pd.DataFrame:
     return pd.concat([out, extra], axis=1)
 
 
-def _scores(table: pd.DataFrame, criterion: str, outcome: str, targets: Sequence[Target],
-            higher_is_better: bool | None) -> pd.Series:
-    """Each policy's score on the criterion, oriented so that higher is better."""
+def _criterion_matrix(table: pd.DataFrame, criterion: str, outcome: str, targets: Sequence[Target],
+                      higher_is_better: bool | None) -> tuple[pd.DataFrame, str, float]:
+    """worlds x policies values the criterion reduces, the reduction (mean, max or p90), and the
+    sign that makes a higher score better. Regret is relative to each world's best policy, so
+    resampling worlds resamples rows of this matrix."""
     if criterion == "satisficing":
-        s = satisficing(table, targets).set_index("policy")["satisficing"]
-        return s
+        policies = list(dict.fromkeys(table["policy"]))
+        worlds = sorted(set(table["world"]))
+        met = pd.DataFrame(True, index=worlds, columns=policies)
+        for t in targets:
+            rows = table[table["market"] == t.market] if "market" in table.columns else table
+            wide = rows.pivot(index="world", columns="policy", values=t.metric).reindex(index=worlds, columns=policies)
+            low, high = t.band
+            met &= (wide >= low) & (wide <= high)
+        return met.astype(float), "mean", 1.0
     if criterion == "mean":
-        wide = _wide(table, outcome)
-        sign = 1.0 if higher_is_better or higher_is_better is None else -1.0
-        return sign * wide.mean()
+        return _wide(table, outcome).dropna(how="any"), "mean", 1.0 if higher_is_better in (True, None) else -1.0
     regret = regret_table(table, outcome, bool(higher_is_better))
-    values = regret.max() if criterion == "regret_max" else regret.quantile(0.9, interpolation="linear")
-    return -values
+    return regret, "max" if criterion == "regret_max" else "p90", -1.0
+
+
+def _reduce(values: np.ndarray, how: str) -> np.ndarray:
+    if how == "mean":
+        return values.mean(axis=0)
+    if how == "max":
+        return values.max(axis=0)
+    return np.percentile(values, 90, axis=0)
 
 
 def rank_policies(table: pd.DataFrame, criterion: str, outcome: str, targets: Sequence[Target],
                   higher_is_better: bool | None) -> pd.DataFrame:
-    """Policies best first by the criterion (ties keep the table's policy order)."""
-    scores = _scores(table, criterion, outcome, targets, higher_is_better)
-    order = list(dict.fromkeys(table["policy"]))
-    frame = pd.DataFrame({"policy": order, "score": [float(scores[p]) for p in order]})
-    frame = frame.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
-    frame.insert(0, "rank", np.arange(1, len(frame) + 1))
+    """Policies best first by the criterion (ties keep the table's policy order), with each score
+    as the criterion reads it (a share, a regret or a mean)."""
+    matrix, how, sign = _criterion_matrix(table, criterion, outcome, targets, higher_is_better)
+    score = _reduce(matrix.to_numpy(dtype=float), how)
+    order = np.argsort(-sign * score, kind="stable")
+    frame = pd.DataFrame({"rank": np.arange(1, len(order) + 1), "policy": matrix.columns[order],
+                          "score": score[order]})
     return frame
+
+
+def _stability(table: pd.DataFrame, criterion: str, outcome: str, targets: Sequence[Target],
+               higher_is_better: bool | None, resamples: int, seed: int) -> tuple[dict[str, float], float]:
+    """Bootstrap resamples of the worlds: the share in which each policy ranks first, and the
+    share in which the whole ranking is unchanged."""
+    matrix, how, sign = _criterion_matrix(table, criterion, outcome, targets, higher_is_better)
+    values = matrix.to_numpy(dtype=float)
+    policies = list(matrix.columns)
+    point = np.argsort(-sign * _reduce(values, how), kind="stable")
+    if not resamples or not len(values):
+        return dict.fromkeys(policies, np.nan), np.nan
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(values), size=(resamples, len(values)))
+    first = np.zeros(len(policies))
+    same = 0
+    for pick in picks:
+        order = np.argsort(-sign * _reduce(values[pick], how), kind="stable")
+        first[order[0]] += 1
+        same += bool(np.array_equal(order, point))
+    return {p: float(f / resamples) for p, f in zip(policies, first, strict=True)}, same / resamples
 
 
 def robustness(table: pd.DataFrame, outcomes: Sequence[str], targets: Sequence[Target] = (),
@@ -155,22 +191,8 @@ def robustness(table: pd.DataFrame, outcomes: Sequence[str], targets: Sequence[T
         raise ValueError(f"{outcome} has no better direction; regret cannot rank by it")
     stats = _stats(table, outcomes, directions)
     sat = satisficing(full, targets)
-    ranking = rank_policies(full if criterion == "satisficing" else table, criterion, outcome, targets,
-                            directions.get(outcome))
-    # Stability: resample worlds with replacement; which policy comes first, and is the ranking the same?
-    rng = np.random.default_rng(seed)
-    worlds = np.array(sorted(set(table["world"])))
     source = full if criterion == "satisficing" else table
-    by_world = {w: g for w, g in source.groupby("world", sort=False)}
-    first = dict.fromkeys(ranking["policy"], 0)
-    same = 0
-    point = list(ranking["policy"])
-    for _ in range(resamples):
-        pick = rng.choice(worlds, size=len(worlds), replace=True)
-        parts = [by_world[w].assign(world=i) for i, w in enumerate(pick)]
-        sample = pd.concat(parts, ignore_index=True)
-        order = list(rank_policies(sample, criterion, outcome, targets, directions.get(outcome))["policy"])
-        first[order[0]] += 1
-        same += order == point
-    ranking["p_first"] = [first[p] / resamples if resamples else np.nan for p in ranking["policy"]]
-    return Robustness(stats, sat, ranking, criterion, outcome, same / resamples if resamples else np.nan, resamples)
+    ranking = rank_policies(source, criterion, outcome, targets, directions.get(outcome))
+    first, stable = _stability(source, criterion, outcome, targets, directions.get(outcome), resamples, seed)
+    ranking["p_first"] = [first[p] for p in ranking["policy"]]
+    return Robustness(stats, sat, ranking, criterion, outcome, stable, resamples)
