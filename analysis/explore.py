@@ -743,6 +743,7 @@ def analyse_explore(ex: Explore, result: ExploreResult, *, workers: int = 1, bac
                     scheduler: str | None = None, notify: Callable[[str], None] | None = None) -> None:
     """Every analysis the exploration asks for, on its outcome table; each writes its files into
     the folder and its tables into ``result.analyses``."""
+    from analysis.explore_plots import morris_figure, robustness_figure, sobol_figure
     from analysis.robustness import robustness
 
     out = result.out_dir
@@ -760,6 +761,55 @@ def analyse_explore(ex: Explore, result: ExploreResult, *, workers: int = 1, bac
                                                        "targets": [t.describe() for t in ex.file.targets]},
                                                       indent=1).encode())
     result.files += ["robustness.parquet", "satisficing.parquet", "ranking.parquet", "robustness.json"]
+    _save_figure(robustness_figure(rob.stats), out / "robustness.png", result)
+
+    spec = ex.file.sensitivity
+    if ex.design.method == "saltelli" or ex.file.design.morris:
+        from analysis.sensitivity import sensitivity_tables
+
+        outcomes = spec.outcomes or list(ex.file.outcomes)
+        sob, mor, notes = sensitivity_tables(ex.design, worlds, table, outcomes, ex.policies, spec.difference,
+                                             bootstrap=spec.bootstrap, seed=ex.file.design.seed)
+        result.analyses["sobol"], result.analyses["morris"] = sob, mor
+        result.analyses["sensitivity_notes"] = notes
+        if len(sob):
+            atomic_parquet(sob, out / "sobol.parquet")
+            result.files.append("sobol.parquet")
+            _save_figure(sobol_figure(sob), out / "sobol.png", result)
+        if len(mor):
+            atomic_parquet(mor, out / "morris.parquet")
+            result.files.append("morris.parquet")
+            _save_figure(morris_figure(mor), out / "morris.png", result)
+        result.analyses["sensitivity_text"] = _sensitivity_text(sob, mor, notes)
+
+
+def _save_figure(fig: Any, path: Path, result: ExploreResult) -> None:
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    os.replace(tmp, path)
+    result.files.append(path.name)
+
+
+def _sensitivity_text(sob: pd.DataFrame, mor: pd.DataFrame, notes: list[str]) -> str:
+    """Per target, the uncertainties by total Sobol' index (or Morris mu*), largest first."""
+    lines = []
+    if len(sob):
+        n = int(sob["n"].iloc[0])
+        lines.append(f"Sensitivity: total Sobol' indices ST (95 % interval half-width; n = {n}, checked against "
+                     f"n = {n // 2}):")
+        for target, s in sob.groupby("target", sort=False):
+            s = s.sort_values("ST", ascending=False)
+            parts = [f"{r.input.removeprefix('world.')} {r.ST:.2f}±{r.ST_conf:.2f}" + ("" if r.converged else " (not converged)")
+                     for r in s.itertuples(index=False)]
+            lines.append(f"  {target}: " + ", ".join(parts))
+    if len(mor):
+        lines.append("Morris screening, mu* per unit of quantile:")
+        for target, m in mor.groupby("target", sort=False):
+            m = m.sort_values("mu_star", ascending=False)
+            lines.append(f"  {target}: " + ", ".join(f"{r.input.removeprefix('world.')} {r.mu_star:.3g}"
+                                                     for r in m.itertuples(index=False)))
+    lines += [f"  note: {n}" for n in notes]
+    return "\n".join(lines)
 
 
 def format_explore(ex: Explore, result: ExploreResult) -> str:
