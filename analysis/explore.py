@@ -782,6 +782,48 @@ def analyse_explore(ex: Explore, result: ExploreResult, *, workers: int = 1, bac
             _save_figure(morris_figure(mor), out / "morris.png", result)
         result.analyses["sensitivity_text"] = _sensitivity_text(sob, mor, notes)
 
+    if ex.file.targets:
+        _discovery(ex, result, sample, rob.ranking["policy"].iloc[0])
+
+
+def _discovery(ex: Explore, result: ExploreResult, sample: pd.DataFrame, top: str) -> None:
+    """PRIM and feature scores of the worlds where the policy (the file's, or the most robust)
+    misses a target."""
+    from analysis.discovery import describe_box, discover
+    from analysis.explore_plots import discovery_figure
+    from analysis.robustness import meets_targets
+
+    out = result.out_dir
+    spec = ex.file.discovery
+    policy = spec.policy or top
+    met = meets_targets(sample, ex.file.targets)[policy]
+    worlds = result.worlds.set_index("world").loc[met.index]
+    x = worlds[[c for c in worlds.columns if c != "design" and not c.startswith("u:")]]
+    fails = ~met.to_numpy(dtype=bool)
+    head = f"Scenario discovery: where {policy} misses a target ({int(fails.sum())} of {len(fails)} worlds)"
+    try:
+        d = discover(x, fails, peel_alpha=spec.peel_alpha, mass_min=spec.mass_min, min_density=spec.min_density,
+                     seed=ex.file.design.seed)
+    except ValueError as exc:
+        result.analyses["discovery_text"] = f"{head}: no box ({exc})"
+        return
+    result.analyses["discovery"] = d
+    ends = ["low", "high", "range_low", "range_high"]
+    box = d.box.astype(dict.fromkeys(ends, str)) if any(d.box[c].dtype == object for c in ends) else d.box
+    atomic_parquet(box, out / "prim_box.parquet")  # a choice uncertainty's limits are kept as text
+    atomic_parquet(d.trajectory, out / "prim_trajectory.parquet")
+    atomic_parquet(d.scores, out / "feature_scores.parquet")
+    summary = {"policy": policy, "coverage": d.coverage, "density": d.density, "mass": d.mass, "chosen": d.chosen,
+               "cases": d.cases, "worlds": d.worlds, "box": describe_box(d.box),
+               "min_density": spec.min_density}
+    _atomic_write(out / "discovery.json", json.dumps(summary, indent=1).encode())
+    result.files += ["prim_box.parquet", "prim_trajectory.parquet", "feature_scores.parquet", "discovery.json"]
+    _save_figure(discovery_figure(d.trajectory, d.scores, d.chosen), out / "discovery.png", result)
+    top_scores = ", ".join(f"{r.input.removeprefix('world.')} {r.score:.2f}" for r in d.scores.head(4).itertuples())
+    result.analyses["discovery_text"] = (f"{head}: PRIM box {describe_box(d.box)} (coverage {d.coverage:.0%}, "
+                                         f"density {d.density:.0%}, {d.mass:.0%} of worlds); feature scores: "
+                                         f"{top_scores}")
+
 
 def _save_figure(fig: Any, path: Path, result: ExploreResult) -> None:
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")

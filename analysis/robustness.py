@@ -27,7 +27,7 @@ import pandas as pd
 
 from sim.config import Target
 
-__all__ = ["CRITERIA", "Robustness", "rank_policies", "regret_table", "robustness", "satisficing"]
+__all__ = ["CRITERIA", "Robustness", "meets_targets", "rank_policies", "regret_table", "robustness", "satisficing"]
 
 # Criteria a ranking may use: higher satisficing is better; for the others lower is better
 # (regret), or the outcome's own direction (mean).
@@ -107,21 +107,26 @@ def satisficing(table: pd.DataFrame, targets: Sequence[Target]) -> pd.DataFrame:
     return pd.concat([out, extra], axis=1)
 
 
+def meets_targets(table: pd.DataFrame, targets: Sequence[Target]) -> pd.DataFrame:
+    """worlds x policies: whether the policy meets every target in the world (a missing value misses)."""
+    policies = list(dict.fromkeys(table["policy"]))
+    worlds = sorted(set(table["world"]))
+    met = pd.DataFrame(True, index=worlds, columns=policies)
+    for t in targets:
+        rows = table[table["market"] == t.market] if "market" in table.columns else table
+        wide = rows.pivot(index="world", columns="policy", values=t.metric).reindex(index=worlds, columns=policies)
+        low, high = t.band
+        met &= (wide >= low) & (wide <= high)
+    return met
+
+
 def _criterion_matrix(table: pd.DataFrame, criterion: str, outcome: str, targets: Sequence[Target],
                       higher_is_better: bool | None) -> tuple[pd.DataFrame, str, float]:
     """worlds x policies values the criterion reduces, the reduction (mean, max or p90), and the
     sign that makes a higher score better. Regret is relative to each world's best policy, so
     resampling worlds resamples rows of this matrix."""
     if criterion == "satisficing":
-        policies = list(dict.fromkeys(table["policy"]))
-        worlds = sorted(set(table["world"]))
-        met = pd.DataFrame(True, index=worlds, columns=policies)
-        for t in targets:
-            rows = table[table["market"] == t.market] if "market" in table.columns else table
-            wide = rows.pivot(index="world", columns="policy", values=t.metric).reindex(index=worlds, columns=policies)
-            low, high = t.band
-            met &= (wide >= low) & (wide <= high)
-        return met.astype(float), "mean", 1.0
+        return meets_targets(table, targets).astype(float), "mean", 1.0
     if criterion == "mean":
         return _wide(table, outcome).dropna(how="any"), "mean", 1.0 if higher_is_better in (True, None) else -1.0
     regret = regret_table(table, outcome, bool(higher_is_better))
