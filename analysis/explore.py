@@ -563,6 +563,8 @@ def explore_from_dict(data: dict[str, Any], source: str = "<explore>", base_dir:
                                 f"{top:g}; they must leave room (sum below 1) for the types not sampled, whose "
                                 "scenario shares fill the rest")
 
+    if ef.red_team is not None:
+        _check_red_team(ef, variants, base_mix, src)
     design = make_design(ef.uncertainties, ef.design, base_mix)
     worlds = design.values
     # Every policy meets every world: lever points outer, worlds inner (the sweep's order).
@@ -583,6 +585,45 @@ def explore_from_dict(data: dict[str, Any], source: str = "<explore>", base_dir:
                 else list(variants))
     _check_policy_names(ef, policies, src)
     return Explore(ef, src, sweep, design, policies, len(worlds))
+
+
+def _check_red_team(ef: ExploreFile, variants: dict[str, Any], base_mix: dict[str, float], src: str) -> None:
+    """Red-team ranges: adversary parameters on the world side, ordered, and valid at both ends."""
+    assert ef.red_team is not None
+    shares = []
+    for path, (lo, hi) in ef.red_team.ranges.items():
+        where = f"red_team.ranges.{path}"
+        if not (path.startswith("world.") or _is_capability(path)):
+            raise ScenarioError(src, where, None, "the red team searches the world (world.* paths: the creator "
+                                "mix's shares, tactics, adaptation) or the platform's capabilities, not the policy")
+        if isinstance(lo, bool) or isinstance(hi, bool) or lo > hi:
+            raise ScenarioError(src, where, [lo, hi], "expected [min, max] numbers with min <= max")
+        if path.startswith(f"{MIX}."):
+            t = path.removeprefix(f"{MIX}.")
+            if t not in base_mix:
+                raise ScenarioError(src, where, None, unknown_name_message(t, sorted(base_mix), "creator type"))
+            shares.append(float(hi))
+    if sum(shares) >= 1.0:
+        raise ScenarioError(src, "red_team.ranges", None, f"the searched shares' upper bounds sum to {sum(shares):g}; "
+                            "they must leave room (sum below 1) for the creator types not searched")
+    for end in (0, 1):
+        point = {p: r[end] for p, r in ef.red_team.ranges.items()}
+        point = red_team_world(point, base_mix)
+        for name, scen in variants.items():
+            try:
+                with_overrides(scen, point, source=f"{src}: red_team.ranges")
+            except ScenarioError as exc:
+                raise ScenarioError(src, "red_team.ranges", None, f"{'lower' if end == 0 else 'upper'} ends make an "
+                                    f"invalid scenario for policy {name}: {exc.message}") from None
+
+
+def red_team_world(params: dict[str, Any], base_mix: dict[str, float]) -> dict[str, Any]:
+    """A red-team world's overrides: the searched values, the creator mix completed to sum to one."""
+    shares = {p.removeprefix(f"{MIX}."): float(v) for p, v in params.items() if p.startswith(f"{MIX}.")}
+    out = {p: v for p, v in params.items() if not p.startswith(f"{MIX}.")}
+    if shares:
+        out.update(fill_mix(base_mix, shares))
+    return out
 
 
 def _check_policy_names(ef: ExploreFile, policies: list[str], src: str) -> None:
@@ -784,6 +825,8 @@ def analyse_explore(ex: Explore, result: ExploreResult, *, workers: int = 1, bac
 
     if ex.file.targets:
         _discovery(ex, result, sample, rob.ranking["policy"].iloc[0])
+    if ex.file.red_team is not None:
+        _red_team(ex, result, workers=workers, backend=backend, scheduler=scheduler, notify=notify)
 
 
 def _discovery(ex: Explore, result: ExploreResult, sample: pd.DataFrame, top: str) -> None:
@@ -823,6 +866,89 @@ def _discovery(ex: Explore, result: ExploreResult, sample: pd.DataFrame, top: st
     result.analyses["discovery_text"] = (f"{head}: PRIM box {describe_box(d.box)} (coverage {d.coverage:.0%}, "
                                          f"density {d.density:.0%}, {d.mass:.0%} of worlds); feature scores: "
                                          f"{top_scores}")
+
+
+def policy_scenario(ex: Explore, policy: str) -> Any:
+    """The scenario a policy runs: its variant, with its lever point for a lever grid or sample."""
+    if not ex.file.levers.paths:
+        return ex.sweep.variants[policy]
+    variant, k = policy.rsplit("@", 1)
+    point = ex.sweep.points[int(k) * ex.n_worlds]
+    return with_overrides(ex.sweep.variants[variant], {p: point[p] for p in ex.file.levers.paths},
+                          source=f"{ex.source}: policy {policy}")
+
+
+def _red_team(ex: Explore, result: ExploreResult, *, workers: int, backend: str, scheduler: str | None,
+              notify: Callable[[str], None] | None) -> None:
+    """Per policy, the worst world a search finds within the red team's ranges; then every policy
+    in every policy's worst world (the minimax comparison)."""
+    from analysis.calibrate import _Runner
+    from analysis.explore_plots import red_team_figure
+    from analysis.redteam import best_trial, minimax, search_worst
+    from sim.sweep import RunSpec
+
+    spec = ex.file.red_team
+    assert spec is not None
+    out = result.out_dir
+    policies = spec.policies or ex.policies
+    base_mix = {k: float(v) for k, v in ex.sweep.base.world.creators.mix.model_dump().items()}
+    scenarios = {p: policy_scenario(ex, p) for p in ex.policies}
+    runner = _Runner(workers, backend, scheduler)
+    storage = f"sqlite:///{(out / 'redteam.db').resolve()}"
+
+    def values(policy: str, worlds: list[dict[str, Any]], tag: str) -> list[float | None]:
+        specs = []
+        for i, params in enumerate(worlds):
+            world = red_team_world(params, base_mix)
+            scen = with_overrides(scenarios[policy], world, source=f"{ex.source}: red team", check_timeline=False)
+            for r in range(spec.replications):
+                specs.append(RunSpec(f"{tag}-{i:03d}-r{r:03d}", policy, i, r, world, scen))
+        got: list[list[float]] = [[] for _ in worlds]
+        for s_, o in zip(specs, runner.map(specs), strict=True):
+            if o["status"] == "done":
+                summ = o["frames"]["summary"]
+                got[s_.point].append(float(summ.loc[summ["market"] == "all", spec.objective].iloc[0]))
+        return [float(np.mean(v)) if len(v) == spec.replications else None for v in got]
+
+    try:
+        trials = []
+        for policy in policies:
+            if notify is not None:
+                notify(f"red team: searching {spec.budget} worlds for the worst {spec.objective} under {policy}")
+            t = search_worst(lambda pts, p=policy: values(p, pts, f"rt-{p}"), dict(spec.ranges), budget=spec.budget,
+                             batch=spec.batch, seed=spec.seed, storage=storage, study_name=f"redteam-{policy}")
+            trials.append(t.assign(policy=policy))
+        trial_frame = pd.concat(trials, ignore_index=True)
+        worst = {p: best_trial(t, list(spec.ranges)) for p, t in zip(policies, trials, strict=True)}
+        cross = pd.DataFrame(index=pd.Index(policies, name="worst_world_of"), columns=ex.policies, dtype=float)
+        for p in ex.policies:
+            got = values(p, [worst[q] for q in policies], f"rt-cross-{p}")
+            cross[p] = [np.nan if v is None else v for v in got]
+    finally:
+        runner.close()
+    mm = minimax(cross)
+    result.analyses["red_team"] = {"trials": trial_frame, "worst": worst, "cross": cross, "minimax": mm}
+    atomic_parquet(trial_frame, out / "redteam_trials.parquet")
+    atomic_parquet(cross.reset_index(), out / "redteam_cross.parquet")
+    atomic_parquet(mm, out / "redteam_minimax.parquet")
+    doc = {"objective": spec.objective, "ranges": {k: list(v) for k, v in spec.ranges.items()}, "budget": spec.budget,
+           "replications": spec.replications, "worst": worst,
+           "worst_value": {p: float(cross.loc[p, p]) for p in policies if p in cross.columns},
+           "minimax": mm["policy"].iloc[0]}
+    _atomic_write(out / "redteam.json", json.dumps(doc, indent=1, default=float).encode())
+    result.files += ["redteam.db", "redteam_trials.parquet", "redteam_cross.parquet", "redteam_minimax.parquet",
+                     "redteam.json"]
+    _save_figure(red_team_figure(trial_frame, spec.objective), out / "redteam.png", result)
+    lines = [f"Red team: the worst {spec.objective} found in {spec.budget} worlds per policy "
+             f"({', '.join(spec.ranges)}):"]
+    for p in policies:
+        params = ", ".join(f"{k.removeprefix('world.')} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
+                           for k, v in worst[p].items())
+        lines.append(f"  {p}: {spec.objective} {cross.loc[p, p]:.4g} at {params}")
+    lines.append("  every policy in every worst world (rows: whose worst world; minimax: lowest worst value):")
+    for r in mm.itertuples(index=False):
+        lines.append(f"    {r.rank}. {r.policy}: worst {r.worst:.4g} (in {r.worst_world_of}'s worst world)")
+    result.analyses["red_team_text"] = "\n".join(lines)
 
 
 def _save_figure(fig: Any, path: Path, result: ExploreResult) -> None:
