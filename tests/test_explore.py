@@ -273,3 +273,36 @@ def test_resume_after_sigkill_ends_where_an_uninterrupted_run_does(tmp_path: Pat
     assert not (out / "outcomes.parquet").exists()
     assert main(["explore", str(path), "--out", str(out), "--workers", "1", "--quiet", "--resume"]) == 0
     pd.testing.assert_frame_equal(pd.read_parquet(out / "outcomes.parquet"), one_worker)
+
+
+@pytest.mark.slow
+def test_the_report_of_an_exploration_shows_all_four_analyses(tmp_path: Path) -> None:
+    """An exploration with targets, a Saltelli design with Morris trajectories, a policy difference
+    and a red team: its report (HTML and Markdown) holds robustness, Sobol' and Morris indices,
+    a PRIM box and the red team's minimax, each with its figure."""
+    data = _explore_dict(design={"method": "saltelli", "n": 4, "seed": 2, "morris": 2},
+                         sensitivity={"outcomes": ["prevalence"], "difference": ["health", "points"]},
+                         targets=[{"metric": "prevalence", "max": 0.03}],
+                         red_team={"objective": "buyer_harm", "budget": 2, "batch": 2,
+                                   "ranges": {"world.creators.mix.counterfeit": [0.0, 0.1],
+                                              "world.adaptation.learning_rate": [0.05, 1.0]}})
+    path = tmp_path / "e.toml"
+    path.write_text(tomli_w.dumps(data))
+    out = tmp_path / "out"
+    assert main(["explore", str(path), "--out", str(out), "--quiet", "--workers", "2"]) == 0
+    for name in ("robustness.parquet", "sobol.parquet", "morris.parquet", "redteam.json", "redteam.db"):
+        assert (out / name).is_file(), name
+    sob = pd.read_parquet(out / "sobol.parquet")
+    assert set(sob["target"]) == {"prevalence | points", "prevalence | health", "prevalence | health - points"}
+    assert set(sob["input"]) == {"world.adaptation.learning_rate", "policy.detection.dprime_scale",
+                                 "world.creators.mix"}
+    assert main(["report", str(out)]) == 0
+    html = (out / "report.html").read_text()
+    md = (out / "report.md").read_text()
+    for tid in ("explore-ranking", "explore-robustness", "explore-sobol", "explore-morris", "explore-redteam",
+                "explore-minimax"):
+        assert f'id="{tid}"' in html, tid
+    assert ("explore-prim" in html) == (out / "discovery.json").is_file()
+    assert "## Robust decisions across worlds" in md and "Most robust:" in md and "Worst adversary found" in md
+    for png in ("explore_robustness", "explore_sobol", "explore_morris", "explore_redteam"):
+        assert (out / f"report_{png}.png").is_file(), png
