@@ -25,7 +25,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 # Commands the README shows for installing and testing livesim itself (CI runs these).
 INSTALL_COMMANDS = ("python3 -m venv .venv", ".venv/bin/pip install", ".venv/bin/python -m pytest", "python -m pytest")
 # Scaled-down sizes, so that the README's commands run within a test's time.
-SMALL = {"n_buyers": 3_000, "n_creators": 80, "replications": 2, "sample_n": 3, "budget": 4}
+SMALL = {"n_buyers": 3_000, "n_creators": 80, "replications": 2, "sample_n": 4, "budget": 4}
 
 
 def fenced(langs: str) -> list[tuple[str, str]]:
@@ -69,12 +69,14 @@ def livesim_args(argv: list[str]) -> list[str] | None:
             args[i + 1] = str(SMALL["replications"])
         if a == "--budget":
             args[i + 1] = str(SMALL["budget"])
-    if args[0] in ("run", "sweep", "compare", "calibrate"):
+    if args[0] in ("run", "sweep", "compare", "calibrate", "explore"):
         args.append("--quiet")
     return args
 
 
 def _kind(doc: dict) -> str:
+    if isinstance(doc.get("uncertainties"), list):
+        return "explore"
     if "fit" in doc:
         return "observed"
     if "scenario" in doc:
@@ -106,6 +108,10 @@ def test_every_toml_block_validates(index: int, tmp_path: Path) -> None:
         path = tmp_path / "observed.toml"
         path.write_text(text)
         assert load_observed(path, load_scenario("baseline")).fit
+    elif kind == "explore":  # named relative to scenarios/explore/, as the bundled one is
+        from analysis.explore import explore_from_dict
+
+        assert explore_from_dict(doc, source=f"README toml block {index}", base_dir=ROOT / "scenarios" / "explore").n_runs
     elif kind == "sweep":  # named relative to scenarios/sweeps/, as the bundled sweeps are
         shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
         path = tmp_path / "scenarios" / "sweeps" / "readme_block.toml"
@@ -143,7 +149,11 @@ def small_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         for pattern, value in ((r"^n_buyers = [\d_]+", f"n_buyers = {SMALL['n_buyers']}"),
                                (r"^n_creators = [\d_]+", f"n_creators = {SMALL['n_creators']}"),
                                (r"^replications = \d+", f"replications = {SMALL['replications']}"),
-                               (r"^n = \d+", f"n = {SMALL['sample_n']}")):
+                               (r"^n = \d+", f"n = {SMALL['sample_n']}"),
+                               # explore files: their [set] world, design and red team
+                               (r'^"world.n_buyers" = [\d_]+', f'"world.n_buyers" = {SMALL["n_buyers"]}'),
+                               (r'^"world.n_creators" = [\d_]+', f'"world.n_creators" = {SMALL["n_creators"]}'),
+                               (r"^morris = \d+", "morris = 1"), (r"^budget = \d+", "budget = 2")):
             text = re.sub(pattern, value, text, flags=re.M)
         path.write_text(text)
     monkeypatch.chdir(tmp_path)
