@@ -429,9 +429,18 @@ class Explore:
         return len(self.sweep.variants) * len(self.sweep.all_points) * self.sweep.replications
 
     def identity(self) -> str:
-        """What the runs and analyses compute (a resumed exploration must be the same)."""
-        doc = {"file": self.file.model_dump(mode="json", exclude={"description"}), "sweep": self.sweep.config_hash()}
+        """What the runs compute (a resumed exploration must be the same): every policy and world.
+        The analyses' settings (outcomes, targets, ranking, sensitivity, discovery) are left out,
+        so changing them and resuming re-analyses the same runs; the red team keeps one study per
+        setting (:meth:`red_team_key`)."""
+        doc = {"sweep": self.sweep.config_hash(), "design": self.file.design.model_dump(mode="json")}
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def red_team_key(self) -> str:
+        """A short hash of the red team's settings: its studies are named by it, so a changed red
+        team starts afresh beside the old one in ``redteam.db``."""
+        spec = self.file.red_team.model_dump(mode="json") if self.file.red_team is not None else None
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:8]
 
     def red_team_objective(self) -> str | None:
         """The metric the red team maximises, if the exploration has one."""
@@ -724,8 +733,9 @@ def _check_folder(out: Path, ex: Explore, resume: bool) -> None:
         raise ScenarioError("--out", None, str(out), "already holds an exploration; add --resume to finish it, or "
                             "choose another --out")
     if doc.get("identity") != ex.identity():
-        raise ScenarioError(str(record), "identity", doc.get("identity"), f"the explore file changed since these "
-                            f"results were made (now {ex.identity()}); choose another --out")
+        raise ScenarioError(str(record), "identity", doc.get("identity"), f"the explore file's policies or worlds "
+                            f"changed since these runs were made (now {ex.identity()}); choose another --out (the "
+                            "analyses' settings may change: --resume then re-analyses the same runs)")
 
 
 def explore(ex: Explore, out: str | Path, *, workers: int = 1, backend: str = "local", scheduler: str | None = None,
@@ -916,7 +926,8 @@ def _red_team(ex: Explore, result: ExploreResult, *, workers: int, backend: str,
             if notify is not None:
                 notify(f"red team: searching {spec.budget} worlds for the worst {spec.objective} under {policy}")
             t = search_worst(lambda pts, p=policy: values(p, pts, f"rt-{p}"), dict(spec.ranges), budget=spec.budget,
-                             batch=spec.batch, seed=spec.seed, storage=storage, study_name=f"redteam-{policy}")
+                             batch=spec.batch, seed=spec.seed, storage=storage,
+                             study_name=f"redteam-{ex.red_team_key()}-{policy}")
             trials.append(t.assign(policy=policy))
         trial_frame = pd.concat(trials, ignore_index=True)
         worst = {p: best_trial(t, list(spec.ranges)) for p, t in zip(policies, trials, strict=True)}

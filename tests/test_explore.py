@@ -241,7 +241,8 @@ def test_exploring_on_dask_is_identical(tmp_path: Path, one_worker: pd.DataFrame
 
 
 def test_a_second_run_needs_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A finished exploration's folder is refused without --resume; with it nothing runs again."""
+    """A finished exploration's folder is refused without --resume; with it nothing runs again,
+    changed targets are re-analysed on the same runs, and changed worlds are refused."""
     path = tmp_path / "e.toml"
     path.write_text(tomli_w.dumps(_explore_dict(design={"method": "lhs", "n": 2})))
     argv = ["explore", str(path), "--out", str(tmp_path / "out"), "--quiet", "--workers", "1"]
@@ -250,6 +251,15 @@ def test_a_second_run_needs_resume(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "--resume" in capsys.readouterr().err
     assert main([*argv, "--resume"]) == 0
     assert "0 runs done, 0 failed, 4 already done" in capsys.readouterr().out
+    # New targets re-analyse the same runs; new worlds are refused.
+    path.write_text(tomli_w.dumps(_explore_dict(design={"method": "lhs", "n": 2},
+                                                targets=[{"metric": "prevalence", "max": -1.0}])))
+    assert main([*argv, "--resume"]) == 0
+    assert "0 runs done, 0 failed, 4 already done" in capsys.readouterr().out
+    assert (pd.read_parquet(tmp_path / "out" / "satisficing.parquet")["satisficing"] == 0.0).all()
+    path.write_text(tomli_w.dumps(_explore_dict(design={"method": "lhs", "n": 2, "seed": 99})))
+    assert main([*argv, "--resume"]) == 2
+    assert "policies or worlds changed" in capsys.readouterr().err
 
 
 def test_resume_after_sigkill_ends_where_an_uninterrupted_run_does(tmp_path: Path, one_worker: pd.DataFrame) -> None:
