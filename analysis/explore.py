@@ -760,8 +760,13 @@ def explore(ex: Explore, out: str | Path, *, workers: int = 1, backend: str = "l
     _atomic_write(out / "explore.json", (json.dumps(record, indent=1, default=str) + "\n").encode())
     worlds = ex.design.frame()
     atomic_parquet(worlds, out / "worlds.parquet")
-    outcome = execute(ex.sweep, out, workers=workers, backend=backend, scheduler=scheduler,
-                      resume=(out / "manifest.json").exists(), progress=progress, notify=notify)
+    if _all_runs_done(ex, out):  # nothing to add: re-analyse, whatever code made the runs
+        from sim.experiment import SweepOutcome
+
+        outcome = SweepOutcome(out, 0, 0, ex.n_runs, 0.0)
+    else:
+        outcome = execute(ex.sweep, out, workers=workers, backend=backend, scheduler=scheduler,
+                          resume=(out / "manifest.json").exists(), progress=progress, notify=notify)
     summary = load(out).summary
     outcomes = outcome_table(summary, ex)
     atomic_parquet(outcomes, out / "outcomes.parquet")
@@ -771,6 +776,14 @@ def explore(ex: Explore, out: str | Path, *, workers: int = 1, backend: str = "l
         analyse_explore(ex, result, workers=workers, backend=backend, scheduler=scheduler, notify=notify)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _all_runs_done(ex: Explore, out: Path) -> bool:
+    """Whether every run of the exploration has its shards in ``out`` (the record of what is done)."""
+    from sim.experiment import _shards_complete
+
+    return (out / "manifest.json").is_file() and all(_shards_complete(out, s.run_id, False)
+                                                     for s in ex.sweep.runs())
 
 
 def read_explore(folder: str | Path) -> dict[str, Any] | None:
