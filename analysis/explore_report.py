@@ -150,8 +150,10 @@ def explore_section(folder: str | Path, add: Callable[[str, str, str, Callable[[
                                     **{k: v for k, v in params.items()}} for p, params in red["worst"].items()])
         fmt: dict[str, Callable[[Any], str]] = {"policy": str, "value": _g}
         fmt |= {k: _g for k in red["ranges"]}
-        top = worst_rows.sort_values("value", ascending=False).iloc[0]
-        lines.append(f"Worst adversary found: {obj} {top['value']:.4g} under {top['policy']} at "
+        chosen = ranking["policy"].iloc[0] if ranking is not None else None
+        rows_chosen = worst_rows[worst_rows["policy"] == chosen]
+        top = rows_chosen.iloc[0] if len(rows_chosen) else worst_rows.sort_values("value", ascending=False).iloc[0]
+        lines.append(f"Worst adversary found against {top['policy']}: {obj} {top['value']:.4g} at "
                      + ", ".join(f"{k} = {_g(top[k])}" for k in red["ranges"])
                      + f"; minimax choice (least bad worst case): {red['minimax']}.")
         tables.append(_table("explore-redteam", f"Red team: the worst {obj} found per policy",

@@ -313,6 +313,6 @@ def test_the_report_of_an_exploration_shows_all_four_analyses(tmp_path: Path) ->
                 "explore-minimax"):
         assert f'id="{tid}"' in html, tid
     assert ("explore-prim" in html) == (out / "discovery.json").is_file()
-    assert "## Robust decisions across worlds" in md and "Most robust:" in md and "Worst adversary found" in md
+    assert "## Robust decisions across worlds" in md and "Most robust:" in md and "Worst adversary found against" in md
     for png in ("explore_robustness", "explore_sobol", "explore_morris", "explore_redteam"):
         assert (out / f"report_{png}.png").is_file(), png
