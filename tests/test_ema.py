@@ -198,7 +198,8 @@ def test_robust_optimize_over_two_levers_completes(small, tmp_path) -> None:
 
 
 def test_ema_workbench_is_an_optional_extra() -> None:
-    """EMA Workbench is the `ema` extra, not a core dependency, and livesim's own commands never import it."""
+    """EMA Workbench is the `ema` extra, not a core dependency, and livesim's own commands never import it
+    (scenario discovery for `livesim explore` and its report section included)."""
     import subprocess
     import sys
     import tomllib
@@ -208,6 +209,9 @@ def test_ema_workbench_is_an_optional_extra() -> None:
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     assert not any(d.lower().startswith("ema") for d in project["dependencies"])
     assert any(d.startswith("ema-workbench") for d in project["optional-dependencies"]["ema"])
-    code = "import sys, sim, sim.runner, sim.cli, sim.experiment; print('ema_workbench' in sys.modules)"
+    code = ("import sys, numpy as np, pandas as pd, sim, sim.runner, sim.cli, sim.experiment, analysis.explore, "
+            "analysis.explore_report; from analysis.discovery import discover; "
+            "x = pd.DataFrame({'a': np.linspace(0, 1, 50)}); discover(x, x['a'].to_numpy() > 0.7); "
+            "print('ema_workbench' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
     assert out.stdout.strip() == "False"
