@@ -87,6 +87,7 @@ from pydantic import Field, Strict, ValidationError, model_validator
 
 from sim.config import Target, read_toml, value_at, with_overrides
 from sim.errors import ScenarioError, format_validation_error, unknown_name_message
+from sim.mix import MIX_PATH, mix_shares
 from sim.plain import plain
 from sim.schema import Name, StrictModel
 from sim.sweep import Axis, Sweep, SweepFile, sweep_from_dict
@@ -112,7 +113,7 @@ __all__ = [
 # may be uncertainties of an exploration.
 CAPABILITY_PATHS = ("policy.detection.dprime_scale", "policy.detection.dprime.", "policy.review.sensitivity",
                     "policy.review.specificity")
-MIX = "world.creators.mix"
+MIX = MIX_PATH
 MARKER = "livesim explore"
 EXPLORE_FILES = ("explore.json", "worlds.parquet", "outcomes.parquet")
 # A unit coordinate is kept this far from 0 and 1 where a quantile function is infinite there.
@@ -368,7 +369,7 @@ def _world(uncertainties: list[Uncertainty], row: np.ndarray, inputs: list[str],
             out[unc.path] = unc.value(col[unc.path])
     shares = {p.removeprefix(f"{MIX}."): v for p, v in out.items() if p.startswith(f"{MIX}.")}
     if shares and not any(u.distribution == "dirichlet" for u in uncertainties):
-        out.update(fill_mix(base_mix or {}, shares))
+        out.update(_filled(base_mix or {}, shares, "explore world"))
     return out
 
 
@@ -389,16 +390,10 @@ def dirichlet_shares(base_mix: dict[str, float], concentration: float, unit: dic
     return _exact_sum({f"{MIX}.{t}": s for t, s in shares.items()})
 
 
-def fill_mix(base_mix: dict[str, float], sampled: dict[str, float]) -> dict[str, float]:
-    """The whole mix when some types' shares are sampled: the others share what is left in their
-    scenario proportions."""
-    rest = {t: base_mix[t] for t in base_mix if t not in sampled}
-    left = 1.0 - sum(sampled.values())
-    weight = sum(rest.values())
-    out = {f"{MIX}.{t}": float(v) for t, v in sampled.items()}
-    for t, w in rest.items():
-        out[f"{MIX}.{t}"] = float(left * w / weight) if weight > 0 else 0.0
-    return _exact_sum(out)
+def _filled(base_mix: dict[str, float], sampled: dict[str, float], source: str) -> dict[str, float]:
+    """The whole mix as overrides (``world.creators.mix.<type>``) when some types' shares are set:
+    :func:`sim.mix.mix_shares`, the one completion livesim uses."""
+    return {f"{MIX}.{t}": v for t, v in mix_shares(base_mix, sampled, source).items()}
 
 
 def _exact_sum(shares: dict[str, float]) -> dict[str, float]:
@@ -631,7 +626,7 @@ def red_team_world(params: dict[str, Any], base_mix: dict[str, float]) -> dict[s
     shares = {p.removeprefix(f"{MIX}."): float(v) for p, v in params.items() if p.startswith(f"{MIX}.")}
     out = {p: v for p, v in params.items() if not p.startswith(f"{MIX}.")}
     if shares:
-        out.update(fill_mix(base_mix, shares))
+        out.update(_filled(base_mix, shares, "red team world"))
     return out
 
 

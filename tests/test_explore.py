@@ -22,7 +22,6 @@ from analysis.explore import (
     dirichlet_shares,
     explore,
     explore_from_dict,
-    fill_mix,
     make_design,
 )
 from sim.cli import main
@@ -98,11 +97,18 @@ def test_dirichlet_mix_sums_to_one_and_centres_on_the_scenario_mix() -> None:
 
 
 def test_sampled_shares_leave_the_rest_in_scenario_proportions() -> None:
-    """Sampling some shares fills the others in their scenario proportions up to one."""
-    mix = fill_mix({"honest": 0.8, "opportunist": 0.1, "counterfeit": 0.1}, {"counterfeit": 0.3})
-    assert mix == pytest.approx({"world.creators.mix.counterfeit": 0.3, "world.creators.mix.honest": 0.7 * 8 / 9,
-                                 "world.creators.mix.opportunist": 0.7 / 9})
-    assert sum(mix.values()) == pytest.approx(1.0, abs=1e-15)
+    """Sampling some shares keeps them exactly and fills the others in their scenario proportions up
+    to one (sim.mix.mix_shares, the completion sim.ema uses too)."""
+    mix = {"honest": 0.8, "opportunist": 0.1, "counterfeit": 0.1}
+    unc = Uncertainty(path="world.creators.mix.counterfeit", low=0.2, high=0.4)
+    design = make_design([unc], DesignSpec(method="lhs", n=16, seed=2), mix)
+    for world in design.values:
+        c = world["world.creators.mix.counterfeit"]
+        assert c == unc.value(design.unit[design.values.index(world), 0])
+        assert world == pytest.approx({"world.creators.mix.counterfeit": c,
+                                       "world.creators.mix.honest": (1 - c) * 8 / 9,
+                                       "world.creators.mix.opportunist": (1 - c) / 9})
+        assert math.fsum(world.values()) == pytest.approx(1.0, abs=1e-15)
 
 
 def test_dirichlet_at_the_cube_edges_stays_finite() -> None:
