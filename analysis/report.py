@@ -591,6 +591,9 @@ def build_report(
                                              variants=[design.labels[p] for p in design.policies][:8],
                                              title="Enforcement funnel"))
 
+    from analysis.explore_report import explore_section
+
+    explore = explore_section(results, add)  # None unless the folder is an exploration's
     title = f"livesim report — {config.get('name', Path(results).name)}"
     resumed = f" · resumed {cover.resumes} time{'s' if cover.resumes != 1 else ''}" if cover.resumes else ""
     method_text = ("paired t-intervals and t-tests" if method == "t" else
@@ -609,7 +612,7 @@ def build_report(
         "signs": _sign_rows(sign_rows), "signs_passed": int((sign_rows["result"] == "pass").sum())
         if not sign_rows.empty else 0, "signs_failed": int((sign_rows["result"] == "fail").sum())
         if not sign_rows.empty else 0,
-        "figures": figures, "figure_notes": figure_notes, "calibration": cal_section,
+        "figures": figures, "figure_notes": figure_notes, "calibration": cal_section, "explore": explore,
         "config_json": json.dumps({k: v for k, v in config.items() if k != "base_scenario"}, indent=1, default=str),
     }
     out_html.write_text(_environment().get_template("report.html.j2").render(**context), encoding="utf-8")
@@ -1009,6 +1012,10 @@ def _markdown(c: dict[str, Any]) -> str:
         best = {b["path"]: b["value"] for b in cal["best"]}
         lines += [f"| {_md(r['path'])} | {_md(best.get(r['path'], ''))} | {_md(r['interval'])} | {_md(r['searched'])} "
                   f"| {_md(r['verdict'])} |" for r in cal["intervals"]]
+    if c.get("explore"):
+        from analysis.explore_report import explore_markdown
+
+        lines += explore_markdown(c["explore"], _md)
     if c["targets"]:
         lines += ["", "## Targets", ""]
         lines += [f"{_md(a.label)}: {a.met} of {a.n} targets met." for a in c["attainment"]]

@@ -365,6 +365,39 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explore(args: argparse.Namespace) -> int:
+    """Policies across sampled worlds, and the robustness, sensitivity, discovery and red-team analyses."""
+    from analysis.explore import explore as run_explore
+    from analysis.explore import format_explore, load_explore
+    from sim.outdir import check_path_text
+
+    if args.scheduler and args.backend != "dask":
+        raise ScenarioError("--scheduler", None, args.scheduler, "needs --backend dask")
+    ex = load_explore(args.explore)
+    out = Path(args.out if args.out is not None else str(Path("results") / f"explore_{ex.file.name}"))
+    check_path_text(out, str(out))
+    workers = (args.workers or 1) if args.scheduler else _workers(args.workers)
+    if not args.scheduler:
+        from sim.capacity import check_memory
+
+        check_memory(ex.sweep.base, str(args.explore), workers=min(workers, ex.n_runs))
+    print(f"livesim explore {ex.file.name}: {len(ex.policies)} policies x {ex.n_worlds} worlds x "
+          f"{ex.sweep.replications} replications = {ex.n_runs} runs, {workers} workers ({args.backend})")
+    progress = _SweepProgress(ex.file.name, enabled=not args.quiet)
+    try:
+        result = run_explore(ex, out, workers=workers, backend=args.backend, scheduler=args.scheduler,
+                             resume=args.resume, progress=progress,
+                             notify=lambda msg: print(f"livesim explore: {msg}", file=sys.stderr))
+    finally:
+        progress.close()
+    print(format_explore(ex, result))
+    if result.failed:
+        print(f"{result.failed} runs failed: listed in {out}/manifest.json; rerun with --resume to retry them",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_case(args: argparse.Namespace) -> int:
     """A creator's case file from a run's event log, or the creators matching the filters."""
     import pandas as pd
@@ -638,6 +671,18 @@ def build_parser() -> argparse.ArgumentParser:
     p_cal.add_argument("--quiet", action="store_true", help="no progress bar")
     p_cal.set_defaults(func=cmd_calibrate)
 
+    p_ex = sub.add_parser("explore", help="robust decisions: policies across sampled worlds (robustness, "
+                          "sensitivity, scenario discovery, red team)")
+    p_ex.add_argument("explore", help="explore TOML file, or a bundled one's name (ladders_robust)")
+    p_ex.add_argument("--workers", type=int, help="parallel runs (default and maximum: the number of cores available)")
+    p_ex.add_argument("--backend", choices=("local", "dask"), default="local",
+                      help="local process pool (default) or dask.distributed")
+    p_ex.add_argument("--scheduler", help="with --backend dask: a running scheduler's address")
+    p_ex.add_argument("--out", help="the exploration's folder (default: results/explore_<name>/); a new or empty "
+                      "folder, or its own with --resume")
+    p_ex.add_argument("--resume", action="store_true", help="finish an interrupted exploration in --out")
+    p_ex.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_ex.set_defaults(func=cmd_explore)
     p_case = sub.add_parser("case", help="a creator's case file (streams, flags, reviews, decisions, appeals, weeks) "
                             "from a run's event log, or find creators by type, market and outcome")
     p_case.add_argument("results", help="a run folder (livesim run --out) or a sweep folder stored with --events")

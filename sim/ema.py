@@ -27,7 +27,8 @@ docs/model.md gives, and the adversaries' learning rate (which drives the ladder
 
 **The creator mix is a composition**: its shares sum to one. Uncertainties on
 ``world.creators.mix.<type>`` sample those types' shares; the types not sampled share what is
-left in their scenario proportions (honest creators, mostly). The sampled shares' upper bounds
+left in their scenario proportions (honest creators, mostly): :func:`sim.mix.mix_shares`, the
+same completion ``livesim explore`` uses (re-exported here). The sampled shares' upper bounds
 must leave room for the others (their sum below 1), which is checked when the model is built.
 
 **Levers** are ``policy.*``, ``policy_overrides.<market>.*``, ``timeline.*`` paths or
@@ -56,6 +57,7 @@ from typing import Any
 from sim.config import Scenario, load_scenario, value_at, with_overrides
 from sim.errors import ScenarioError
 from sim.metrics import METRICS
+from sim.mix import mix_shares
 from sim.plain import plain
 
 __all__ = ["DEFAULT_OUTCOMES", "DEFAULT_UNCERTAINTIES", "LivesimFunction", "ema_model", "mix_shares"]
@@ -86,25 +88,6 @@ def _ema() -> Any:
     except ImportError:  # pragma: no cover - depends on the install
         raise ImportError("sim.ema needs EMA Workbench: pip install 'livesim[ema]'") from None
     return ema_workbench
-
-
-def mix_shares(base: Mapping[str, float], sampled: Mapping[str, float], source: str = "<mix>") -> dict[str, float]:
-    """The creator mix with the ``sampled`` types' shares set and the other types sharing what is
-    left (``1 - sum(sampled)``) in their ``base`` proportions."""
-    unknown = sorted(set(sampled) - set(base))
-    if unknown:
-        raise ScenarioError(source, MIX + unknown[0], None, f"not a creator type; allowed: {', '.join(sorted(base))}")
-    rest = [k for k in base if k not in sampled]
-    room = 1.0 - math.fsum(float(v) for v in sampled.values())
-    rest_total = math.fsum(float(base[k]) for k in rest)
-    if not rest or room < 0.0 or (room > 0.0 and rest_total <= 0.0):
-        raise ScenarioError(source, MIX + ",".join(sorted(sampled)), dict(sampled),
-                            "the sampled shares must leave room (sum below 1) for a type not sampled "
-                            "with a positive share in the scenario")
-    out = {k: float(v) for k, v in sampled.items()}
-    for k in rest:
-        out[k] = room * float(base[k]) / rest_total if rest_total > 0.0 else 0.0
-    return {k: out[k] for k in base}
 
 
 class LivesimFunction:

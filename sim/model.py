@@ -5,11 +5,10 @@ rules apply (design §3); each phase body is a function ``phase(model, day)`` th
 mechanic (plan, recommender, commerce, governance, rewards, lifecycle under ``sim/platform/``).
 What one phase hands to a later one travels in the day's context (``sim.day.Day``).
 
-Creators are Mesa agents whose state lives in ``self.creators`` (column arrays); buyers are the
-array population ``self.buyers``. Governance (``self.governance``) acts between ``settle`` and
-``reward`` on ``self.today`` (the day's streams) and writes back through sanction timers on the
-creator columns, which become ``suspended``, ``traffic_multiplier``, ``campaign_eligible`` and
-``incentive_eligible`` each day; a ban sets ``state``.
+Creators are Mesa agents whose state lives in ``self.creators`` (column arrays); buyers are the array population
+``self.buyers``. Governance (``self.governance``) acts between ``settle`` and ``reward`` on ``self.today`` (the
+day's streams) and writes back through sanction timers on the creator columns, which become ``suspended``,
+``traffic_multiplier``, ``campaign_eligible`` and ``incentive_eligible`` each day; a ban sets ``state``.
 """
 
 from __future__ import annotations
@@ -51,11 +50,10 @@ DEFAULT_SCENARIO = "baseline"  # the bundled baseline scenario (sim.bundled)
 class LiveShopModel(mesa.Model):
     """A live-shopping marketplace: creators, buyers, the recommender, commerce and a timeline.
 
-    Keyword arguments only: ``scenario`` (a Scenario, a path, or None for the bundled
-    baseline), ``replication`` (which world of the scenario's seed), ``rng`` (Mesa's seed
-    argument; when given it replaces the scenario seed), ``events`` (keep the run's event log,
-    ``self.events``; see sim/events.py), and overrides — ``n_buyers``,
-    ``n_creators``, ``days``, ``seed`` or any dotted path such as ``policy.referral_fee``.
+    Keyword arguments only: ``scenario`` (a Scenario, a path, or None for the bundled baseline), ``replication``
+    (which world of the scenario's seed), ``rng`` (Mesa's seed argument; when given it replaces the scenario
+    seed), ``events`` (keep the run's event log, ``self.events``; see sim/events.py), and overrides —
+    ``n_buyers``, ``n_creators``, ``days``, ``seed`` or any dotted path such as ``policy.referral_fee``.
     """
 
     def __init__(

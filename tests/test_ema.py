@@ -11,7 +11,7 @@ import pytest
 
 from sim import ScenarioError, run
 from sim.config import scenario_from_dict
-from sim.ema import DEFAULT_OUTCOMES, DEFAULT_UNCERTAINTIES, LivesimFunction, ema_model, mix_shares
+from sim.ema import DEFAULT_OUTCOMES, DEFAULT_UNCERTAINTIES, LivesimFunction, ema_model
 from sim.metrics import METRICS
 from tests.conftest import tiny_dict
 
@@ -73,16 +73,6 @@ def test_bad_specifications_are_refused_before_any_run(small, kwargs, field, all
         ema_model(small, **kwargs)
     message = str(err.value)
     assert field in message and allowed in message and "\n" not in message
-
-
-def test_mix_shares_keep_the_composition_whole() -> None:
-    base = {"honest": 0.84, "opportunist": 0.08, "counterfeit": 0.05, "ban_evader": 0.03}
-    out = mix_shares(base, {"opportunist": 0.2, "counterfeit": 0.1})
-    assert math.isclose(math.fsum(out.values()), 1.0, abs_tol=1e-12)
-    assert (out["opportunist"], out["counterfeit"]) == (0.2, 0.1)
-    # The others keep their scenario proportions: honest : ban_evader = 0.84 : 0.03.
-    assert math.isclose(out["honest"], 0.7 * 0.84 / 0.87) and math.isclose(out["ban_evader"], 0.7 * 0.03 / 0.87)
-    assert list(out) == list(base)
 
 
 def test_a_sampled_mix_runs_with_the_shares_asked_for(small) -> None:
@@ -198,7 +188,8 @@ def test_robust_optimize_over_two_levers_completes(small, tmp_path) -> None:
 
 
 def test_ema_workbench_is_an_optional_extra() -> None:
-    """EMA Workbench is the `ema` extra, not a core dependency, and livesim's own commands never import it."""
+    """EMA Workbench is the `ema` extra, not a core dependency, and livesim's own commands never import it
+    (scenario discovery for `livesim explore` and its report section included)."""
     import subprocess
     import sys
     import tomllib
@@ -208,6 +199,9 @@ def test_ema_workbench_is_an_optional_extra() -> None:
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     assert not any(d.lower().startswith("ema") for d in project["dependencies"])
     assert any(d.startswith("ema-workbench") for d in project["optional-dependencies"]["ema"])
-    code = "import sys, sim, sim.runner, sim.cli, sim.experiment; print('ema_workbench' in sys.modules)"
+    code = ("import sys, numpy as np, pandas as pd, sim, sim.runner, sim.cli, sim.experiment, analysis.explore, "
+            "analysis.explore_report; from analysis.discovery import discover; "
+            "x = pd.DataFrame({'a': np.linspace(0, 1, 50)}); discover(x, x['a'].to_numpy() > 0.7); "
+            "print('ema_workbench' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
     assert out.stdout.strip() == "False"

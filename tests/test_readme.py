@@ -26,6 +26,10 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 INSTALL_COMMANDS = ("python3 -m venv .venv", ".venv/bin/pip install", ".venv/bin/python -m pytest", "python -m pytest")
 # Scaled-down sizes, so that the README's commands run within a test's time.
 SMALL = {"n_buyers": 3_000, "n_creators": 80, "replications": 2, "sample_n": 3, "budget": 4}
+# Explore files (scenarios/explore/) scale further: their worlds are many runs each. A Saltelli
+# design needs n a power of 2 (and n/2 for its convergence check); one replication, as bundled;
+# fewer days (still past the baseline's 60 warm-up days); one Morris trajectory; a red team of two.
+SMALL_EXPLORE = {"n": 4, "days": 90, "morris": 1, "budget": 2}
 
 
 def fenced(langs: str) -> list[tuple[str, str]]:
@@ -69,12 +73,14 @@ def livesim_args(argv: list[str]) -> list[str] | None:
             args[i + 1] = str(SMALL["replications"])
         if a == "--budget":
             args[i + 1] = str(SMALL["budget"])
-    if args[0] in ("run", "sweep", "compare", "calibrate"):
+    if args[0] in ("run", "sweep", "compare", "calibrate", "explore"):
         args.append("--quiet")
     return args
 
 
 def _kind(doc: dict) -> str:
+    if isinstance(doc.get("uncertainties"), list):
+        return "explore"
     if "fit" in doc:
         return "observed"
     if "scenario" in doc:
@@ -106,6 +112,10 @@ def test_every_toml_block_validates(index: int, tmp_path: Path) -> None:
         path = tmp_path / "observed.toml"
         path.write_text(text)
         assert load_observed(path, load_scenario("baseline")).fit
+    elif kind == "explore":  # named relative to scenarios/explore/, as the bundled one is
+        from analysis.explore import explore_from_dict
+
+        assert explore_from_dict(doc, source=f"README toml block {index}", base_dir=ROOT / "scenarios" / "explore").n_runs
     elif kind == "sweep":  # named relative to scenarios/sweeps/, as the bundled sweeps are
         shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
         path = tmp_path / "scenarios" / "sweeps" / "readme_block.toml"
@@ -138,12 +148,18 @@ def small_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working folder with a scaled-down copy of ``scenarios/`` (same timelines, fewer agents,
     replications and sample points), as a user's checkout would have it."""
     shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    world = ((r"^n_buyers = [\d_]+", f"n_buyers = {SMALL['n_buyers']}"),
+             (r"^n_creators = [\d_]+", f"n_creators = {SMALL['n_creators']}"),
+             (r'^"world.n_buyers" = [\d_]+', f'"world.n_buyers" = {SMALL["n_buyers"]}'),  # an explore file's [set]
+             (r'^"world.n_creators" = [\d_]+', f'"world.n_creators" = {SMALL["n_creators"]}'))
     for path in (tmp_path / "scenarios").rglob("*.toml"):
         text = path.read_text()
-        for pattern, value in ((r"^n_buyers = [\d_]+", f"n_buyers = {SMALL['n_buyers']}"),
-                               (r"^n_creators = [\d_]+", f"n_creators = {SMALL['n_creators']}"),
-                               (r"^replications = \d+", f"replications = {SMALL['replications']}"),
-                               (r"^n = \d+", f"n = {SMALL['sample_n']}")):
+        if path.parent.name == "explore":  # its design, days and red team; one replication, as bundled
+            sizes = tuple((rf"^{key} = \d+", f"{key} = {value}") for key, value in SMALL_EXPLORE.items())
+        else:
+            sizes = ((r"^replications = \d+", f"replications = {SMALL['replications']}"),
+                     (r"^n = \d+", f"n = {SMALL['sample_n']}"))
+        for pattern, value in world + sizes:
             text = re.sub(pattern, value, text, flags=re.M)
         path.write_text(text)
     monkeypatch.chdir(tmp_path)
@@ -159,7 +175,7 @@ def test_every_command_and_example_runs(small_project: Path, capsys: pytest.Capt
         if lang == "python":
             code = block.replace("n_buyers=20_000", f"n_buyers={SMALL['n_buyers']}")
             code = code.replace('"n_buyers": 20_000', f'"n_buyers": {SMALL["n_buyers"]}')
-            exec(compile(code, f"README.md python block {examples}", "exec"), {"__name__": "readme"})  # noqa: S102
+            exec(compile(code, f"README.md python block {examples}", "exec"), {"__name__": "readme"})
             examples += 1
             continue
         for argv in command_lines(block):
