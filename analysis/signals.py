@@ -16,7 +16,9 @@ Signals never see the trends (they read observed data only); this module puts th
   the trend's affected groups (of the signal's groups) with a fired day on or after the onset.
 
 :func:`rank_signals` orders signals by delay among those within a false-alarm budget: the risk
-prioritisation a team would act on.
+prioritisation a team would act on. :func:`calibrate_limit` sets a detector's limit from quiet
+history the way a team would before switching a signal on: the lowest limit whose alarms on
+that history stay within the false-alarm budget.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["EVALUATION_COLUMNS", "alarms", "evaluate", "load_run", "rank_signals"]
+__all__ = ["EVALUATION_COLUMNS", "alarms", "calibrate_limit", "evaluate", "load_run", "rank_signals"]
 
 EVALUATION_COLUMNS = ("signal", "trend", "onset_day", "detected", "delay_days", "first_alert_day", "alarms",
                       "true_alarms", "false_alarms", "false_alarms_per_30d", "precision", "recall")
@@ -121,3 +123,42 @@ def load_run(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, int]:
 def evaluate_runs(results: Sequence[tuple[pd.DataFrame, pd.DataFrame, int]]) -> pd.DataFrame:
     """:func:`evaluate` of several runs (e.g. replications), stacked with a ``run`` column."""
     return pd.concat([evaluate(a, t, d).assign(run=i) for i, (a, t, d) in enumerate(results)], ignore_index=True)
+
+
+def calibrate_limit(scores: pd.DataFrame, budget: float, days: int, direction: str = "up") -> float:
+    """The lowest limit at which ``scores`` (columns ``day``, ``group``, ``score``, and ``run`` when
+    several histories are pooled) raise at most ``budget`` alarms per 30 days over ``days``
+    monitored days (summed over runs), an alarm being a run of consecutive days with the score
+    beyond the limit in one group, as :func:`alarms` counts them.
+
+    Exact for detectors whose score does not depend on their limit (``threshold``, ``zscore``,
+    ``ewma``: a higher limit only fires on fewer days); for ``cusum``, which restarts its sum
+    after each alarm, scores recorded at a high limit are those of a detector that restarted
+    less often, so the limit found is a slight overestimate. Scores pointing the other way
+    (below 0 for ``up``) never fire; NaN scores never fire.
+    """
+    s = scores.dropna(subset=["score"])
+    x = s["score"].to_numpy(float) * (-1.0 if direction == "down" else 1.0)
+    if direction == "both":
+        x = np.abs(s["score"].to_numpy(float))
+    keys = ["run", "group"] if "run" in s.columns else ["group"]
+    frame = s[[*keys, "day"]].assign(x=x).sort_values([*keys, "day"], kind="stable")
+    allowed = budget * days / 30.0
+    # Try each observed score as the limit (fires strictly above it), from high to low.
+    candidates = np.unique(np.concatenate([[0.0], frame["x"].to_numpy()]))[::-1]
+    same = np.ones(len(frame), dtype=bool)
+    for k in keys:
+        v = frame[k].astype(str).to_numpy()
+        same[1:] &= v[1:] == v[:-1]
+    day = frame["day"].to_numpy()
+    same[1:] &= day[1:] == day[:-1] + 1
+    same[0] = False
+    xs = frame["x"].to_numpy()
+    best = float(candidates[0])
+    for limit in candidates:
+        on = xs > limit
+        starts = on & ~(np.concatenate([[False], on[:-1]]) & same)
+        if starts.sum() > allowed:
+            break
+        best = float(limit)
+    return best

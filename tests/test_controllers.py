@@ -19,6 +19,10 @@ def test_pi_controller_holds_utilisation_near_target_where_the_fixed_threshold_d
     """With spare review capacity the fixed threshold leaves utilisation far below 0.7; the PI rule brings its mean within 0.07."""
     fixed = run(scenario_from_dict(ONE_MARKET))
     pi = run(scenario_from_dict(ONE_MARKET | {"controllers": [{"kind": "pi_threshold", "name": "pi", "target": 0.7}]}))
+    # The tolerance is backed by repeated runs: over seeds 1-10 of this world the PI rule's mean
+    # utilisation after day 20 was 0.641-0.676 (|error| 0.024-0.059, mean 0.040; below the target
+    # on every seed, a bias of about 0.04 whose cause is not established), and the fixed
+    # threshold's 0.270-0.339 (|error| at least 0.36). 0.07 leaves room for seed 4's world.
     settled = slice(20, None)  # after the first 20 days
     u_fixed = fixed.platform_daily["review_utilisation"].to_numpy()[settled]
     u_pi = pi.platform_daily["review_utilisation"].to_numpy()[settled]
@@ -86,6 +90,21 @@ def test_escalation_applies_for_n_days_after_the_last_alarm_then_reverts() -> No
     extra = result.platform_daily["moderation_cost"] - plain.platform_daily["moderation_cost"]
     assert (extra.loc[sorted(escalated)] >= 1000.0 - 1e-6).all()
     assert extra.iloc[: fired[0]].abs().max() == 0.0  # identical until the first escalated day
+
+
+def test_escalation_on_several_signals_acts_on_whichever_fires_first() -> None:
+    """Keyed to a silent signal and a firing one, escalation starts on the firing one's first alarm, with its name as
+    the reason, exactly as when keyed to that signal alone."""
+    silent = {"name": "silent", "observable": "flag_rate", "detector": {"kind": "threshold", "limit": 1.0}}
+    busy = {"name": "busy", "observable": "flag_rate", "detector": {"kind": "threshold", "limit": 0.1}}
+    esc = {"kind": "escalation", "name": "esc", "days": 5, "set": {"review.capacity_per_day": 80}}
+    base = ONE_MARKET | {"days": 12, "world": ONE_MARKET["world"] | {"n_creators": 200, "n_buyers": 3000},
+                         "signals": [silent, busy]}
+    both = run(scenario_from_dict(base | {"controllers": [esc | {"signal": ["silent", "busy"]}]})).controller_actions
+    one = run(scenario_from_dict(base | {"controllers": [esc | {"signal": "busy"}]})).controller_actions
+    alarms = both[~both["change"].str.startswith("revert")]
+    assert len(alarms) and alarms["reason"].str.startswith("busy fired").all()
+    pd.testing.assert_frame_equal(both, one)
 
 
 def _series(p: list[float], views: float = 1000.0) -> dict[str, dict[str, list[float]]]:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.signals import alarms, evaluate, rank_signals
+from analysis.signals import alarms, calibrate_limit, evaluate, rank_signals
 from sim.config import scenario_from_dict
 from sim.model import LiveShopModel
 from sim.platform.monitoring.config import SignalConfig
@@ -120,6 +120,21 @@ def test_undetected_trend_has_no_delay_and_ranking_respects_the_budget() -> None
     ranked = rank_signals(pd.concat([quiet, noisy, fast]), budget=2.0)
     assert ranked["signal"].tolist() == ["fast", "quiet"]
     assert noisy["false_alarms_per_30d"].iloc[0] == 2.5
+
+
+def test_calibrated_limit_is_the_lowest_within_the_false_alarm_budget() -> None:
+    """Over 60 days, one alarm scores 5 (two days in a row count once), two score 3, two 1.5: the calibrated limit is
+    the lowest score whose exceedances stay within budget x 60 / 30 alarms (3 alarms: 1.5; 1: 3.0; 5: 0)."""
+    score = np.zeros(60)
+    score[[10, 11]] = 5.0  # one alarm of two days
+    score[[20, 40]] = 3.0
+    score[[5, 50]] = 1.5
+    scores = pd.DataFrame({"day": np.arange(1, 61), "group": "sg", "score": score})
+    assert calibrate_limit(scores, budget=1.5, days=60) == 1.5  # fires above 1.5 only on the 3 alarms
+    assert calibrate_limit(scores, budget=0.5, days=60) == 3.0  # one alarm
+    assert calibrate_limit(scores, budget=2.5, days=60) == 0.0  # all five alarms fit
+    down = scores.assign(score=-score)
+    assert calibrate_limit(down, budget=0.5, days=60, direction="down") == 3.0
 
 
 TINY = {

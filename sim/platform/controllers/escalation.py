@@ -1,6 +1,10 @@
 """``escalation``: when a signal fires in a group, apply a policy change in the group's market
 for ``days`` days, then put the levers back.
 
+``signal`` names one signal or several: with several, whichever fires first in a market
+escalates it (a team watching a slow but quiet signal and a fast but noisier one acts on the
+first alarm), and an alarm of any of them extends the escalation.
+
 The change is any set of dotted policy paths (``set``), e.g. a lower classifier threshold
 (``detection.threshold``), more review capacity (``review.capacity_per_day``, with
 ``cost_per_day`` added to the market's moderation cost on each escalated day), stricter checks
@@ -31,19 +35,28 @@ __all__ = ["Escalation", "EscalationConfig"]
 
 class EscalationConfig(ControllerConfig):
     kind: Literal["escalation"]
-    signal: Name
+    signal: Name | list[Name]
     set: dict[str, Any] = Field(min_length=1)
     days: Annotated[int, Strict(), Field(ge=1, le=3650)] = 14
     cost_per_day: Money = 0.0
 
+    @property
+    def signals(self) -> list[str]:
+        """The signals watched, in the order given."""
+        return [self.signal] if isinstance(self.signal, str) else list(self.signal)
+
     def check(self, scenario: Any, where: str) -> None:
-        """The signal exists and every path is a policy lever with an allowed value."""
+        """The signals exist and every path is a policy lever with an allowed value."""
         from sim.config import _policy_with
 
         names = [s.name for s in scenario.signals]
-        if self.signal not in names:
-            raise ValueError(f"@{where}.signal|unknown signal {self.signal!r}; the scenario's signals: "
+        if not self.signals:
+            raise ValueError(f"@{where}.signal|an empty list; name at least one of the scenario's signals: "
                              f"{', '.join(names) or 'none'}")
+        for signal in self.signals:
+            if signal not in names:
+                raise ValueError(f"@{where}.signal|unknown signal {signal!r}; the scenario's signals: "
+                                 f"{', '.join(names) or 'none'}")
         for m in self.markets or [mk.name for mk in scenario.world.markets]:
             _policy_with(scenario.market_policy(m), self.set, f"{where}.set")
 
@@ -67,16 +80,18 @@ class Escalation(Controller):
     def act(self, obs: Observed, signals: dict[str, SignalToday]) -> None:
         cfg = self.cfg
         day = obs.day
-        reading = signals.get(cfg.signal)
         fired: dict[int, str] = {}
-        if reading is not None:
+        for name in cfg.signals:
+            reading = signals.get(name)
+            if reading is None:
+                continue
             g = reading.run.grouping
             for k in reading.fired_groups():
                 market = g.members["market"][k]
                 targets = self.markets if market is None else [obs.market_names.index(market)]
                 for m in targets:
                     if m in self.markets and m not in fired:
-                        fired[m] = f"{cfg.signal} fired in {g.labels[k]} (value {reading.value[k]:.4g}, score " \
+                        fired[m] = f"{name} fired in {g.labels[k]} (value {reading.value[k]:.4g}, score " \
                                    f"{reading.score[k]:.3g})"
         for m in self.markets:
             if m in fired:
