@@ -6,7 +6,15 @@ same world), scores each run's alerts against its trends (analysis.signals) over
 the warm-up, and compares time_to_containment and harm_during_trend in sg, paired by
 replication (paired t-test and Wilcoxon signed-rank test). Writes a plot to --plot.
 
-    python benchmarks/signals.py --reps 8 --workers 2 --plot docs/signals_example.png
+    python benchmarks/signals.py --reps 12 --workers 2 --plot docs/signals_example.png
+
+``--calibrate N`` instead sets each signal's limit the way a team would before switching it on:
+it runs the fixed policy on N other replications (seeds the comparison never uses), stops them
+the day before the trends' onset, and prints, per signal, the lowest limit whose alarms on that
+quiet history stay within ``--budget`` false alarms per 30 days (analysis.signals.calibrate_limit).
+The limits in scenarios/emerging_trend.toml were set this way:
+
+    python benchmarks/signals.py --calibrate 6 --budget 1.0
 """
 
 from __future__ import annotations
@@ -35,6 +43,43 @@ def _one(args: tuple[str, int]) -> dict:
             "controller_actions": sg.get("controller_actions", 0.0), "daily": daily}
 
 
+# The parameter that holds each detector kind's limit (pelt's penalty is no limit on a score).
+LIMIT_FIELD = {"threshold": "limit", "zscore": "z", "ewma": "limit", "cusum": "h"}
+CALIBRATION_REPS = 1000  # first replication of the calibration histories (never compared)
+
+
+def _history(rep: int) -> pd.DataFrame:
+    from sim.runner import run
+    from sim.sweep import load_sweep
+
+    scenario = load_sweep("scenarios/sweeps/signals.toml").variants["baseline"]
+    onset = min(e.start_day for e in scenario.timeline if e.kind == "trend")
+    quiet = scenario.model_copy(update={"days": onset - 1})
+    r = run(quiet, rep)
+    return r.alerts[r.alerts["day"] > scenario.effective_warmup].assign(run=rep)
+
+
+def calibrate(n: int, budget: float, workers: int) -> None:
+    """Print each signal's limit calibrated on ``n`` quiet histories."""
+    from analysis.signals import calibrate_limit
+    from sim.sweep import load_sweep
+
+    scenario = load_sweep("scenarios/sweeps/signals.toml").variants["baseline"]
+    onset = min(e.start_day for e in scenario.timeline if e.kind == "trend")
+    days = (onset - 1 - scenario.effective_warmup) * n
+    with ProcessPoolExecutor(workers) as pool:
+        alerts = pd.concat(pool.map(_history, range(CALIBRATION_REPS, CALIBRATION_REPS + n)), ignore_index=True)
+    print(f"Limits within {budget} false alarms / 30 days on {n} quiet histories ({days} days):")
+    for s in scenario.signals:
+        field = LIMIT_FIELD.get(s.detector.kind)
+        if field is None:
+            print(f"  {s.name}: {s.detector.kind} has no limit to calibrate")
+            continue
+        mine = alerts[alerts["signal"] == s.name]
+        limit = calibrate_limit(mine, budget, days, getattr(s.detector, "direction", "up"))
+        print(f"  {s.name}: {s.detector.kind} {field} = {getattr(s.detector, field)} now; calibrated {limit:.3g}")
+
+
 def main() -> None:
     from scipy import stats
 
@@ -46,7 +91,11 @@ def main() -> None:
     p.add_argument("--variants", default="baseline,escalate")
     p.add_argument("--budget", type=float, default=2.0)
     p.add_argument("--plot", default="")
+    p.add_argument("--calibrate", type=int, default=0)
     a = p.parse_args()
+    if a.calibrate:
+        calibrate(a.calibrate, a.budget, a.workers)
+        return
     variants = a.variants.split(",")
     jobs = [(v, r) for r in range(a.reps) for v in variants]
     with ProcessPoolExecutor(a.workers) as pool:
