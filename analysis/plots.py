@@ -262,15 +262,22 @@ def daily_overview(
     market: str = "all",
     campaigns: Sequence[dict[str, Any]] = (),
     title: str = "",
+    actions: pd.DataFrame | None = None,
 ) -> Figure:
     """A 2x4 grid of the main daily metrics for one market (default: the whole platform).
 
     Campaign periods are shaded so their spikes are not mistaken for policy effects, and the
-    warm-up (days marked ``warmup``, left out of the run summaries) is shaded grey.
+    warm-up (days marked ``warmup``, left out of the run summaries) is shaded grey. Controller
+    actions (``actions``: day, controller, market, change, reason) are drawn as dotted purple
+    lines on the days they were taken (the market's own, or every market's for the platform).
     """
     df = daily[daily["market"] == market] if "market" in daily.columns else daily
     warm = df.loc[df["warmup"].astype(bool), "day"] if "warmup" in df.columns else df["day"].iloc[:0]
     warm_last = int(warm.max()) if len(warm) else 0
+    action_days: list[int] = []
+    if actions is not None and len(actions):
+        mine = actions if market == "all" else actions[actions["market"] == market]
+        action_days = sorted({int(d) for d in mine["day"]})
     fig, axes = plt.subplots(2, 4, figsize=(17, 6.5), sharex=True)
     fig.subplots_adjust(left=0.05, right=0.985, top=0.9, bottom=0.08, hspace=0.28, wspace=0.25)
     for ax, (panel, series, pct) in zip(axes.flat, OVERVIEW_PANELS, strict=False):
@@ -282,6 +289,8 @@ def daily_overview(
                 ax.axvspan(camp["first_day"] - 0.5, camp["last_day"] + 0.5, color="tab:orange", alpha=0.15, lw=0)
         if warm_last:
             ax.axvspan(0.5, warm_last + 0.5, color="grey", alpha=0.15, lw=0)
+        for day in action_days:
+            ax.axvline(day, color="tab:purple", linestyle=":", linewidth=0.8, alpha=0.7)
         ax.set_title(panel, fontsize=10)
         if pct:
             ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -302,6 +311,8 @@ def daily_overview(
     suffix = "" if market == "all" else f" — market {market}"
     shaded = [*(["grey: warm-up, not in the summaries"] if warm_last else []),
               *(["orange: campaigns"] if campaigns else [])]
+    if action_days:
+        shaded.append(f"purple dotted: {len(action_days)} days of controller actions")
     fig.suptitle(f"{title}{suffix}" + (f"  (shaded {'; '.join(shaded)})" if shaded else ""), fontsize=11)
     return fig
 

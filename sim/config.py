@@ -35,6 +35,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sim.errors import ScenarioError, ScenarioWarning, format_validation_error, unknown_name_message
 from sim.plain import plain
+from sim.platform.monitoring.config import ControllerConfig, SignalConfig
 from sim.policy import Policy
 from sim.schema import Budget, Followers, Money, Multiplier, Name, Share, StrictModel, Weight, WeightOrZero
 from sim.tactics import TacticConfig, TacticKind, creator_type_names
@@ -724,6 +725,10 @@ class Scenario(_Strict):
     timeline: list[TimelineEvent] = Field(default_factory=list)
     # Goals the comparison report checks each variant against.
     targets: list[Target] = Field(default_factory=list)
+    # Monitoring signals (observable, grouping, detector) read each day from observed data only,
+    # and controllers acting on them (sim/platform/monitoring/, sim/platform/controllers/).
+    signals: list[SignalConfig] = Field(default_factory=list)
+    controllers: list[SerializeAsAny[ControllerConfig]] = Field(default_factory=list)
 
     # What the file itself said, kept so that overrides can be re-applied the way the file's
     # own values would be: its [policy] table before any preset was merged (a new preset from
@@ -808,6 +813,19 @@ class Scenario(_Strict):
                         what = "category" if field.startswith("categor") else "creator type"
                         raise ValueError(f"@timeline[{i}].{field}|unknown {what} {name!r}; allowed: "
                                          f"{', '.join(sorted(allowed))}")
+        for key, entries in (("signals", self.signals), ("controllers", self.controllers)):
+            names = [e.name for e in entries]
+            for i, name in enumerate(names):
+                if name in names[:i]:
+                    raise ValueError(f"@{key}[{i}].name|{name!r} is used by an earlier entry; names must be unique")
+        for i, ctl in enumerate(self.controllers):
+            for m in ctl.markets:
+                if m not in markets:
+                    raise ValueError(f"@controllers[{i}].markets|unknown market {m!r}; allowed: "
+                                     f"{', '.join(sorted(markets))}")
+            check = getattr(ctl, "check", None)
+            if check is not None:
+                check(self, f"controllers[{i}]")
         for i, event in enumerate(self.timeline):
             targets = event.markets or sorted(markets)
             if event.kind == "policy":

@@ -44,11 +44,13 @@ __all__ = [
     "LAST_DAY",
     "MEAN",
     "METRICS",
+    "RUN_METRICS",
     "TOTAL",
     "DailyRule",
     "DayCounts",
     "DayView",
     "Metric",
+    "RunMetric",
     "RunView",
     "SummaryRule",
     "count",
@@ -61,7 +63,9 @@ __all__ = [
     "ratio_of_totals",
     "register_counter",
     "register_metric",
+    "register_run_metric",
     "registered",
+    "run_metrics",
     "run_summary",
     "sum_of",
     "tactic_metrics",
@@ -1082,3 +1086,138 @@ on_tactics_change(_sync_tactic_metrics)
 # days-to-action sum. A phase module may register its own the same way.
 register_counter("sessions", "false_reports", "ban_evasions_caught", "interrupted_views", "reactive_reviews",
                  "time_to_action_sum")
+
+
+# ---------------------------------------------------------------------------------------
+# Run metrics: whole-run values with no daily series, present only in the runs they apply to
+# ---------------------------------------------------------------------------------------
+#
+# Some outcomes are defined only for some runs: how long an abuse trend took to contain needs a
+# trend, how many actions controllers took needs controllers. They are registered here, by name
+# like every metric, and added to the run summaries (summary.json ``metrics`` and ``by_market``,
+# sweep summary shards) of the runs whose scenario they apply to, and only there: a run without
+# trends or controllers has exactly the summaries it had before they existed.
+
+
+@dataclass(frozen=True)
+class RunMetric:
+    """A whole-run metric of some runs: ``compute(model, series)`` returns its value per summary
+    key (``"all"`` and each market) from the finished model and the daily series; ``applies``
+    says for which scenarios it exists."""
+
+    name: str
+    unit: str
+    description: str
+    higher_is_better: bool | None
+    compute: Callable[[LiveShopModel, dict[str, dict[str, list[float]]]], dict[str, float]]
+    applies: Callable[[object], bool]
+
+
+RUN_METRICS: dict[str, RunMetric] = {}
+"""Run metrics by name (see :class:`RunMetric`)."""
+
+
+def register_run_metric(metric: RunMetric) -> RunMetric:
+    """Add a run metric to the registry (names are shared with ``METRICS``)."""
+    if metric.name in RUN_METRICS or metric.name in METRICS:
+        raise ValueError(f"metric {metric.name!r} is already registered")
+    RUN_METRICS[metric.name] = metric
+    return metric
+
+
+def run_metrics(model: LiveShopModel, series: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
+    """The run metrics that apply to the model's scenario, per summary key (empty if none apply)."""
+    out: dict[str, dict[str, float]] = {}
+    for metric in RUN_METRICS.values():
+        if metric.applies(model.config):
+            for key, value in metric.compute(model, series).items():
+                out.setdefault(key, {})[metric.name] = float(value)
+    return out
+
+
+# Containment of an abuse trend. The trend's prevalence is the views-weighted prevalence of its
+# tactic (prevalence_<tactic>) over its markets, as a trailing 7-day mean. Its band is the
+# pre-onset level (mean over the 28 days before onset) x 1.5, plus 0.1 % of views so that a tactic
+# absent before the onset has a band at all. The trend is contained on the first day, after the
+# prevalence first left the band, from which it stays inside the band for 7 days in a row. A
+# trend that never left the band takes 0 days; one still outside at the end of the run is counted
+# up to the run's end (censored: a lower bound on its true time).
+CONTAINMENT_BAND_FACTOR = 1.5
+CONTAINMENT_BAND_FLOOR = 0.001
+CONTAINMENT_SMOOTH_DAYS = 7
+CONTAINMENT_BASELINE_DAYS = 28
+CONTAINMENT_HOLD_DAYS = 7
+
+
+def _trend_prevalence(series: dict[str, dict[str, list[float]]], markets: list[str], tactic: str) -> np.ndarray:
+    views = np.array([series[m]["views"] for m in markets], dtype=float)
+    prev = np.nan_to_num(np.array([series[m][f"prevalence_{tactic}"] for m in markets], dtype=float))
+    total = views.sum(axis=0)
+    return np.divide((prev * views).sum(axis=0), total, out=np.zeros(total.shape), where=total > 0)
+
+
+def containment(series: dict[str, dict[str, list[float]]], markets: list[str], tactic: str,
+                onset: int) -> tuple[int, int, bool]:
+    """(days from onset to containment, the first day counted as contained (or the day after the
+    run), whether it was contained) of a trend of ``tactic`` in ``markets`` from ``onset``."""
+    p = _trend_prevalence(series, markets, tactic)
+    days = p.size
+    k = CONTAINMENT_SMOOTH_DAYS
+    smooth = np.convolve(p, np.ones(k), "full")[:days] / np.minimum(np.arange(1, days + 1), k)
+    base = p[max(0, onset - 1 - CONTAINMENT_BASELINE_DAYS): onset - 1]
+    upper = CONTAINMENT_BAND_FACTOR * (float(base.mean()) if base.size else 0.0) + CONTAINMENT_BAND_FLOOR
+    after = np.arange(days) >= onset - 1
+    out = np.flatnonzero(after & (smooth > upper))
+    if not out.size:
+        return 0, onset, True
+    inside = smooth <= upper
+    for d in range(out[0] + 1, days - CONTAINMENT_HOLD_DAYS + 1):
+        if inside[d: d + CONTAINMENT_HOLD_DAYS].all():
+            return d + 1 - onset, d + 1, True
+    return days + 1 - onset, days + 1, False
+
+
+def _trend_keys(model: LiveShopModel) -> list[tuple[str, list[str], str, int]]:
+    """(summary key, its markets, tactic, onset) for each trend and each key it concerns."""
+    out = []
+    for t in model.timeline.trends:
+        markets = [n for n, on in zip(model.market_names, t.market_mask, strict=True) if on]
+        out.append(("all", markets, t.cfg.tactic, t.cfg.start_day))
+        out.extend((m, [m], t.cfg.tactic, t.cfg.start_day) for m in markets)
+    return out
+
+
+def _time_to_containment(model: LiveShopModel, series: dict[str, dict[str, list[float]]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, markets, tactic, onset in _trend_keys(model):
+        out[key] = max(out.get(key, 0.0), float(containment(series, markets, tactic, onset)[0]))
+    return out
+
+
+def _harm_during_trend(model: LiveShopModel, series: dict[str, dict[str, list[float]]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, markets, tactic, onset in _trend_keys(model):
+        _, end, _ = containment(series, markets, tactic, onset)
+        harm = sum(float(np.nansum(series[m]["buyer_harm"][onset - 1: end - 1])) for m in markets)
+        out[key] = out.get(key, 0.0) + harm
+    return out
+
+
+def _controller_actions(model: LiveShopModel, series: dict[str, dict[str, list[float]]]) -> dict[str, float]:
+    log = model.monitor.controllers.panel.log if model.monitor.controllers is not None else []
+    out = {m: float(sum(1 for a in log if a["market"] == m)) for m in model.market_names}
+    out["all"] = float(len(log))
+    return out
+
+
+register_run_metric(RunMetric(
+    "time_to_containment", "days", "days from an abuse trend's onset until its prevalence is back within 1.5x its "
+    "pre-onset level (+0.1 % of views) for 7 days in a row (the longest over the run's trends; censored at the "
+    "run's end)", False, _time_to_containment, lambda s: any(e.kind == "trend" for e in s.timeline)))
+register_run_metric(RunMetric(
+    "harm_during_trend", "currency", "buyer harm in an abuse trend's markets from its onset until it is contained "
+    "(or the run ends), summed over the run's trends", False, _harm_during_trend,
+    lambda s: any(e.kind == "trend" for e in s.timeline)))
+register_run_metric(RunMetric(
+    "controller_actions", "actions", "changes and extensions made by the run's controllers", None,
+    _controller_actions, lambda s: bool(s.controllers)))

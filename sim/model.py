@@ -33,6 +33,7 @@ from sim.platform.commerce import Ledger, OrderBook, settle, shop
 from sim.platform.governance import Governance
 from sim.platform.levers import Levers
 from sim.platform.lifecycle import adapt, add_creators, add_reentry, initial_levels, refresh_levels
+from sim.platform.monitoring.monitor import Monitor
 from sim.platform.plan import plan
 from sim.platform.recommender import recommend
 from sim.platform.rewards import reward
@@ -78,6 +79,7 @@ class LiveShopModel(mesa.Model):
         self._build_world()
         self.world_shift = WorldShift(self)  # what abuse trends change (none in force yet)
         self.timeline = Timeline(self)
+        self.monitor = Monitor.of(self)  # signals and controllers (without any: does nothing)
         self.schedule_recurring(self.refresh_levels, Schedule(interval=30, start=30.5))
         self.datacollector = DayMetricsCollector(list(METRICS))
         self.metrics_today = day_metrics(self)
@@ -143,15 +145,12 @@ class LiveShopModel(mesa.Model):
         self.orders = OrderBook()
         self.ledger = Ledger(n_m)
         self.counts = DayCounts(n_m)
-        # Day counters summed over the days after the warm-up (run summaries) and over every day:
-        # one (counter, market) table each, read by counter name through row views.
+        # Day counters summed after the warm-up (summaries) and over every day; rows read by counter name.
         self._totals = np.zeros_like(self.counts.table)
         self._run_totals = np.zeros_like(self.counts.table)
         self.totals = {f: self._totals[i] for i, f in enumerate(self.counts.fields)}
         self.run_totals = {f: self._run_totals[i] for i, f in enumerate(self.counts.fields)}
-        self.income_30d = RollingSum(30, c.n)
-        self.gmv_30d = RollingSum(30, c.n)
-        self.profit_30d = RollingSum(30, c.n)
+        self.income_30d, self.gmv_30d, self.profit_30d = (RollingSum(30, c.n) for _ in range(3))
         self.complaints_7d = RollingSum(7, c.n)
         # Before the first step: a day on which nobody streamed and nothing happened.
         self.current_day = Day(start={k: np.zeros(c.n) for k in ("earnings", "profit", "gmv", "complaints")},
@@ -207,6 +206,7 @@ class LiveShopModel(mesa.Model):
         if self.day == self.config.effective_warmup + 1:  # creator totals as the summarised days begin
             self.summary_start = self.current_day.start
         self.governance.enforcer.refresh(self.day)
+        self.monitor.begin_day(self.day)  # controllers' costs of the day
         return self.current_day
 
     def refresh_levels(self) -> None:
@@ -240,11 +240,9 @@ class LiveShopModel(mesa.Model):
         self.history.append(self.metrics_today)
         self.events.end_of_day(self)
         self.datacollector.collect(self)
+        self.monitor.end_of_day()  # signals and controllers read the finished day
 
 
 def _resolve_scenario(scenario: Scenario | str | Path | None, overrides: dict[str, Any]) -> Scenario:
-    if scenario is None:
-        scenario = DEFAULT_SCENARIO
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
+    scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario or DEFAULT_SCENARIO)
     return with_overrides(scenario, overrides, source="LiveShopModel keyword arguments")

@@ -110,10 +110,19 @@ def _plain(x: Any) -> Any:
     return x
 
 
+def _drop_empty_monitoring(doc: dict[str, Any]) -> None:
+    """No signals and no controllers is what a scenario meant before they existed: leave the empty
+    lists out, so such a scenario keeps its hash (and its sweeps stay resumable)."""
+    for key in ("signals", "controllers"):
+        if doc.get(key) == []:
+            doc.pop(key)
+
+
 def scenario_hash(scenario: Any) -> str:
     """A canonical hash of a resolved scenario: equal for equal configurations, however spelt."""
     doc = _plain(scenario.model_dump(mode="json"))
     doc.pop("policy_preset", None)  # a label only: the preset is already merged into [policy]
+    _drop_empty_monitoring(doc)
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
@@ -129,6 +138,7 @@ def scenario_toml(scenario: Any) -> str:
 
     doc = _plain(scenario.model_dump(mode="json"))
     preset = doc.pop("policy_preset", None)  # already merged into [policy]
+    _drop_empty_monitoring(doc)
     header = f"# resolved scenario, hash {scenario_hash(scenario)}; livesim {livesim_version()}\n"
     if preset:
         header += f"# [policy] started from the preset {preset!r}; every value is written out below\n"

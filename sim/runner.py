@@ -17,9 +17,10 @@ import pandas as pd
 from sim.config import Scenario, load_scenario, with_overrides
 from sim.events import EventLog
 from sim.labels import CreatorState
-from sim.metrics import METRICS, run_summary
+from sim.metrics import METRICS, RUN_METRICS, run_metrics, run_summary
 from sim.model import LiveShopModel
 from sim.outdir import MARKER, Replacement, check_out_dir, install, make_staging, run_files
+from sim.platform.monitoring.monitor import Monitor
 from sim.platform.trends import trends_frame
 from sim.provenance import RUN_FORMAT, livesim_version, provenance, scenario_hash, scenario_toml
 from sim.tactics import creator_type_names
@@ -60,6 +61,10 @@ class RunResult:
     # The overrides applied to the scenario as given (dotted paths, plus days and seed), for the record.
     overrides: dict[str, Any] = field(default_factory=dict)
     events: pd.DataFrame | None = None
+    # One row per (day, signal, group) of the scenario's monitoring signals (None without signals).
+    alerts: pd.DataFrame | None = None
+    # One row per controller action: day, controller, market, change, reason (None without controllers).
+    controller_actions: pd.DataFrame | None = None
 
     @property
     def platform_daily(self) -> pd.DataFrame:
@@ -164,6 +169,9 @@ def _result(model: LiveShopModel, runtime: float) -> RunResult:
     # Days the run summaries leave out (scenario.warmup_days), kept in the table and marked.
     daily.insert(2, "warmup", daily["day"] <= model.config.effective_warmup)
     summary = run_summary(model, series)
+    for key, values in run_metrics(model, series).items():
+        summary[key].update(values)
+    monitor = model.monitor
     campaigns = [
         {"name": n, "first_day": a, "last_day": b, "markets": ms} for n, a, b, ms in model.timeline.campaign_days()
     ]
@@ -181,6 +189,8 @@ def _result(model: LiveShopModel, runtime: float) -> RunResult:
         runtime_s=runtime,
         seed_entropy=int(model.seed_sequence.entropy),
         trends=trends_frame([t.record() for t in model.timeline.trends]),
+        alerts=monitor.alerts() if isinstance(monitor, Monitor) and monitor.signals else None,
+        controller_actions=monitor.controllers.frame() if monitor.controllers is not None else None,
     )
 
 
@@ -297,7 +307,10 @@ def summary_document(result: RunResult, files: list[str] | None = None) -> dict[
             "ledger": result.ledger,
             "campaigns": result.campaigns,
             "trends": result.trends.to_dict(orient="records"),
-            "units": {name: m.unit for name, m in METRICS.items()},
+            **({"controller_actions": result.controller_actions.to_dict(orient="records")}
+               if result.controller_actions is not None else {}),
+            "units": {name: m.unit for name, m in METRICS.items()}
+            | {name: m.unit for name, m in RUN_METRICS.items() if name in result.summary},
         }
     )
 
@@ -311,7 +324,8 @@ def write_run(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> R
     earlier run folder only livesim's own files are replaced (see :mod:`sim.outdir`).
     """
     out_dir = Path(out_dir)
-    files = run_files(plot, trends=len(result.trends) > 0, events=result.events is not None)
+    files = run_files(plot, trends=len(result.trends) > 0, events=result.events is not None,
+                      alerts=result.alerts is not None)
     check_out_dir(out_dir, files)
     tmp = make_staging(out_dir)
     try:
@@ -320,13 +334,16 @@ def write_run(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> R
         result.sanctions.to_parquet(tmp / "sanctions.parquet", index=False)
         if len(result.trends):
             result.trends.to_parquet(tmp / "trends.parquet", index=False)
+        if result.alerts is not None:
+            result.alerts.to_parquet(tmp / "alerts.parquet", index=False)
         if result.events is not None:
             result.events.to_parquet(tmp / "events.parquet", index=False, compression="zstd")
         (tmp / "scenario.toml").write_text(scenario_toml(result.scenario), encoding="utf-8")
         if plot:
             from analysis.plots import daily_overview
 
-            fig = daily_overview(result.daily, campaigns=result.campaigns, title=result.scenario.name)
+            fig = daily_overview(result.daily, campaigns=result.campaigns, title=result.scenario.name,
+                                 actions=result.controller_actions)
             fig.savefig(tmp / "daily.png", dpi=110)
             import matplotlib.pyplot as plt
 
@@ -341,6 +358,7 @@ def write_run(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> R
 
 def write_outputs(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> Path:
     """Write daily.parquet, creators.parquet, sanctions.parquet, trends.parquet (with abuse trends),
+    alerts.parquet (with monitoring signals),
     events.parquet (when the run kept its event log), scenario.toml, summary.json and daily.png.
 
     The folder rules and the all-or-nothing writing of :func:`write_run` apply.

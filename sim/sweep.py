@@ -157,7 +157,7 @@ class SweepFile(StrictModel):
 
 
 # Which side of a sweep a path's first part belongs to (aliases such as ``n_buyers`` resolved).
-LEVER_ROOTS = ("policy", "policy_overrides", "policy_preset", "timeline")
+LEVER_ROOTS = ("policy", "policy_overrides", "policy_preset", "timeline", "signals", "controllers")
 UNCERTAINTY_ROOTS = ("world",)
 # At most this many points (levers x uncertainties), checked before they are made.
 MAX_POINTS = 100_000

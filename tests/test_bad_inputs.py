@@ -90,6 +90,10 @@ def t_edit(old: str, new: str) -> str:
 CAMPAIGN = '[[timeline]]\nkind = "campaign"\nname = "late"\n'
 TREND = ('[[timeline]]\nkind = "trend"\ntrend = "adoption_wave"\nname = "wave"\nstart_day = 3\ndays = 2\n'
          'tactic = "counterfeit"\nshare = 0.3')
+SIGNAL = ('[[signals]]\nname = "refunds"\ngroup_by = ["market"]\nobservable = { kind = "refund_rate", window_days = 7 }\n'
+          'detector = { kind = "zscore", z = 3.0 }')
+ESCALATION = ('[[controllers]]\nkind = "escalation"\nname = "esc"\nsignal = "refunds"\n'
+              'set = { "detection.threshold" = 2.0 }\ndays = 7')
 RUN = ["run", "s.toml", "--quiet", "--no-plot"]
 VAL = ["validate", "s.toml", "--brief"]
 SW = ["sweep", "w.toml", "--quiet", "--workers", "1"]
@@ -226,6 +230,53 @@ CASES: list[tuple[str, dict[str, str | bytes | None], list[str], list[str]]] = [
      VAL, ["s.toml", "timeline[1].path", "nope"]),
     ("event-missing-kind", {"s.toml": s_edit('kind = "campaign"\n', "")}, VAL, ["s.toml", "timeline[0].kind", "ramp"]),
     # --- abuse trends (kind = "trend") -------------------------------------------------------
+    # --- monitoring signals and controllers ([[signals]], [[controllers]]) -------------------
+    ("signal-unknown-observable", {"s.toml": s_add(SIGNAL.replace("refund_rate", "refund_speed"))}, VAL,
+     ["s.toml", "signals[0].observable.kind", "'refund_speed'", "refund_rate", "flag_rate"]),
+    ("signal-missing-observable-kind", {"s.toml": s_add(SIGNAL.replace('kind = "refund_rate", ', ""))}, VAL,
+     ["s.toml", "signals[0].observable.kind", "required", "complaint_rate"]),
+    ("signal-unknown-detector", {"s.toml": s_add(SIGNAL.replace('"zscore"', '"oracle"'))}, VAL,
+     ["s.toml", "signals[0].detector.kind", "'oracle'", "cusum", "pelt"]),
+    ("signal-detector-unknown-key", {"s.toml": s_add(SIGNAL.replace("z = 3.0", "zz = 3.0"))}, VAL,
+     ["s.toml", "signals[0].detector.zz", "did you mean 'z'"]),
+    ("signal-z-negative", {"s.toml": s_add(SIGNAL.replace("z = 3.0", "z = -1.0"))}, VAL,
+     ["s.toml", "signals[0].detector.z", "-1.0", "greater than"]),
+    ("signal-window-nan", {"s.toml": s_add(SIGNAL.replace("z = 3.0", "min_std = nan"))}, VAL,
+     ["s.toml", "signals[0].detector.min_std", "finite"]),
+    ("signal-min-days-over-window", {"s.toml": s_add(SIGNAL.replace("z = 3.0", "window_days = 5, min_days = 9"))},
+     VAL, ["s.toml", "signals[0].detector.min_days", "window_days"]),
+    ("signal-unknown-dimension", {"s.toml": s_add(SIGNAL.replace('"market"]', '"colour"]'))}, VAL,
+     ["s.toml", "signals[0].group_by[0]", "'colour'", "category"]),
+    ("signal-dimension-twice", {"s.toml": s_add(SIGNAL.replace('["market"]', '["market", "market"]'))}, VAL,
+     ["s.toml", "signals[0].group_by", "at most once"]),
+    ("signal-queue-by-category", {"s.toml": s_add(SIGNAL.replace('kind = "refund_rate"', 'kind = "review_queue_growth"')
+                                                 .replace('["market"]', '["category"]'))}, VAL,
+     ["s.toml", "signals[0].group_by", "review_queue_growth", "cannot be grouped by 'category'"]),
+    ("signal-ratio-unknown", {"s.toml": s_add(SIGNAL.replace('kind = "refund_rate"', 'kind = "ratio", of = ["a", "b"]'))},
+     VAL, ["s.toml", "signals[0].observable.of", "unknown observable"]),
+    ("signal-duplicate-name", {"s.toml": s_add(SIGNAL + "\n" + SIGNAL)}, VAL,
+     ["s.toml", "signals[1].name", "'refunds'", "unique"]),
+    ("controller-unknown-kind", {"s.toml": s_add('[[controllers]]\nkind = "autopilot"\nname = "a"')}, VAL,
+     ["s.toml", "controllers[0].kind", "'autopilot'", "escalation", "pi_threshold"]),
+    ("controller-unknown-signal", {"s.toml": s_add(SIGNAL + "\n" + ESCALATION.replace('"refunds"', '"nope"'))}, VAL,
+     ["s.toml", "controllers[0].signal", "'nope'", "refunds"]),
+    ("controller-unknown-signal-in-list", {"s.toml": s_add(SIGNAL + "\n" + ESCALATION.replace('"refunds"', '["refunds", "nope"]'))},
+     VAL, ["s.toml", "controllers[0].signal", "'nope'", "refunds"]),
+    ("controller-empty-signal-list", {"s.toml": s_add(SIGNAL + "\n" + ESCALATION.replace('"refunds"', '[]'))}, VAL,
+     ["s.toml", "controllers[0].signal", "empty", "refunds"]),
+    ("controller-bad-lever", {"s.toml": s_add(SIGNAL + "\n" + ESCALATION.replace("detection.threshold", "detection.thresh"))},
+     VAL, ["s.toml", "controllers[0].set.detection.thresh", "threshold"]),
+    ("controller-lever-out-of-range", {"s.toml": s_add(SIGNAL + "\n" + ESCALATION.replace("= 2.0", "= 99.0"))}, VAL,
+     ["s.toml", "controllers[0].set.detection.threshold", "99.0"]),
+    ("controller-unknown-market", {"s.toml": s_add('[[controllers]]\nkind = "pi_threshold"\nname = "pi"\nmarkets = ["fr"]')},
+     VAL, ["s.toml", "controllers[0].markets", "'fr'", "id, sg"]),
+    ("controller-pi-bounds", {"s.toml": s_add('[[controllers]]\nkind = "pi_threshold"\nname = "pi"\nmin_threshold = 3.0\n'
+                                              'max_threshold = 2.0')}, VAL,
+     ["s.toml", "controllers[0].min_threshold", "max_threshold"]),
+    ("controller-rollback-unknown-launch", {"s.toml": s_add('[[controllers]]\nkind = "guardrail_rollback"\nname = "g"\n'
+                                                            'launch = "nope"\nobservable = "appeal_overturn_rate"\n'
+                                                            'limit = 0.3')}, VAL,
+     ["s.toml", "controllers[0].launch", "'nope'", "policy launches"]),
     ("trend-unknown-kind", {"s.toml": s_add(TREND.replace("adoption_wave", "flood"))}, VAL,
      ["s.toml", "timeline[1].trend", "'flood'", "adoption_wave", "category_shock", "cohort", "evasion"]),
     ("trend-missing-kind", {"s.toml": s_add(TREND.replace('trend = "adoption_wave"\n', ""))}, VAL,
@@ -234,6 +285,8 @@ CASES: list[tuple[str, dict[str, str | bytes | None], list[str], list[str]]] = [
      ["s.toml", "timeline[1].tactic", "'piracy'", "counterfeit"]),
     ("trend-share-too-big", {"s.toml": s_add(TREND.replace("share = 0.3", "share = 1.5"))}, VAL,
      ["s.toml", "timeline[1].share", "1.5", "less than or equal to 1"]),
+    ("trend-hold-negative", {"s.toml": s_add(TREND + "\nhold_days = -1")}, VAL,
+     ["s.toml", "hold_days", "-1"]),
     ("trend-unknown-key", {"s.toml": s_add(TREND + "\ncolour = 1")}, VAL,
      ["s.toml", "timeline[1].colour", "share"]),
     ("trend-unknown-category", {"s.toml": s_add(TREND + '\ncategories = ["toys"]')}, VAL,

@@ -100,6 +100,24 @@ def test_an_adoption_wave_raises_the_tactic_in_its_group(base) -> None:
     assert wave > 2 * without + 5, (wave, without)
 
 
+def test_adopters_with_a_hold_keep_the_tactic_until_sanctioned() -> None:
+    """With no decision against them (no detection), adopters holding for longer than the run keep the tactic at full
+    intensity to the end; without a hold, in the same world, some have re-decided by then."""
+    def actions(hold: int) -> tuple[np.ndarray, int]:
+        data = _data(_trend("adoption_wave", tactic="counterfeit", share=0.6, hold_days=hold), days=DAYS + 14)
+        data["policy"] = {"detection": {"enabled": False}}
+        model = LiveShopModel(scenario=scenario_from_dict(data))
+        while model.running:
+            model.step()
+        adopters = np.flatnonzero(model.creators.col("trend") == 0)
+        return model.creators.col("action")[adopters], model.learner.actions.index((code("counterfeit"), 2))
+
+    held, full = actions(60)
+    assert held.size > 5 and np.all(held == full)
+    free, full = actions(0)
+    assert np.any(free != full)
+
+
 def test_a_cohort_adds_exactly_its_accounts_from_its_onset(base) -> None:
     """K accounts a day arrive in each of the trend's markets on each ramp day, of its type and tactic, in its categories, run by one actor, and stream from the onset day; nothing differs before."""
     cohort = _trend("cohort", tactic="counterfeit", accounts_per_day=3, categories=["home"], shared_actor=True)

@@ -109,6 +109,9 @@ class Learner:
         # Discounted days of profit a ban takes: sum of d**k for k = 1..h.
         self._ban_days = float(h) if d == 1.0 else d * (1.0 - d**h) / (1.0 - d)
         self._prices: dict[int, tuple[LadderConfig, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        # Day until which each creator holds a tactic an abuse trend switched it to (None until
+        # a trend with a hold switches anyone: runs without one never read it).
+        self._held: np.ndarray | None = None
 
     # ---------------------------------------------------------------- rows
 
@@ -144,9 +147,18 @@ class Learner:
     # ---------------------------------------------------------------- what enforcement tells
 
     def penalise(self, creator: np.ndarray, points: np.ndarray) -> None:
-        """Decisions against creators: each counts as a sanction of the tactic they play."""
-        tactic = self.model.creators.col("tactic")[creator].astype(np.int64)
+        """Decisions against creators: each counts as a sanction of the tactic they play, and
+        ends any hold on their tactic (they re-decide the next day)."""
+        c = self.model.creators
+        tactic = c.col("tactic")[creator].astype(np.int64)
         np.add.at(self.hits, (creator, tactic), 1.0)
+        if self._held is not None and creator.size:
+            inside = creator[creator < self._held.size]
+            held = inside[self._held[inside] > self.model.day]
+            if held.size:
+                self._held[held] = 0
+                nxt = c.col("next_decision")
+                nxt[held] = np.minimum(nxt[held], self.model.day + 1)
 
     def sanctioned(self, creator: int, sanction: Sanction, taken: float) -> None:
         """A milestone sanction hit ``creator`` (called by the Enforcer): commission it took is
@@ -359,13 +371,25 @@ class Learner:
                                         self._tactic[choice])
         c.col("intensity")[due] = intensity[rows, choice]
 
-    def switch(self, rows: np.ndarray, tactic: int, intensity: np.ndarray) -> None:
+    def switch(self, rows: np.ndarray, tactic: int, intensity: np.ndarray, hold_days: int = 0) -> None:
         """Creators ``rows`` take up ``tactic`` at ``intensity`` (an abuse trend, not a choice of
         theirs, sim/platform/trends/): the period of their old action ends (its violating streams
         counted; its gain, cut short, not learned) and from now on they choose between staying
         clean and the new tactic, starting on it at full level; a tactic the learner has no
-        action for (no creator type) they keep, learning nothing."""
+        action for (no creator type) they keep, learning nothing. With ``hold_days`` they make
+        no decision before that many days have passed, unless a decision against them comes
+        first (:meth:`penalise`)."""
         c = self.model.creators
+        if hold_days > 0:
+            if self._held is None or self._held.size < c.n:
+                grown = np.zeros(max(c.n, 2 * (0 if self._held is None else self._held.size)), dtype=np.int64)
+                if self._held is not None:
+                    grown[: self._held.size] = self._held
+                self._held = grown
+            until = self.model.day + hold_days
+            self._held[rows] = until
+            nxt = c.col("next_decision")
+            nxt[rows] = np.maximum(nxt[rows], until)
         old = c.col("tactic")[rows].astype(np.int64)
         np.add.at(self.trials, (rows, old), c.col("violating_streams")[rows] - c.col("violations_mark")[rows])
         c.col("profit_mark")[rows] = c.col("profit")[rows]

@@ -113,3 +113,25 @@ def test_trend_example_raises_its_groups_intensity_from_its_onset() -> None:
         assert result.trends.loc[0, "value"] == 0.3
     finally:
         unregister_trend("intensity_creep")
+
+
+def test_observable_example_is_accepted_and_measures_gmv_per_stream() -> None:
+    """The observable example, run as written, makes kind = "gmv_per_stream" valid; its value is each market's GMV per stream."""
+    from sim.platform.monitoring.registry import OBSERVABLES
+
+    exec(compile(_example("# gmv_per_stream.py"), "extending.md observable", "exec", dont_inherit=True), {})
+    try:
+        from sim.config import scenario_from_dict
+
+        data = tiny_dict(enforced=True) | {"days": 4, "signals": [
+            {"name": "gps", "observable": "gmv_per_stream", "detector": {"kind": "threshold", "limit": 1e9}}]}
+        result = run(scenario_from_dict(data))
+        a = result.alerts
+        for m in result.summary_by_market:
+            d = result.daily[result.daily["market"] == m].set_index("day")
+            got = a[a["market"] == m].set_index("day")["value"]
+            assert len(got) == 4 and got.notna().any()
+            expected = (d["gmv"] / d["streams"]).where(d["streams"] > 0)
+            assert np.allclose(got.to_numpy(), expected.to_numpy(), equal_nan=True)
+    finally:
+        OBSERVABLES.unregister("gmv_per_stream")

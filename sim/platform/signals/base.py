@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from sim.platform.levers import Levers
     from sim.policy import Policy
 
-__all__ = ["HIDDEN_CREATOR_COLUMNS", "HIDDEN_DECISION_COLUMNS", "CreatorFlags", "PlatformView", "SignalSource",
+__all__ = ["HIDDEN_CREATOR_COLUMNS", "HIDDEN_DECISION_COLUMNS", "OBSERVED_COUNTERS", "CreatorFlags", "PlatformView", "SignalSource",
            "StreamSignal", "VisibleStreams"]
 
 # Creator columns a source may not read: who the account really is and what it really did.
@@ -44,6 +44,14 @@ HIDDEN_CREATOR_COLUMNS: frozenset[str] = frozenset({
 })
 # Decision-log columns a source may not read: whether the platform was right.
 HIDDEN_DECISION_COLUMNS: frozenset[str] = frozenset({"label", "real", "actor"})
+# Day counters (per market) the platform keeps about its own operations and what buyers told it;
+# the others (violating views, true flags, decisions on real violations, buyer harm, adversary
+# profit ...) are ground truth.
+OBSERVED_COUNTERS: frozenset[str] = frozenset({
+    "gmv", "orders", "settled", "refunded", "refund_value", "complaints", "reports", "views", "streams", "flags",
+    "reviews", "auto_actions", "actions", "appeals", "appeal_decisions", "overturns", "review_capacity",
+    "capacity_used", "expired_items", "moderation_cost", "bans",
+})
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,16 @@ class PlatformView:
     def present(self) -> np.ndarray:
         """Accounts still on the platform (not churned, not banned)."""
         return self._model.creators.present_mask()
+
+    def backlog(self) -> np.ndarray:
+        """Items waiting in each market's review queue (the platform's own queue)."""
+        return self._model.governance.backlog()
+
+    def counter(self, name: str) -> np.ndarray:
+        """Today's value of a day counter per market, if the platform observes it (``OBSERVED_COUNTERS``)."""
+        if name not in OBSERVED_COUNTERS:
+            raise KeyError(f"day counter {name!r} is not observed by the platform")
+        return getattr(self._model.counts, name).copy()
 
     def decision(self, name: str) -> np.ndarray:
         """A column of the platform's decision log (who, when, why, sanction, appeal)."""

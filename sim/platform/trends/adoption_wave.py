@@ -9,14 +9,21 @@ stream). Switched accounts violate at ``intensity`` (default: the tactic's own) 
 only between staying clean and the new tactic, at low or full intensity (a tactic the learner
 has no action for, one that is no creator type, they keep). For example, counterfeits
 moving into beauty: ``tactic = "counterfeit"``, ``categories = ["beauty"]``.
+
+``hold_days`` (default 0) makes adopters commit: they keep the tactic at full intensity for that
+many days after switching (a seller who bought counterfeit stock sells it) unless a decision
+against them comes first, which sends them back to choosing at once. With 0 they re-decide on
+their usual schedule, and in a world that already deters the tactic most stop within one
+decision period (``world.adaptation.decision_days``) whatever the platform does; with a hold,
+how fast the wave ends depends on how fast the platform sanctions its accounts.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, Strict
 
 from sim.config import Trend
 from sim.labels import CreatorType
@@ -38,6 +45,8 @@ class AdoptionWaveConfig(Trend):
                                       description="empty means opportunists and every adversary type")
     intensity: Share | None = Field(default=None, description="adopters' violation chance per stream "
                                                               "(default: the tactic's own intensity)")
+    hold_days: Annotated[int, Strict(), Field(ge=0, le=365)] = Field(
+        default=0, description="days adopters keep the tactic before re-deciding (unless sanctioned first)")
 
     def group_names(self) -> dict[str, list[str]]:
         return {"categories": self.categories, "creator_types": self.creator_types}
@@ -75,6 +84,6 @@ class AdoptionWave(TrendRun):
             return
         intensity = cfg.intensity if cfg.intensity is not None else getattr(model.config.world.tactics,
                                                                             cfg.tactic).intensity
-        model.learner.switch(rows, self.tactic, np.full(rows.size, intensity))
+        model.learner.switch(rows, self.tactic, np.full(rows.size, intensity), cfg.hold_days)
         self.mark(rows)
         self.accounts += rows.size

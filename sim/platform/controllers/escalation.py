@@ -1,0 +1,112 @@
+"""``escalation``: when a signal fires in a group, apply a policy change in the group's market
+for ``days`` days, then put the levers back.
+
+``signal`` names one signal or several: with several, whichever fires first in a market
+escalates it (a team watching a slow but quiet signal and a fast but noisier one acts on the
+first alarm), and an alarm of any of them extends the escalation.
+
+The change is any set of dotted policy paths (``set``), e.g. a lower classifier threshold
+(``detection.threshold``), more review capacity (``review.capacity_per_day``, with
+``cost_per_day`` added to the market's moderation cost on each escalated day), stricter checks
+on new accounts (``onboarding.kyc_strictness``) or a shorter pilot. Levers are per market, so the
+change applies to the whole market of the group that fired (a signal grouped without markets
+escalates every market of the controller). A new alarm while escalated extends the escalation.
+The change applies from the day after the alarm; the levers return to the values they had
+before it on the day after the last escalated day.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import Field, Strict
+
+from sim.platform.controllers.base import Controller, ControlPanel, policy_value
+from sim.platform.monitoring.config import ControllerConfig
+from sim.platform.monitoring.registry import CONTROLLERS
+from sim.schema import Money, Name
+
+if TYPE_CHECKING:
+    from sim.platform.monitoring.monitor import SignalToday
+    from sim.platform.monitoring.observed import Observed
+
+__all__ = ["Escalation", "EscalationConfig"]
+
+
+class EscalationConfig(ControllerConfig):
+    kind: Literal["escalation"]
+    signal: Name | list[Name]
+    set: dict[str, Any] = Field(min_length=1)
+    days: Annotated[int, Strict(), Field(ge=1, le=3650)] = 14
+    cost_per_day: Money = 0.0
+
+    @property
+    def signals(self) -> list[str]:
+        """The signals watched, in the order given."""
+        return [self.signal] if isinstance(self.signal, str) else list(self.signal)
+
+    def check(self, scenario: Any, where: str) -> None:
+        """The signals exist and every path is a policy lever with an allowed value."""
+        from sim.config import _policy_with
+
+        names = [s.name for s in scenario.signals]
+        if not self.signals:
+            raise ValueError(f"@{where}.signal|an empty list; name at least one of the scenario's signals: "
+                             f"{', '.join(names) or 'none'}")
+        for signal in self.signals:
+            if signal not in names:
+                raise ValueError(f"@{where}.signal|unknown signal {signal!r}; the scenario's signals: "
+                                 f"{', '.join(names) or 'none'}")
+        for m in self.markets or [mk.name for mk in scenario.world.markets]:
+            _policy_with(scenario.market_policy(m), self.set, f"{where}.set")
+
+
+@CONTROLLERS.register
+class Escalation(Controller):
+    name = "escalation"
+    config = EscalationConfig
+    cfg: EscalationConfig
+
+    def __init__(self, panel: ControlPanel, cfg: EscalationConfig) -> None:
+        super().__init__(panel, cfg)
+        self.until: dict[int, int] = {}  # market -> last escalated day
+        self.before: dict[int, dict[str, Any]] = {}
+
+    def begin_day(self, day: int) -> None:
+        for m, last in self.until.items():
+            if day <= last:
+                self.panel.charge(m, self.cfg.cost_per_day)
+
+    def act(self, obs: Observed, signals: dict[str, SignalToday]) -> None:
+        cfg = self.cfg
+        day = obs.day
+        fired: dict[int, str] = {}
+        for name in cfg.signals:
+            reading = signals.get(name)
+            if reading is None:
+                continue
+            g = reading.run.grouping
+            for k in reading.fired_groups():
+                market = g.members["market"][k]
+                targets = self.markets if market is None else [obs.market_names.index(market)]
+                for m in targets:
+                    if m in self.markets and m not in fired:
+                        fired[m] = f"{name} fired in {g.labels[k]} (value {reading.value[k]:.4g}, score " \
+                                   f"{reading.score[k]:.3g})"
+        for m in self.markets:
+            if m in fired:
+                if m in self.until:
+                    self.until[m] = day + cfg.days
+                    self.panel.log_only(cfg.name, m, day, f"extend to day {day + cfg.days}", fired[m])
+                else:
+                    policy = self.panel.policy(m)
+                    self.before[m] = {p: policy_value(policy, p) for p in cfg.set}
+                    self.until[m] = day + cfg.days
+                    change = ", ".join(f"{p} {self.before[m][p]!r} -> {v!r}" for p, v in cfg.set.items())
+                    self.panel.set(cfg.name, m, dict(cfg.set), day, f"escalate until day {day + cfg.days}: {change}",
+                                   fired[m])
+            elif m in self.until and day >= self.until[m]:
+                del self.until[m]
+                old = self.before.pop(m)
+                change = ", ".join(f"{p} -> {v!r}" for p, v in old.items())
+                self.panel.set(cfg.name, m, old, day, f"revert: {change}", f"{cfg.days} days without a new alarm")
