@@ -53,6 +53,7 @@ __all__ = [
     "paired_tradeoff",
     "pareto_front",
     "plain_text_figure",
+    "signal_timeline",
     "tradeoff",
     "variant_series",
 ]
@@ -314,6 +315,57 @@ def daily_overview(
     if action_days:
         shaded.append(f"purple dotted: {len(action_days)} days of controller actions")
     fig.suptitle(f"{title}{suffix}" + (f"  (shaded {'; '.join(shaded)})" if shaded else ""), fontsize=11)
+    return fig
+
+
+def signal_timeline(
+    alerts: pd.DataFrame,
+    signal: str,
+    *,
+    trends: pd.DataFrame | None = None,
+    actions: pd.DataFrame | None = None,
+    max_groups: int = 8,
+) -> Figure:
+    """One monitoring signal over a run: its observed value per group (a line each), the days it
+    fired (red dots), each abuse trend's onset (dashed black; ground truth, drawn for the reader,
+    never seen by the signal) and the controllers' actions (dotted purple), on one timeline.
+
+    ``alerts`` is a run's ``alerts.parquet``; ``actions`` the ``controller`` rows of its
+    ``events.parquet``. Groups beyond ``max_groups`` (those that fired most are kept) are left out
+    and the title says how many.
+    """
+    rows = alerts[alerts["signal"].astype(str) == signal]
+    if rows.empty:
+        raise ValueError(f"no alerts rows for signal {signal!r}")
+    fired_by_group = rows.groupby("group", observed=True)["fired"].sum().sort_values(ascending=False, kind="stable")
+    groups = list(fired_by_group.index[:max_groups])
+    fig, (ax_v, ax_s) = plt.subplots(2, 1, figsize=(11, 5.5), sharex=True, height_ratios=[2, 1],
+                                     layout="constrained")
+    for group in groups:
+        g = rows[rows["group"] == group]
+        (line,) = ax_v.plot(g["day"], g["value"].astype(float), linewidth=1.1, label=str(group))
+        ax_s.plot(g["day"], g["score"].astype(float), linewidth=1.0, color=line.get_color())
+        hit = g[g["fired"].astype(bool)]
+        ax_v.scatter(hit["day"], hit["value"].astype(float), color=_FRONT_COLOR, s=14, zorder=3)
+    action_days = sorted({int(d) for d in actions["day"]}) if actions is not None and len(actions) else []
+    onsets = sorted({int(d) for d in trends["onset_day"]}) if trends is not None and len(trends) else []
+    for ax in (ax_v, ax_s):
+        for day in action_days:
+            ax.axvline(day, color="tab:purple", linestyle=":", linewidth=0.8, alpha=0.7)
+        for day in onsets:
+            ax.axvline(day, color="black", linestyle="--", linewidth=1.0)
+        ax.grid(alpha=0.3)
+    ax_v.set_ylabel("observed value")
+    ax_s.set_ylabel("detector score")
+    ax_s.set_yscale("symlog", linthresh=1.0)  # scores near a zero-variance window spike by orders
+    ax_s.set_xlabel("day")
+    ax_v.legend(fontsize=8, loc="upper left", ncols=2)
+    left_out = len(fired_by_group) - len(groups)
+    notes = [f"{int(rows['fired'].sum())} alert days (red)",
+             *([f"{len(action_days)} days of controller actions (purple)"] if action_days else []),
+             *(["trend onset (dashed; ground truth)"] if onsets else []),
+             *([f"{left_out} quieter groups not drawn"] if left_out > 0 else [])]
+    fig.suptitle(f"signal {signal}: " + "; ".join(notes), fontsize=10)
     return fig
 
 

@@ -310,6 +310,58 @@ def CasesView(source: str) -> None:
         solara.FigureMatplotlib(fig, dependencies=[creator, str(folder), run_id])
 
 
+# ----------------------------------------------------------------------------------- alerts
+
+
+def _monitoring(folder: Path | None) -> tuple[Any, str]:
+    """A run folder's alerts, trends, controller actions and days (read only), or why there are none."""
+    if folder is None or not (folder / "alerts.parquet").exists():
+        return None, ("Alerts need a run folder of a scenario with [[signals]] (livesim run SCENARIO --out DIR, "
+                      "e.g. the bundled emerging_trend): it writes alerts.parquet.")
+    try:
+        from analysis.signals import load_run
+
+        alerts, trends, days = load_run(folder)
+        actions = None
+        if (folder / "events.parquet").exists():
+            events = pd.read_parquet(folder / "events.parquet")
+            actions = events[events["kind"].astype(str) == "controller"].dropna(axis=1, how="all")
+        return (alerts, trends, actions, days), ""
+    except Exception as exc:  # a folder that cannot be read: say so in the page
+        return None, str(exc)
+
+
+@solara.component
+def AlertsView(source: str) -> None:
+    folder = _results_folder(source)
+    loaded, error = solara.use_memo(lambda: _monitoring(folder), [str(folder)])
+    chosen, set_signal = solara.use_state("")
+    if loaded is None:
+        solara.Info(error)
+        return
+    alerts, trends, actions, days = loaded
+    names = [str(s) for s in dict.fromkeys(alerts["signal"].astype(str))]
+    if not names:
+        solara.Info("This run's signals recorded no days.")
+        return
+    signal = chosen if chosen in names else names[0]
+    solara.Select("Signal", value=signal, values=names, on_value=set_signal)
+    from analysis.plots import signal_timeline
+
+    fig = signal_timeline(alerts, signal, trends=trends, actions=actions)
+    solara.FigureMatplotlib(fig, dependencies=[str(folder), signal])
+    if len(trends):
+        from analysis.signals import evaluate
+
+        table = evaluate(alerts, trends, days)
+        solara.Text("How each signal did against the run's abuse trends (scored after the run, on ground truth)")
+        solara.HTML(tag="div", unsafe_innerHTML=_table_html(table, "signal-evaluation"))
+    if actions is not None and len(actions):
+        keep = [c for c in ("day", "market", "controller", "change", "reason") if c in actions.columns]
+        solara.Text(f"{len(actions)} controller actions")
+        solara.HTML(tag="div", unsafe_innerHTML=_table_html(actions[keep].reset_index(drop=True), "controller-actions"))
+
+
 # ----------------------------------------------------------------------------------- page
 
 @solara.component
@@ -330,3 +382,6 @@ def Page() -> None:
         with solara.lab.Tab("Cases"):
             if tab == 2:
                 CasesView(source)
+        with solara.lab.Tab("Alerts"):
+            if tab == 3:
+                AlertsView(source)

@@ -46,9 +46,16 @@ def _listing(folder: Path) -> dict[str, tuple[int, int]]:
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
-    """The harsh world's run folder, with its event log."""
+    """The harsh world's run folder, with its event log, one monitoring signal and an escalation
+    controller keyed to it (so the alerts view has alerts and actions)."""
     out = tmp_path_factory.mktemp("dash") / "harsh"
-    write_run(run(scenario_from_dict(harsh_dict()), events=True), out, plot=False)
+    world = harsh_dict()
+    world["signals"] = [{"name": "complaints_z", "group_by": ["market"],
+                         "observable": {"kind": "complaint_rate", "window_days": 3},
+                         "detector": {"kind": "zscore", "window_days": 7, "z": 1.5}}]
+    world["controllers"] = [{"kind": "escalation", "name": "esc", "signal": "complaints_z", "days": 5,
+                             "set": {"detection.threshold": 1.2}}]
+    write_run(run(scenario_from_dict(world), events=True), out, plot=False)
     return out
 
 
@@ -138,6 +145,28 @@ def test_every_view_loads_without_console_errors(server, page, shots: Path) -> N
     _tab(page, "Cases")
     page.get_by_text("creators match").wait_for(timeout=WAIT_MS)
     page.screenshot(path=str(shots / "cases.png"), full_page=True)
+    _tab(page, "Alerts")
+    page.locator("table.controller-actions").wait_for(timeout=WAIT_MS)
+    page.locator("img").first.wait_for(timeout=WAIT_MS)  # the signal's timeline
+    page.screenshot(path=str(shots / "alerts.png"), full_page=True)
+    assert page.errors == []
+
+
+def test_alerts_view_lists_every_controller_action_of_the_run(server, run_dir: Path, page) -> None:
+    """The alerts view shows the run's controller actions, each one, in the event log's order."""
+    import pandas as pd
+
+    events = pd.read_parquet(run_dir / "events.parquet")
+    actions = events[events["kind"].astype(str) == "controller"]
+    assert len(actions) > 0
+    page.goto(server)
+    _tab(page, "Alerts")
+    table = page.locator("table.controller-actions")
+    table.wait_for(timeout=WAIT_MS)
+    shown = [page.locator(f'table.controller-actions td[data-row="{i}"][data-col="day"]').inner_text()
+             for i in range(len(actions))]
+    assert shown == [str(int(d)) for d in actions["day"]]
+    assert page.locator('table.controller-actions td[data-col="day"]').count() == len(actions)
     assert page.errors == []
 
 

@@ -227,3 +227,30 @@ def test_signals_change_no_other_output() -> None:
     without = run(scenario_from_dict({k: v for k, v in TINY.items() if k != "signals"} | {"days": 25}))
     pd.testing.assert_frame_equal(with_signals.daily, without.daily)
     pd.testing.assert_frame_equal(with_signals.sanctions, without.sanctions)
+
+
+def test_signal_timeline_draws_values_alerts_onsets_and_actions() -> None:
+    """The alerts plot (report and dashboard): one value line per group, a red dot per fired day,
+    a dashed line at each trend onset and a dotted one per day with controller actions, on both
+    panels; an unknown signal is refused."""
+    from matplotlib.lines import Line2D
+
+    from analysis.plots import signal_timeline
+
+    days = np.arange(1, 11)
+    rows = [pd.DataFrame({"day": days, "signal": "s", "group": g, "value": days * k, "score": days * 0.1 * k,
+                          "fired": days >= f}) for g, k, f in (("market=aa", 1.0, 8), ("market=bb", 2.0, 11))]
+    alerts = pd.concat(rows, ignore_index=True)
+    trends = pd.DataFrame({"name": ["wave"], "onset_day": [6]})
+    actions = pd.DataFrame({"day": [8, 8, 9], "market": ["aa", "bb", "aa"]})
+    fig = signal_timeline(alerts, "s", trends=trends, actions=actions)
+    ax_v, ax_s = fig.axes
+    drawn = [ln for ln in ax_v.get_lines() if len(ln.get_xdata()) == len(days)]
+    assert sorted(ln.get_label() for ln in drawn) == ["market=aa", "market=bb"]
+    assert sum(len(c.get_offsets()) for c in ax_v.collections) == 3  # aa fired on days 8, 9, 10
+    for ax in (ax_v, ax_s):
+        vertical = [ln for ln in ax.get_lines() if isinstance(ln, Line2D) and len(set(ln.get_xdata())) == 1
+                    and len(ln.get_xdata()) == 2]
+        assert sorted((ln.get_linestyle(), ln.get_xdata()[0]) for ln in vertical) == [("--", 6), (":", 8), (":", 9)]
+    with pytest.raises(ValueError, match="no alerts rows"):
+        signal_timeline(alerts, "other")
