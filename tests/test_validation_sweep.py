@@ -38,6 +38,17 @@ def test_bundled_validation_sweep_declares_a_sign_for_every_lever():
     assert "expectations" in sweep.config_document()
 
 
+@pytest.mark.parametrize("name", ["validation", "enforcement_value"])
+def test_bundled_sign_sweeps_run_on_the_baseline_world(name):
+    """The validation sweeps' world is the bundled baseline's at a smaller size: every world value but
+    the numbers of buyers and creators equals baseline.toml's (its fitted values included)."""
+    from sim.config import load_scenario
+
+    sizes = {"n_buyers", "n_creators"}
+    world = load_sweep(name).base.world
+    assert world.model_dump(exclude=sizes) == load_scenario("baseline").world.model_dump(exclude=sizes)
+
+
 def test_expectations_do_not_change_the_runs(tmp_path):
     """An expect table is not an override: the variant's scenario and the config hash are those without it."""
     body = 'replications = 2\n[variants.off]\n"policy.detection.enabled" = false\n'
