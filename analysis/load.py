@@ -2,9 +2,9 @@
 and DuckDB over them.
 
 Two kinds of folder are read alike: a sweep's (``livesim sweep --out``: ``manifest.json`` and
-one shard per run under ``summary/``, ``daily/``, ``sanctions/``, ``creators/``) and a single
-run's (``livesim run --out``: ``summary.json``, ``daily.parquet``, ``sanctions.parquet``,
-``creators.parquet``, ``scenario.toml``). A run folder is read as a sweep of one run
+one shard per run under ``summary/``, ``daily/``, ``sanctions/``, ``creators/``, ``events/``) and
+a single run's (``livesim run --out``: ``summary.json``, ``daily.parquet``, ``sanctions.parquet``,
+``creators.parquet``, ``events.parquet``, ``scenario.toml``). A run folder is read as a sweep of one run
 (run_id ``"run"``, its scenario's name as the variant, point 0) with a manifest made up to
 match, so every analysis of sweeps applies to it; ``manifest["kind"]`` says which it was.
 
@@ -38,8 +38,9 @@ from sim.provenance import RUN_FORMAT, SWEEP_FORMAT
 __all__ = ["KINDS", "RUN_ID", "TABLES", "Results", "ResultsError", "connect", "is_run_folder", "load", "load_runs",
            "query", "read_manifest"]
 
-KINDS = ("summary", "daily", "sanctions", "creators")
-# Every sweep stores these three for each finished run; creators/ only with --creators.
+KINDS = ("summary", "daily", "sanctions", "creators", "events")
+# Every sweep stores these three for each finished run; creators/ only with --creators, events/
+# only with --events (and a run folder of `livesim run --no-events` has no events.parquet).
 REQUIRED_KINDS = ("summary", "daily", "sanctions")
 TABLES = (*KINDS, "runs")
 MANIFEST = "manifest.json"
@@ -62,6 +63,7 @@ class Results:
     daily: pd.DataFrame
     sanctions: pd.DataFrame
     creators: pd.DataFrame
+    events: pd.DataFrame
 
     @property
     def runs(self) -> pd.DataFrame:
@@ -281,6 +283,8 @@ def _run_table(path: Path, kind: str, doc: dict[str, Any]) -> pd.DataFrame:
                               for m, values in markets.items()])
     else:
         file = path / f"{kind}.parquet"
+        if kind == "events" and not file.exists():
+            return pd.DataFrame()
         if not file.is_file():
             raise ResultsError(str(file), None, None, "missing from this run folder; run it again")
         frame = _read_parquet(file, "Parquet file")

@@ -152,13 +152,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = _load(args)
     given = args.out if args.out is not None else str(Path("results") / scenario.name)
     # Everything that can be refused is refused before the simulation (or its imports) starts.
-    out = check_out_dir(given, run_files(not args.no_plot))
+    has_trends = any(e.kind == "trend" for e in scenario.timeline)
+    out = check_out_dir(given, run_files(not args.no_plot, has_trends, events=not args.no_events))
     check_memory(scenario, args.scenario)
     from sim.runner import run, write_run
 
     progress = _Progress(f"{scenario.name} rep {args.replication}", enabled=not args.quiet)
     try:
-        result = run(scenario, replication=args.replication, overrides=overrides, progress=progress)
+        result = run(scenario, replication=args.replication, overrides=overrides, progress=progress,
+                     events=not args.no_events)
     finally:
         progress.close()
     written = write_run(result, out, plot=not args.no_plot)
@@ -166,7 +168,9 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{args.replication}, {scenario.world.n_buyers:,} buyers, {scenario.world.n_creators:,} creators "
           f"({result.runtime_s:.1f}s)")
     print(summary_table(result.summary, result.summary_by_market))
-    print(f"\nwrote {out}/daily.parquet, creators.parquet, sanctions.parquet, scenario.toml, summary.json"
+    print(f"\nwrote {out}/daily.parquet, creators.parquet, sanctions.parquet, "
+          + ("trends.parquet, " if len(result.trends) else "")
+          + ("" if args.no_events else "events.parquet, ") + "scenario.toml, summary.json"
           + ("" if args.no_plot else ", daily.png"))
     note = written.describe()
     if note:
@@ -241,8 +245,8 @@ def _workers(requested: int | None) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.outdir import check_results_dir
     from sim.experiment import execute
+    from sim.outdir import check_results_dir
     from sim.sweep import load_sweep
 
     if args.scheduler and args.backend != "dask":
@@ -270,7 +274,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         outcome = execute(sweep, out, workers=workers, backend=args.backend, scheduler=args.scheduler,
                           resume=args.resume, overwrite=args.overwrite, force=args.force,
-                          with_creators=args.creators, progress=progress, notify=print)
+                          with_creators=args.creators, with_events=args.events, progress=progress, notify=print)
     except (FileExistsError, ValueError) as exc:
         progress.close()
         print(f"livesim: error: {exc}", file=sys.stderr)
@@ -361,6 +365,48 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_case(args: argparse.Namespace) -> int:
+    """A creator's case file from a run's event log, or the creators matching the filters."""
+    import pandas as pd
+
+    from analysis.cases import find_creators, format_case, load_events
+
+    try:
+        events = load_events(args.results, args.run)
+    except FileNotFoundError as exc:
+        print(f"livesim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.creator is not None and not (args.type or args.market or args.outcome):
+        print(format_case(events, args.creator, weeks=args.weeks))
+        return 0
+    found = find_creators(events, creator_id=args.creator, creator_type=args.type, market=args.market,
+                          outcome=args.outcome)
+    if found.empty:
+        print("no creator matches")
+        return 0
+    cols = ["creator_id", "market", "creator_type", "joined_day", "ended", "left_day", "decisions",
+            "wrong_decisions", "bans", "wrongful_bans", "appeals", "overturns"]
+    with pd.option_context("display.max_rows", args.limit, "display.width", 200):
+        print(found[cols].head(args.limit).to_string(index=False))
+    if len(found) > args.limit:
+        print(f"... {len(found) - args.limit} more (--limit)")
+    if args.creator is not None and len(found) == 1:
+        print()
+        print(format_case(events, args.creator, weeks=args.weeks))
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Serve the browser dashboard (needs the dashboard extra)."""
+    try:
+        from livesim_dashboard.serve import serve
+    except ImportError as exc:
+        print(f"livesim: error: the dashboard needs Solara ({exc.name}): pip install 'livesim[dashboard]'",
+              file=sys.stderr)
+        return EXIT_USAGE
+    return serve(args.source, host=args.host, port=args.port)
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     """SQL over a sweep's or a run folder's results. The connection cannot touch files: see analysis.load.connect."""
     import duckdb
@@ -396,7 +442,8 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
-_QUERY_TABLES = "summary, daily, sanctions, runs, creators (run folders, and sweeps run with --creators)"
+_QUERY_TABLES = ("summary, daily, sanctions, runs, creators (run folders, and sweeps run with --creators), "
+                 "events (run folders, and sweeps run with --events)")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -448,8 +495,8 @@ def cmd_check_facts(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """A small sweep (the scenario vs policy presets) and its report, in one command."""
     from analysis.report import build_report, check_report_target
-    from sim.outdir import check_results_dir
     from sim.experiment import execute
+    from sim.outdir import check_results_dir
     from sim.sweep import sweep_from_presets
 
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -535,6 +582,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--set", action="append", metavar="PATH=VALUE",
                        help="override any parameter, e.g. --set policy.referral_fee=0.08 (repeatable)")
     p_run.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    p_run.add_argument("--no-events", action="store_true",
+                       help="skip events.parquet, the run's event log (streams, flags, reviews, decisions, appeals)")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
     p_run.set_defaults(func=cmd_run)
 
@@ -556,6 +605,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "and start over; other files are kept")
     p_sw.add_argument("--yes", action="store_true", help="run a sweep of more than 100,000 runs")
     p_sw.add_argument("--creators", action="store_true", help="also store one creators shard per run")
+    p_sw.add_argument("--events", action="store_true",
+                      help="also store one events shard per run (the run's event log, for case files)")
     p_sw.add_argument("--worlds", help="a Parquet file of worlds (world.* columns, one world a row), e.g. a "
                       "calibration's plausible.parquet: the sweep's uncertainty points, so every policy meets the "
                       "worlds the data allows")
@@ -586,6 +637,28 @@ def build_parser() -> argparse.ArgumentParser:
     p_cal.add_argument("--set", action="append", metavar="PATH=VALUE", help="override any parameter first")
     p_cal.add_argument("--quiet", action="store_true", help="no progress bar")
     p_cal.set_defaults(func=cmd_calibrate)
+
+    p_case = sub.add_parser("case", help="a creator's case file (streams, flags, reviews, decisions, appeals, weeks) "
+                            "from a run's event log, or find creators by type, market and outcome")
+    p_case.add_argument("results", help="a run folder (livesim run --out) or a sweep folder stored with --events")
+    p_case.add_argument("--creator", type=int, help="the creator's id (creator_id): print its case file")
+    p_case.add_argument("--run", help="which run of a sweep (its run_id; needed when several runs have events)")
+    p_case.add_argument("--type", help="find creators of this type (honest, opportunist, counterfeit, ...)")
+    p_case.add_argument("--market", help="find creators of this market")
+    p_case.add_argument("--outcome", help="find creators with this outcome: sanctioned, banned, wrongly_sanctioned, "
+                        "wrongly_banned, appealed, overturned")
+    p_case.add_argument("--weeks", action="store_true", help="with --creator: also the weekly traffic and earnings")
+    p_case.add_argument("--limit", type=int, default=50, help="creators listed (default 50)")
+    p_case.set_defaults(func=cmd_case)
+
+    p_dash = sub.add_parser("dashboard", help="the browser dashboard: live run with levers, results explorer, "
+                            "creator case files (a results folder is only read)")
+    p_dash.add_argument("source", nargs="?", default="baseline",
+                        help="a scenario (file or bundled name; default baseline), or a run or sweep results folder")
+    p_dash.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p_dash.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only)")
+    p_dash.set_defaults(func=cmd_dashboard)
 
     p_q = sub.add_parser("query", help="read-only SQL over a sweep results folder or a run folder (tables: summary, "
                                        "daily, sanctions, runs; creators for a run folder or a sweep run with "
@@ -663,7 +736,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _check_numbers(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Command-line numbers that are not scenario fields (those are validated with the scenario)."""
     limits = (("replication", "--replication", 0, 1_000_000), ("workers", "--workers", 1, 1024),
-              ("max_rows", "--max-rows", 1, 10_000_000), ("require", "--require", 0, 10_000))
+              ("max_rows", "--max-rows", 1, 10_000_000), ("require", "--require", 0, 10_000),
+              ("limit", "--limit", 1, 10_000_000), ("port", "--port", 1, 65535))
     for attr, flag, lo, hi in limits:
         value = getattr(args, attr, None)
         if value is not None and not lo <= value <= hi:

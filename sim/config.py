@@ -37,8 +37,9 @@ from sim.errors import ScenarioError, ScenarioWarning, format_validation_error, 
 from sim.plain import plain
 from sim.policy import Policy
 from sim.schema import Budget, Followers, Money, Multiplier, Name, Share, StrictModel, Weight, WeightOrZero
-from sim.tactics import TacticConfig, TacticKind
+from sim.tactics import TacticConfig, TacticKind, creator_type_names
 from sim.tactics import kinds as tactic_kinds
+from sim.tactics import names as tactic_names
 from sim.tactics.keyed import KeyedByTactic, number_adapter
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "Scenario",
     "Tactics",
     "Target",
+    "Trend",
     "World",
     "apply_policy_changes",
     "check_timeline",
@@ -524,8 +526,94 @@ class Ramp(_Strict):
         return self.start_value + (self.end_value - self.start_value) * frac
 
 
-# An incentive entry keeps its programme type's class when dumped (overrides, sweeps, run records).
-TimelineEvent = Annotated[Campaign | SerializeAsAny[Incentive] | PolicyLaunch | Ramp, Field(discriminator="kind")]
+class Trend(_Strict):
+    """An emerging abuse trend: from ``start_day`` the world changes in some markets (empty: all),
+    reaching its full size over ``days`` days, and stays changed to the end of the run.
+
+    ``trend`` names the trend kind (``sim/platform/trends/``: ``adoption_wave``, ``cohort``,
+    ``evasion``, ``category_shock``, or one registered from outside livesim) and ``tactic`` its
+    subject, any registered tactic. Like incentive programmes, each kind subclasses this block
+    with ``trend: Literal["<kind>"]`` and its own parameters; validating a ``Trend`` hands the
+    entry to the registered kind's class. A trend is world behaviour, not a lever: the platform
+    does not know it happens (the run records it apart, as ground truth).
+    """
+
+    kind: Literal["trend"]
+    trend: Name
+    name: Name
+    markets: list[Name] = Field(default_factory=list, description="empty means every market")
+    start_day: EventDay
+    days: EventDays = 1
+    tactic: Name
+
+    def __init__(self, /, **data: Any) -> None:
+        if type(self) is Trend:  # validation would hand back another object: say so instead
+            raise TypeError("Trend is the base of the trend kinds: build a kind's class "
+                            "(e.g. AdoptionWaveConfig) or use Trend.model_validate(...)")
+        super().__init__(**data)
+
+    @property
+    def end_day(self) -> int:
+        """The day the trend reaches its full size (it stays in force after)."""
+        return self.start_day + self.days - 1
+
+    def level_on(self, day: int) -> float:
+        """Share of the trend's full size in force on ``day``: 0 before ``start_day``, then
+        1/days, 2/days, ... up to 1 on ``end_day`` and after."""
+        return min(max((day - self.start_day + 1) / self.days, 0.0), 1.0)
+
+    def group_names(self) -> dict[str, list[str]]:
+        """The entry's own group fields besides ``markets`` (``categories``, ``creator_types``...)
+        by name, as the scenario checks them against its world; empty for a kind without them."""
+        return {}
+
+    @field_validator("tactic")
+    @classmethod
+    def _known_tactic(cls, v: str) -> str:
+        allowed = list(tactic_names()[1:])
+        if v not in allowed:
+            raise ValueError(unknown_name_message(v, allowed, "tactic"))
+        return v
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _by_trend(cls, value: Any, handler: ModelWrapValidatorHandler[Trend]) -> Trend:
+        if cls is not Trend:  # a kind's own class: validate its fields
+            return handler(value)
+        from sim.platform.trends.registry import config_class, trend_names  # the registry imports this module
+
+        if isinstance(value, Trend) and type(value) is not Trend:
+            return value
+        trend = value.get("trend") if isinstance(value, dict) else None
+        config = config_class(trend) if isinstance(trend, str) else None
+        if config is None:
+            if not isinstance(value, dict):
+                return handler(value)  # pydantic's own message for a block that is not a table
+            names = ", ".join(repr(n) for n in trend_names())
+            if trend is None:
+                raise ValidationError.from_exception_data("Trend", [InitErrorDetails(
+                    type=PydanticCustomError("missing_trend", "required field is missing; allowed trend kinds: {names}",
+                                             {"names": names}), loc=("trend",), input=None)])
+            raise ValidationError.from_exception_data("Trend", [InitErrorDetails(
+                type=PydanticCustomError("unknown_trend", "unknown trend kind; allowed: {names}", {"names": names}),
+                loc=("trend",), input=trend)])
+        try:
+            return config.model_validate(value)
+        except ValidationError as exc:
+            extra = [e for e in exc.errors(include_url=False) if e["type"] == "extra_forbidden" and len(e["loc"]) == 1]
+            if not extra:
+                raise
+            key = str(extra[0]["loc"][0])  # name the kind's own fields, not this base's
+            raise ValidationError.from_exception_data("Trend", [InitErrorDetails(
+                type=PydanticCustomError("unknown_key", "{msg}",
+                                         {"msg": unknown_name_message(key, list(config.model_fields), "key")}),
+                loc=(key,), input=None)]) from None
+
+
+# An incentive entry keeps its programme type's class when dumped (overrides, sweeps, run records),
+# and so does a trend its kind's.
+TimelineEvent = Annotated[Campaign | SerializeAsAny[Incentive] | PolicyLaunch | Ramp | SerializeAsAny[Trend],
+                          Field(discriminator="kind")]
 
 
 class Target(_Strict):
@@ -709,6 +797,17 @@ class Scenario(_Strict):
                         f"@policy.commission_cap_by_category|unknown category {c!r}; "
                         f"allowed: {', '.join(sorted(categories))}"
                     )
+        groups = {"categories": categories, "creator_types": set(creator_type_names())}
+        for i, event in enumerate(self.timeline):
+            if event.kind != "trend":
+                continue
+            for field, given in event.group_names().items():
+                allowed = groups["categories" if field.startswith("categor") else "creator_types"]
+                for name in given:
+                    if name not in allowed:
+                        what = "category" if field.startswith("categor") else "creator type"
+                        raise ValueError(f"@timeline[{i}].{field}|unknown {what} {name!r}; allowed: "
+                                         f"{', '.join(sorted(allowed))}")
         for i, event in enumerate(self.timeline):
             targets = event.markets or sorted(markets)
             if event.kind == "policy":
@@ -900,8 +999,8 @@ def check_timeline(scenario: Scenario, source: str) -> None:
     for i, event in enumerate(scenario.timeline):
         label = f"timeline[{i}] ({event.name})"
         start = event.start_day
-        if event.kind in ("campaign", "incentive"):
-            end = start + event.days - 1
+        if event.kind in ("campaign", "incentive", "trend"):
+            end = start + event.days - 1  # a trend is at full size from then on
         elif event.kind == "ramp":
             end = start + event.days  # the end value is reached on this day
         else:

@@ -55,7 +55,7 @@ def format_validation_error(exc: ValidationError, source: str, root: type[BaseMo
         allowed = unknown_name_message(str(loc[-1]), allowed_names, "key")
         return ScenarioError(source, path, None, allowed)
     if kind == "union_tag_not_found":  # a timeline entry or a ladder without its kind
-        kinds = "campaign, incentive, policy, ramp" if path.startswith("timeline") else "health_score, points, tiers"
+        kinds = "campaign, incentive, policy, ramp, trend" if path.startswith("timeline") else "health_score, points, tiers"
         return ScenarioError(source, f"{path}.kind" if path else "kind", None,
                              f"required field is missing; allowed kinds: {kinds}")
     if kind == "missing":
@@ -74,13 +74,17 @@ def format_validation_error(exc: ValidationError, source: str, root: type[BaseMo
 
 def _dotted(loc: list[Any]) -> str:
     out = ""
+    after_index = False
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("campaign", "incentive", "policy", "ramp") and out.endswith("]"):
-            continue  # the tag of a timeline entry's kind
-        else:
-            out += ("." if out else "") + str(part)
+            after_index = True
+            continue
+        if part in ("campaign", "incentive", "policy", "ramp", "trend") and after_index:
+            after_index = False
+            continue  # the tag of a timeline entry's kind (once: a trend entry has a field "trend")
+        after_index = False
+        out += ("." if out else "") + str(part)
     return out
 
 

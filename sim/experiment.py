@@ -10,7 +10,7 @@ Storage under ``results/<sweep>/``:
   (write a temporary file, then rename) at most every couple of seconds and at the end, so
   thousands of runs do not rewrite it thousands of times.
 - ``summary/<run_id>.parquet``, ``daily/<run_id>.parquet``, ``sanctions/<run_id>.parquet``
-  (and ``creators/`` on request): one shard per finished run, each written atomically. The
+  (and ``creators/``, ``events/`` on request): one shard per finished run, each written atomically. The
   shards are the record of what is done: a run whose shards are all present is done, whatever
   the manifest last said. A sweep killed at any moment loses at most the runs in flight; a
   shard is either complete or absent.
@@ -50,7 +50,7 @@ from sim.workerinit import exit_without_collecting, start_pool_worker
 __all__ = ["MANIFEST", "SCHEDULER_TIMEOUT_S", "SHARD_KINDS", "SweepOutcome", "execute", "read_manifest",
            "run_spec"]
 
-SHARD_KINDS = ("summary", "daily", "sanctions", "creators")
+SHARD_KINDS = ("summary", "daily", "sanctions", "creators", "events")
 MANIFEST = "manifest.json"
 SCENARIO_DIR = "scenarios"  # the resolved base scenario and each variant's, as TOML
 SCHEDULER_TIMEOUT_S = 10.0  # how long --scheduler may take to answer (stated in --help)
@@ -68,14 +68,16 @@ class SweepOutcome:
     seconds: float
 
 
-def run_spec(spec: RunSpec, with_creators: bool = False) -> dict[str, Any]:
-    """Run one sweep run; never raises: failures come back as ``status == "failed"``."""
+def run_spec(spec: RunSpec, with_creators: bool = False, with_events: bool = False) -> dict[str, Any]:
+    """Run one sweep run; never raises: failures come back as ``status == "failed"``.
+
+    ``with_creators`` and ``with_events`` add the run's creators table and event log to its shards."""
     from sim.runner import run
 
     t0 = time.perf_counter()
     code = prov.code_identity()  # of this process, which may not be the sweep's (resume, a cluster)
     try:
-        result = run(spec.scenario, replication=spec.replication)
+        result = run(spec.scenario, replication=spec.replication, events=with_events)
     except Exception as exc:  # a failing run must not stop the sweep
         return {
             "run_id": spec.run_id,
@@ -96,6 +98,8 @@ def run_spec(spec: RunSpec, with_creators: bool = False) -> dict[str, Any]:
     }
     if with_creators:
         frames["creators"] = _tagged(result.creators, tags)
+    if with_events and result.events is not None:
+        frames["events"] = _tagged(result.events, tags)
     return {
         "run_id": spec.run_id,
         "status": "done",
@@ -273,8 +277,8 @@ def read_manifest(path: Path, consequence: str) -> dict[str, Any]:
     return doc
 
 
-def _shards_complete(out_dir: Path, run_id: str, with_creators: bool) -> bool:
-    kinds = SHARD_KINDS if with_creators else SHARD_KINDS[:3]
+def _shards_complete(out_dir: Path, run_id: str, with_creators: bool, with_events: bool = False) -> bool:
+    kinds = (*SHARD_KINDS[:3], *(["creators"] if with_creators else []), *(["events"] if with_events else []))
     return all((out_dir / k / f"{run_id}.parquet").is_file() for k in kinds)
 
 
@@ -403,6 +407,7 @@ def execute(
     overwrite: bool = False,
     force: bool = False,
     with_creators: bool = False,
+    with_events: bool = False,
     progress: ProgressFn | None = None,
     notify: Callable[[str], None] | None = None,
     can_resume: bool = True,
@@ -449,7 +454,7 @@ def execute(
             _remove_created(created, out_dir)
             raise
         return _execute_runs(specs, out_dir, manifest, workers=workers, backend=backend, client=client,
-                             with_creators=with_creators, progress=progress, t0=t0)
+                             with_creators=with_creators, with_events=with_events, progress=progress, t0=t0)
     finally:
         if lock is not None:
             lock.release()
@@ -460,12 +465,13 @@ def execute(
 
 
 def _execute_runs(specs: list[RunSpec], out_dir: Path, manifest: Manifest, *, workers: int, backend: str,
-                  client: Any, with_creators: bool, progress: ProgressFn | None, t0: float) -> SweepOutcome:
+                  client: Any, with_creators: bool, progress: ProgressFn | None, t0: float,
+                  with_events: bool = False) -> SweepOutcome:
     # The shards are the record of what is done (the manifest may lag by a moment).
     todo = []
     for s in specs:
         entry = manifest.doc["runs"][s.run_id]
-        if _shards_complete(out_dir, s.run_id, with_creators):
+        if _shards_complete(out_dir, s.run_id, with_creators, with_events):
             if entry["status"] != "done":
                 entry["status"] = "done"
                 entry.pop("error", None)
@@ -494,12 +500,12 @@ def _execute_runs(specs: list[RunSpec], out_dir: Path, manifest: Manifest, *, wo
         progress(skipped, 0, len(specs), len(todo), 0.0)
     try:
         if backend == "dask":
-            _run_dask(todo, client, with_creators, finish)
+            _run_dask(todo, client, with_creators, finish, with_events)
         elif workers <= 1:
             for spec in todo:
-                finish(run_spec(spec, with_creators))
+                finish(run_spec(spec, with_creators, with_events))
         else:
-            _run_pool(todo, workers, with_creators, finish)
+            _run_pool(todo, workers, with_creators, finish, with_events)
     finally:
         manifest.save()
     return SweepOutcome(out_dir, done, failed, skipped, time.perf_counter() - t0)
@@ -552,14 +558,15 @@ def _clear_sweep_folder(out_dir: Path, doc: dict[str, Any], notify: Callable[[st
         notify(note)
 
 
-def _run_pool(todo: Iterable[RunSpec], workers: int, with_creators: bool, finish: Callable) -> None:
+def _run_pool(todo: Iterable[RunSpec], workers: int, with_creators: bool, finish: Callable,
+              with_events: bool = False) -> None:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ctx = mp.get_context("spawn")  # no inherited state: the same in every OS
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=start_pool_worker,
                              initargs=(os.getpid(),)) as pool:
-        futures = {pool.submit(run_spec, spec, with_creators): spec for spec in todo}
+        futures = {pool.submit(run_spec, spec, with_creators, with_events): spec for spec in todo}
         for fut in as_completed(futures):
             spec = futures[fut]
             try:
@@ -629,10 +636,11 @@ def _local_cluster(workers: int) -> tuple[Any, Any]:
     return client, cluster
 
 
-def _run_dask(todo: list[RunSpec], client: Any, with_creators: bool, finish: Callable) -> None:
+def _run_dask(todo: list[RunSpec], client: Any, with_creators: bool, finish: Callable,
+              with_events: bool = False) -> None:
     from dask.distributed import as_completed
 
-    futures = {client.submit(run_spec, spec, with_creators, pure=False, key=f"livesim-{spec.run_id}"): spec
+    futures = {client.submit(run_spec, spec, with_creators, with_events, pure=False, key=f"livesim-{spec.run_id}"): spec
                for spec in todo}
     for fut in as_completed(list(futures)):
         spec = futures[fut]

@@ -27,6 +27,7 @@ from sim.agents.creators import CreatorTable
 from sim.config import Scenario, load_scenario, with_overrides
 from sim.datacollector import DayMetricsCollector
 from sim.day import Day, DayStreams, RollingSum
+from sim.events import EventLog, NoEvents
 from sim.labels import CreatorState
 from sim.metrics import METRICS, DayCounts, day_metrics, type_lookup
 from sim.platform.commerce import Ledger, OrderBook, settle, shop
@@ -37,6 +38,7 @@ from sim.platform.plan import plan
 from sim.platform.recommender import recommend
 from sim.platform.rewards import reward
 from sim.platform.timeline import Timeline
+from sim.platform.trends import WorldShift
 from sim.policy import Policy
 from sim.seeding import RunStreams, run_seed_sequence
 from sim.tactics import TacticArrays, adversary_type_codes
@@ -51,7 +53,8 @@ class LiveShopModel(mesa.Model):
 
     Keyword arguments only: ``scenario`` (a Scenario, a path, or None for the bundled
     baseline), ``replication`` (which world of the scenario's seed), ``rng`` (Mesa's seed
-    argument; when given it replaces the scenario seed), and overrides — ``n_buyers``,
+    argument; when given it replaces the scenario seed), ``events`` (keep the run's event log,
+    ``self.events``; see sim/events.py), and overrides — ``n_buyers``,
     ``n_creators``, ``days``, ``seed`` or any dotted path such as ``policy.referral_fee``.
     """
 
@@ -61,9 +64,11 @@ class LiveShopModel(mesa.Model):
         scenario: Scenario | str | Path | None = None,
         replication: int = 0,
         rng: int | np.random.SeedSequence | np.random.Generator | None = None,
+        events: bool = False,
         **overrides: Any,
     ) -> None:
         config = _resolve_scenario(scenario, overrides)
+        self.events: NoEvents = EventLog() if events else NoEvents()
         if isinstance(rng, np.random.Generator):
             rng = int(rng.integers(2**63))
         seq = run_seed_sequence(config.seed if rng is None else rng, replication)
@@ -73,6 +78,7 @@ class LiveShopModel(mesa.Model):
         self.replication = int(replication)
         self.seed_sequence = seq
         self._build_world()
+        self.world_shift = WorldShift(self)  # what abuse trends change (none in force yet)
         self.timeline = Timeline(self)
         self.schedule_recurring(self.refresh_levels, Schedule(interval=30, start=30.5))
         self.datacollector = DayMetricsCollector(list(METRICS))
@@ -234,6 +240,7 @@ class LiveShopModel(mesa.Model):
             self._totals += self.counts.table
         self.metrics_today = day_metrics(self)
         self.history.append(self.metrics_today)
+        self.events.end_of_day(self)
         self.datacollector.collect(self)
 
 

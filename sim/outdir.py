@@ -49,7 +49,9 @@ __all__ = [
 
 MARKER = "summary.json"
 # Every file a run may write; summary.json (the marker) is always written, and moved in last.
-RUN_FILES = ("daily.parquet", "creators.parquet", "sanctions.parquet", "scenario.toml", "daily.png", MARKER)
+RUN_FILES = ("daily.parquet", "creators.parquet", "sanctions.parquet", "trends.parquet", "events.parquet",
+             "scenario.toml", "daily.png",
+             MARKER)
 # What an untagged summary.json of an older livesim run folder owned.
 LEGACY_FILES = ("daily.parquet", "creators.parquet", "sanctions.parquet", "daily.png", MARKER)
 LEGACY_KEYS = ("scenario", "livesim_version", "metrics")
@@ -79,9 +81,11 @@ class Replacement:
         return f"replaced the earlier run in {self.path}{kept}"
 
 
-def run_files(plot: bool = True) -> list[str]:
-    """The files one run writes into its folder (summary.json, the marker, last)."""
-    return [n for n in RUN_FILES if plot or n != "daily.png"]
+def run_files(plot: bool = True, trends: bool = False, events: bool = True) -> list[str]:
+    """The files one run writes into its folder (summary.json, the marker, last); trends.parquet
+    only for a scenario with abuse trends, events.parquet only when the run keeps its event log."""
+    return [n for n in RUN_FILES if (plot or n != "daily.png") and (trends or n != "trends.parquet")
+            and (events or n != "events.parquet")]
 
 
 def _summary(folder: Path) -> dict[str, Any] | None:

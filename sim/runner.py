@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 
 from sim.config import Scenario, load_scenario, with_overrides
+from sim.events import EventLog
 from sim.labels import CreatorState
 from sim.metrics import METRICS, run_summary
 from sim.model import LiveShopModel
 from sim.outdir import MARKER, Replacement, check_out_dir, install, make_staging, run_files
+from sim.platform.trends import trends_frame
 from sim.provenance import RUN_FORMAT, livesim_version, provenance, scenario_hash, scenario_toml
 from sim.tactics import creator_type_names
 from sim.tactics import names as tactic_names
@@ -36,7 +38,9 @@ class RunResult:
     ``creators`` one row per creator account ever created; ``sanctions`` one row per
     enforcement decision (with its ground truth, detection source, sanction and appeal);
     ``summary`` the platform-wide run values keyed by metric name (``summary_by_market`` the
-    same per market).
+    same per market); ``trends`` one row per abuse trend (its onset and affected group: the
+    ground truth monitoring signals are scored against; empty without trends); ``events`` the run's
+    event log (:mod:`sim.events`), None when it was not kept.
     """
 
     scenario: Scenario
@@ -50,9 +54,12 @@ class RunResult:
     campaigns: list[dict[str, Any]]
     runtime_s: float
     seed_entropy: int = 0
+    # One row per abuse trend of the scenario (sim/platform/trends/): what, where, from when, whom.
+    trends: pd.DataFrame = field(default_factory=lambda: trends_frame([]))
     extra: dict[str, Any] = field(default_factory=dict)
     # The overrides applied to the scenario as given (dotted paths, plus days and seed), for the record.
     overrides: dict[str, Any] = field(default_factory=dict)
+    events: pd.DataFrame | None = None
 
     @property
     def platform_daily(self) -> pd.DataFrame:
@@ -66,8 +73,13 @@ def run(
     *,
     overrides: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
+    events: bool = False,
 ) -> RunResult:
     """Simulate ``scenario`` (a Scenario or a path) for its days; same inputs, same result.
+
+    ``events`` keeps the run's event log (``result.events``, :mod:`sim.events`; ``livesim run``
+    keeps it unless told not to); it draws no random numbers, so every other output is the same
+    with or without it.
 
     ``overrides`` (dotted paths such as ``policy.referral_fee``) are applied first and kept in
     the result, so summary.json says how the run differed from its scenario file. A world too
@@ -83,7 +95,7 @@ def run(
     scenario = with_overrides(scenario, overrides or {}, source=f"{source} (overrides)")
     check_memory(scenario, source)
     t0 = time.perf_counter()
-    model = LiveShopModel(scenario=scenario, replication=replication)
+    model = LiveShopModel(scenario=scenario, replication=replication, events=events)
     days = scenario.days
     while model.running:
         model.step()
@@ -161,12 +173,14 @@ def _result(model: LiveShopModel, runtime: float) -> RunResult:
         daily=daily,
         creators=creators_frame(model),
         sanctions=sanctions_frame(model),
+        events=model.events.frame(model) if isinstance(model.events, EventLog) else None,
         summary=summary["all"],
         summary_by_market={m: summary[m] for m in model.market_names},
         ledger=model.ledger.as_dict(),
         campaigns=campaigns,
         runtime_s=runtime,
         seed_entropy=int(model.seed_sequence.entropy),
+        trends=trends_frame([t.record() for t in model.timeline.trends]),
     )
 
 
@@ -192,6 +206,9 @@ def creators_frame(model: LiveShopModel) -> pd.DataFrame:
         "frozen", "suspended", "suspended_until",
     ):
         frame[name] = c.col(name).copy()
+    trends = [t.cfg.name for t in model.timeline.trends]
+    if trends:  # which trend changed the account (an adopter, a cohort's account): ground truth
+        frame["trend"] = pd.Categorical.from_codes(c.col("trend").astype(np.int64), trends)
     return frame
 
 
@@ -279,6 +296,7 @@ def summary_document(result: RunResult, files: list[str] | None = None) -> dict[
             "by_market": result.summary_by_market,
             "ledger": result.ledger,
             "campaigns": result.campaigns,
+            "trends": result.trends.to_dict(orient="records"),
             "units": {name: m.unit for name, m in METRICS.items()},
         }
     )
@@ -293,13 +311,17 @@ def write_run(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> R
     earlier run folder only livesim's own files are replaced (see :mod:`sim.outdir`).
     """
     out_dir = Path(out_dir)
-    files = run_files(plot)
+    files = run_files(plot, trends=len(result.trends) > 0, events=result.events is not None)
     check_out_dir(out_dir, files)
     tmp = make_staging(out_dir)
     try:
         result.daily.to_parquet(tmp / "daily.parquet", index=False)
         result.creators.to_parquet(tmp / "creators.parquet", index=False)
         result.sanctions.to_parquet(tmp / "sanctions.parquet", index=False)
+        if len(result.trends):
+            result.trends.to_parquet(tmp / "trends.parquet", index=False)
+        if result.events is not None:
+            result.events.to_parquet(tmp / "events.parquet", index=False, compression="zstd")
         (tmp / "scenario.toml").write_text(scenario_toml(result.scenario), encoding="utf-8")
         if plot:
             from analysis.plots import daily_overview
@@ -318,7 +340,8 @@ def write_run(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> R
 
 
 def write_outputs(result: RunResult, out_dir: str | Path, *, plot: bool = True) -> Path:
-    """Write daily.parquet, creators.parquet, sanctions.parquet, scenario.toml, summary.json and daily.png.
+    """Write daily.parquet, creators.parquet, sanctions.parquet, trends.parquet (with abuse trends),
+    events.parquet (when the run kept its event log), scenario.toml, summary.json and daily.png.
 
     The folder rules and the all-or-nothing writing of :func:`write_run` apply.
     """

@@ -39,6 +39,7 @@ STREAMS: tuple[str, ...] = (
     "onboard",
     "learn",
     "learn_start",
+    "trend",  # abuse trends (sim/platform/trends/): one sub-stream per timeline entry and day
 )
 
 
@@ -62,9 +63,11 @@ _INDEX = {name: i for i, name in enumerate(STREAMS)}
 _BUILD = tuple(name for name in STREAMS if name not in DAILY_STREAMS)
 
 
-def day_stream(seq: np.random.SeedSequence, name: str, day: int) -> np.random.Generator:
-    """The generator of daily stream ``name`` on ``day``."""
-    return np.random.default_rng(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, _INDEX[name], day)))
+def day_stream(seq: np.random.SeedSequence, name: str, day: int, *key: int) -> np.random.Generator:
+    """The generator of daily stream ``name`` on ``day`` (``key``: a sub-stream of it, e.g. one
+    per timeline entry, so that adding an entry never shifts another's draws)."""
+    return np.random.default_rng(np.random.SeedSequence(seq.entropy,
+                                                        spawn_key=(*seq.spawn_key, _INDEX[name], day, *key)))
 
 
 def day_streams(seq: np.random.SeedSequence, day: int) -> dict[str, np.random.Generator]:

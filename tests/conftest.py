@@ -48,6 +48,27 @@ def tiny_dict(enforced: bool = False, **world: object) -> dict:
     return data
 
 
+def harsh_dict(days: int = 60) -> dict:
+    """A small world under a trigger-happy platform (strict ladder, a low classifier threshold,
+    reviewers who confirm 40 % of clean items): honest creators get banned, appeal and win,
+    so every kind of event in a case file happens within a few seconds of simulation."""
+    return {
+        "name": "harsh",
+        "days": days,
+        "seed": 11,
+        "policy_preset": "strict",
+        "policy": {"detection": {"threshold": 1.5}, "review": {"specificity": 0.6, "capacity_per_day": 400}},
+        "world": {
+            "n_buyers": 4_000,
+            "n_creators": 200,
+            "markets": [
+                {"name": "aa", "buyer_share": 0.5, "creator_share": 0.5},
+                {"name": "bb", "buyer_share": 0.5, "creator_share": 0.5, "price_level": 0.5},
+            ],
+        },
+    }
+
+
 @pytest.fixture(scope="session")
 def baseline() -> Scenario:
     """The bundled baseline scenario."""

@@ -88,6 +88,8 @@ def t_edit(old: str, new: str) -> str:
 
 
 CAMPAIGN = '[[timeline]]\nkind = "campaign"\nname = "late"\n'
+TREND = ('[[timeline]]\nkind = "trend"\ntrend = "adoption_wave"\nname = "wave"\nstart_day = 3\ndays = 2\n'
+         'tactic = "counterfeit"\nshare = 0.3')
 RUN = ["run", "s.toml", "--quiet", "--no-plot"]
 VAL = ["validate", "s.toml", "--brief"]
 SW = ["sweep", "w.toml", "--quiet", "--workers", "1"]
@@ -223,6 +225,33 @@ CASES: list[tuple[str, dict[str, str | bytes | None], list[str], list[str]]] = [
                                        'path = "detection.nope"\nstart_value = 0.5\nend_value = 1.0')},
      VAL, ["s.toml", "timeline[1].path", "nope"]),
     ("event-missing-kind", {"s.toml": s_edit('kind = "campaign"\n', "")}, VAL, ["s.toml", "timeline[0].kind", "ramp"]),
+    # --- abuse trends (kind = "trend") -------------------------------------------------------
+    ("trend-unknown-kind", {"s.toml": s_add(TREND.replace("adoption_wave", "flood"))}, VAL,
+     ["s.toml", "timeline[1].trend", "'flood'", "adoption_wave", "category_shock", "cohort", "evasion"]),
+    ("trend-missing-kind", {"s.toml": s_add(TREND.replace('trend = "adoption_wave"\n', ""))}, VAL,
+     ["s.toml", "timeline[1].trend", "required", "adoption_wave"]),
+    ("trend-unknown-tactic", {"s.toml": s_add(TREND.replace('"counterfeit"', '"piracy"'))}, VAL,
+     ["s.toml", "timeline[1].tactic", "'piracy'", "counterfeit"]),
+    ("trend-share-too-big", {"s.toml": s_add(TREND.replace("share = 0.3", "share = 1.5"))}, VAL,
+     ["s.toml", "timeline[1].share", "1.5", "less than or equal to 1"]),
+    ("trend-unknown-key", {"s.toml": s_add(TREND + "\ncolour = 1")}, VAL,
+     ["s.toml", "timeline[1].colour", "share"]),
+    ("trend-unknown-category", {"s.toml": s_add(TREND + '\ncategories = ["toys"]')}, VAL,
+     ["s.toml", "timeline[1].categories", "'toys'", "beauty"]),
+    ("trend-unknown-creator-type", {"s.toml": s_add(TREND + '\ncreator_types = ["robot"]')}, VAL,
+     ["s.toml", "timeline[1].creator_types", "'robot'", "opportunist"]),
+    ("trend-after-run", {"s.toml": s_add(TREND.replace("start_day = 3", "start_day = 40"))}, VAL,
+     ["s.toml", "timeline[1].start_day", "40", "last day"]),
+    ("trend-drop-inf", {"s.toml": s_add('[[timeline]]\nkind = "trend"\ntrend = "evasion"\nname = "e"\nstart_day = 2\n'
+                                        'tactic = "counterfeit"\ndprime_drop = inf')}, VAL,
+     ["s.toml", "timeline[1].dprime_drop", "finite"]),
+    ("trend-cohort-without-type", {"s.toml": s_add('[[timeline]]\nkind = "trend"\ntrend = "cohort"\nname = "c"\n'
+                                                   'start_day = 2\ntactic = "minor"\naccounts_per_day = 2')}, VAL,
+     ["s.toml", "timeline[1].creator_type", "minor", "ban_evader"]),
+    ("trend-shock-float-days", {"s.toml": s_add('[[timeline]]\nkind = "trend"\ntrend = "category_shock"\nname = "k"\n'
+                                                'start_day = 2\ndays = 2.5\ntactic = "counterfeit"\n'
+                                                'category = "beauty"\nexposure_multiplier = 3.0')}, VAL,
+     ["s.toml", "timeline[1].days", "2.5"]),
     ("enforcement-missing-kind", {"s.toml": s_edit("[policy]\n", "[policy]\nenforcement = { milestones = [] }\n")}, VAL,
      ["s.toml", "policy.enforcement.kind", "tiers"]),
     # --- targets inside a scenario ------------------------------------------------------------
@@ -396,7 +425,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path, monkeypatch: pytest.Mon
     _write(tmp_path, files)
     before = _tree(tmp_path)
     status = main(list(argv))
-    out, err = capsys.readouterr()
+    _, err = capsys.readouterr()
     assert status == 2, err
     assert "Traceback" not in err and "internal error" not in err
     assert err.endswith("\n") and err.count("\n") == 1, err

@@ -50,7 +50,8 @@ TINY_TOML = textwrap.dedent(
     """
 )
 TINY_MARKETS = ["sg", "id"]
-OUTPUT_FILES = {"daily.parquet", "creators.parquet", "sanctions.parquet", "scenario.toml", "summary.json", "daily.png"}
+OUTPUT_FILES = {"daily.parquet", "creators.parquet", "sanctions.parquet", "events.parquet", "scenario.toml", "summary.json",
+                "daily.png"}
 
 
 def _call(argv: list[str]) -> tuple[int, str, str]:

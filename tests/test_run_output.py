@@ -31,7 +31,7 @@ TINY = textwrap.dedent(
     n_creators = 80
     """
 )
-RUN_FILES = {"daily.parquet", "creators.parquet", "sanctions.parquet", "scenario.toml", "summary.json"}
+RUN_FILES = {"daily.parquet", "creators.parquet", "sanctions.parquet", "events.parquet", "scenario.toml", "summary.json"}
 
 
 def _call(argv: list[str]) -> tuple[int, str, str]:

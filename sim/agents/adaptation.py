@@ -359,6 +359,27 @@ class Learner:
                                         self._tactic[choice])
         c.col("intensity")[due] = intensity[rows, choice]
 
+    def switch(self, rows: np.ndarray, tactic: int, intensity: np.ndarray) -> None:
+        """Creators ``rows`` take up ``tactic`` at ``intensity`` (an abuse trend, not a choice of
+        theirs, sim/platform/trends/): the period of their old action ends (its violating streams
+        counted; its gain, cut short, not learned) and from now on they choose between staying
+        clean and the new tactic, starting on it at full level; a tactic the learner has no
+        action for (no creator type) they keep, learning nothing."""
+        c = self.model.creators
+        old = c.col("tactic")[rows].astype(np.int64)
+        np.add.at(self.trials, (rows, old), c.col("violating_streams")[rows] - c.col("violations_mark")[rows])
+        c.col("profit_mark")[rows] = c.col("profit")[rows]
+        c.col("taken_accum")[rows] = 0.0
+        c.col("mark_day")[rows] = self.model.day
+        c.col("violations_mark")[rows] = c.col("violating_streams")[rows]
+        c.col("tactic")[rows] = tactic
+        c.col("intensity")[rows] = intensity
+        if (tactic, 2) in self.actions:
+            self.allowed[rows] = (self._tactic == CLEAN) | (self._tactic == tactic)
+            c.col("action")[rows] = self.actions.index((tactic, 2))
+        else:
+            self.allowed[rows] = False
+
     def action_shares(self, ctype: CreatorType) -> np.ndarray:
         """Share of present creators of ``ctype`` currently on each action."""
         c = self.model.creators

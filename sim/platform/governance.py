@@ -125,7 +125,12 @@ class Governance:
         z = rng.standard_normal((n_c, lv.dprime.shape[1] - 1))[s.creator]  # one classifier per tactic
         violating = s.tactic > 0
         rows = np.flatnonzero(violating)
-        z[rows, s.tactic[rows] - 1] += lv.dprime[s.market[rows], s.tactic[rows]]
+        dprime = lv.dprime[s.market[rows], s.tactic[rows]]
+        evasion = model.world_shift.dprime_loss  # what evasion trends took off (sim/platform/trends/)
+        if evasion is not None:
+            ctype = model.creators.col("ctype")[s.creator[rows]]
+            dprime = np.maximum(dprime - evasion[s.market[rows], ctype, s.tactic[rows]], 0.0)
+        z[rows, s.tactic[rows] - 1] += dprime
         excess = z - lv.threshold[s.market][:, None]
         best = np.argmax(excess, axis=1)
         s.score = z[np.arange(n), best]
@@ -188,6 +193,10 @@ class Governance:
         idx = np.flatnonzero(first >= 0)
         real = s.tactic[idx] > 0
         reason = np.where(named[idx] > 0, named[idx], np.where(real, s.tactic[idx], MINOR))
+        if model.events.enabled:
+            believed = np.zeros(s.creator.size, dtype=np.int8)
+            believed[idx] = reason
+            model.events.streams(model, stream_hour, first, believed)
         items = {
             "creator": s.creator[idx],
             "market": s.market[idx],
@@ -244,6 +253,7 @@ class Governance:
             self._decide(a, auto=True)
             counts.add("auto_actions", a["market"])
             counts.add("moderation_cost", a["market"], lv.cost_per_auto[a["market"]])
+        model.events.flags(day, items, auto, idx.size)
         self.queue.push({k: v[~auto] for k, v in items.items()})
 
     # ---------------------------------------------------------------- review and appeals
@@ -266,6 +276,10 @@ class Governance:
         expired = (day - q["enqueued"]) > lv.sla_days[q["market"]]
         counts.add("expired_items", q["market"][expired])
         counts.add("expired_reactive_items", q["market"][expired & ~q["proactive"]])
+        if model.events.enabled and expired.any():
+            gone = {k: v[expired] for k, v in q.items()}
+            n_gone = gone["creator"].size
+            model.events.reviewed(day, gone, np.full(n_gone, 2), np.full(n_gone, np.nan))
         self.queue.keep(~expired)
         q = self.queue.items
 
@@ -310,6 +324,8 @@ class Governance:
             hour = _slot_hours(appeal_market, m, ready_at, lv.capacity)
             done = np.zeros(len(self.queue), dtype=bool)
             done[chosen] = True
+            if model.events.enabled:
+                model.events.reviewed(day, {k: v[chosen] for k, v in q.items()}, np.where(confirm, 0, 1), hour)
             decided = {k: v[chosen[confirm]] for k, v in q.items()}
             decided["decision_hour"] = hour[confirm]
             self.queue.keep(~done)

@@ -57,7 +57,11 @@ def plan(model: LiveShopModel, day: Day) -> None:
     rows = np.flatnonzero(live)
 
     tactic = c.col("tactic")[rows]
-    violate = rng.random(c.n)[rows] < c.col("intensity")[rows]  # a draw per creator: paired runs
+    p_violate = c.col("intensity")[rows]
+    shock = model.world_shift.violation_factor  # category shocks in force (sim/platform/trends/)
+    if shock is not None:
+        p_violate = np.minimum(p_violate * shock[market[rows], c.col("category")[rows], tactic], 1.0)
+    violate = rng.random(c.n)[rows] < p_violate  # a draw per creator: paired runs
     # Some tactics pay only on some days (incentive fraud: while enrolled in a programme).
     for kind in kinds():
         mine = tactic == code(kind.name)

@@ -1,10 +1,12 @@
-"""The timeline: dated campaigns and incentive programmes, fired by Mesa's event scheduler.
+"""The timeline: dated campaigns, incentive programmes, policy changes and abuse trends, fired
+by Mesa's event scheduler.
 
 Each scenario event becomes a runtime object whose bound methods are scheduled with
 ``model.schedule_event`` (or ``schedule_recurring`` for ramps) half a day before the step they
 affect, so they take effect at the start of that day (phase 1 of the step). Concurrent
 campaigns multiply, each only for the creators it admits. Incentive programmes are run by
-their registered type (``sim/platform/programmes/``): the timeline only builds and schedules them.
+their registered type (``sim/platform/programmes/``), abuse trends by their registered kind
+(``sim/platform/trends/``): the timeline only builds and schedules them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sim.config import Campaign, Eligibility, PolicyLaunch, Ramp, apply_policy_c
 from sim.labels import CreatorState
 from sim.platform.dated import DatedRun
 from sim.platform.programmes import Programme, programme_for
+from sim.platform.trends import TrendRun, trend_for
 
 if TYPE_CHECKING:
     from sim.model import LiveShopModel
@@ -97,7 +100,8 @@ class Timeline:
         self.incentives: list[Programme] = [programme_for(model, e) for e in events if e.kind == "incentive"]
         self.launches = [PolicyRun(model, e) for e in events if e.kind == "policy"]
         self.ramps = [RampRun(model, e) for e in events if e.kind == "ramp"]
-        for run in (*self.campaigns, *self.incentives, *self.launches, *self.ramps):
+        self.trends: list[TrendRun] = [trend_for(model, e) for e in events if e.kind == "trend"]
+        for run in (*self.campaigns, *self.incentives, *self.launches, *self.ramps, *self.trends):
             run.schedule()
 
     def traffic(self) -> np.ndarray:
