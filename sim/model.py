@@ -30,7 +30,7 @@ from sim.day import Day, DayStreams, RollingSum
 from sim.events import EventLog, NoEvents
 from sim.labels import CreatorState
 from sim.metrics import METRICS, DayCounts, day_metrics, type_lookup
-from sim.platform.commerce import Ledger, OrderBook, settle, shop
+from sim.platform.commerce import Ledger, OrderBook, expected_return_chance, settle, shop
 from sim.platform.governance import Governance
 from sim.platform.levers import Levers
 from sim.platform.lifecycle import adapt, add_creators, add_reentry, initial_levels, refresh_levels
@@ -137,7 +137,7 @@ class LiveShopModel(mesa.Model):
         # Expected monthly commission of the day-0 creators, net of change-of-mind returns: the income
         # metric's stand-in for the days of its 30-day window not yet run (no ramp from zero on day 1).
         rate = np.minimum(c.col("commission_rate"), self.levers.commission_cap[c.col("market"), c.col("category")])
-        kept = 1.0 - self.return_rate[c.col("category")] * np.exp(world.buyers.return_propensity_sigma**2 / 2.0)
+        kept = 1.0 - expected_return_chance(self.return_rate, world.buyers.return_propensity_sigma)[c.col("category")]
         self.expected_income = initial_levels(self) * rate * kept
 
         self._adversary_codes: tuple[int, ...] = ()  # adversary_type_codes() as of the last lookup table
