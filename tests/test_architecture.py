@@ -64,3 +64,15 @@ def test_phase_code_has_no_branch_on_a_ladder_kind(path: Path) -> None:
     kinds = set(LADDER_KINDS) - {"points"}
     named = [t.string for t in _code_tokens(path) if t.type == tokenize.STRING and t.string.strip("'\"") in kinds]
     assert named == [], f"{path.relative_to(ROOT)} names ladder kinds {named}"
+
+
+def test_every_package_of_the_source_tree_is_installed() -> None:
+    """Every folder of sim/ and analysis/ with an __init__.py is listed in pyproject's packages, so a
+    new plug-in folder (a trend kind, a signal, a ladder) is in the wheel, not only in the checkout."""
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {str(p.parent.relative_to(root)).replace("/", ".")
+             for top in ("sim", "analysis") for p in (root / top).rglob("__init__.py")}
+    assert found <= listed, f"not in [tool.setuptools] packages: {sorted(found - listed)}"
