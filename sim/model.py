@@ -110,8 +110,7 @@ class LiveShopModel(mesa.Model):
         self.policies = [cfg.market_policy(name) for name in self.market_names]
         self.levers = Levers(self.policies, self.category_names)
 
-        # Per-tactic numbers, indexed by tactic code (sim/tactics/).
-        self.tactics = TacticArrays.of(world)
+        self.tactics = TacticArrays.of(world)  # per-tactic numbers, indexed by tactic code (sim/tactics/)
 
         self.governance = Governance(self)
         self.learner = Learner(self)
@@ -130,9 +129,8 @@ class LiveShopModel(mesa.Model):
         self.buyers.add(b_market.astype(np.int16), self.rngs["buyers"], day=0)
         self.buyers.n_initial = world.n_buyers
 
-        # Usual live supply per market: the reference for the supply elasticity of sessions.
+        # Usual live supply per market: the sessions' supply elasticity's reference (none under a stream a day).
         c = self.creators
-        # (A market expecting under one stream a day has no meaningful reference: no elasticity.)
         self.reference_streams = np.bincount(c.col("market"), weights=c.col("streams_per_week") / 7.0, minlength=n_m)
         # Expected monthly commission of the day-0 creators, net of change-of-mind returns: the income
         # metric's stand-in for the days of its 30-day window not yet run (no ramp from zero on day 1).
