@@ -16,7 +16,9 @@ observed file (:mod:`analysis.observed`) for worlds whose runs reproduce its ``[
   ``r`` of every candidate with the same seed (common random numbers: candidates differ by their
   parameters, not their luck). Its loss is the root mean square implausibility of the fitted
   targets: the distance from the simulated mean to the observed value in half-band widths
-  (history matching's measure; 1 is the band's edge).
+  (history matching's measure; 1 is the band's edge). A target with a standard error widens its
+  band by the simulation's run-to-run noise, pooled over every world evaluated
+  (:class:`SimulationNoise`), not taken from each world's own few runs.
 * **Plausible set**: every evaluated world whose simulated means lie within every fitted
   target's band: a region of worlds the data cannot rule out, not one point (history matching's
   "not implausible" region). Its per-parameter ranges are what the data pins down.
@@ -38,7 +40,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,7 @@ from sim.errors import ScenarioError
 __all__ = [
     "CALIBRATION_FILES",
     "CalibrationResult",
+    "SimulationNoise",
     "calibrate",
     "fit_table",
     "format_fit",
@@ -96,6 +99,7 @@ class CalibrationResult:
     # one row per (path, value) with its loss and whether it is within every fitted band.
     profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
     files: list[str] = field(default_factory=list)
+    noise: SimulationNoise | None = None  # the run-to-run noise every world was judged with
 
 
 # ---------------------------------------------------------------------------------------
@@ -144,13 +148,75 @@ def _stats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     return mean, sd, mean - half, mean + half
 
 
-def _loss(obs: Observed, mean: np.ndarray, sd: np.ndarray, n: int) -> tuple[float, bool, list[float]]:
-    """Root mean square implausibility over the fitted targets; whether every fitted target is
-    within its band; every target's implausibility."""
-    imp = [t.implausibility(float(m), float(s), n) for t, m, s in zip(obs.targets, mean, sd, strict=True)]
+def _loss(obs: Observed, mean: np.ndarray, noise_sd: np.ndarray, n: int) -> tuple[float, bool, list[float]]:
+    """Root mean square implausibility over the fitted targets of means over ``n`` runs, one run's
+    noise being ``noise_sd`` per target; whether every fitted target is within its band; every
+    target's implausibility."""
+    scale = _noise_scale(obs, n)
+    imp = [t.implausibility(float(m), float(s) * scale) for t, m, s in zip(obs.targets, mean, noise_sd, strict=True)]
     fitted = [i for t, i in zip(obs.targets, imp, strict=True) if not t.held_out]
     loss = math.sqrt(sum(i * i for i in fitted) / len(fitted))
     return loss, all(i <= 1.0 for i in fitted), imp
+
+
+def _noise_scale(obs: Observed, n: int) -> float:
+    """The noise of a mean over ``n`` runs less the observation, in units of one run's: 1 / sqrt(n),
+    and a synthetic observation's own runs add theirs (a difference of two independent means)."""
+    return math.sqrt(1.0 / max(n, 1) + (1.0 / obs.observation_runs if obs.observation_runs else 0.0))
+
+
+@dataclass(frozen=True)
+class SimulationNoise:
+    """Each target's run-to-run noise, pooled over the worlds evaluated.
+
+    A world run ``n`` times gives per target a standard deviation over its runs; alone (two runs
+    per candidate: one degree of freedom) that is a very unreliable estimate, yet it sets how far
+    a simulated mean may stray from an observation with a standard error. The pool sums every
+    world's relative variance ``(sd / mean)^2`` weighted by its degrees of freedom ``n - 1``: the
+    pooled within-world variance, on the relative scale because a search's worlds differ in their
+    means by orders of magnitude and in their relative noise far less. A world whose mean is zero
+    or not finite adds nothing for that target."""
+
+    ss: tuple[float, ...]  # per target: the sum over worlds of (n - 1) (sd / mean)^2
+    df: tuple[int, ...]  # per target: the sum over worlds of n - 1 (the degrees of freedom)
+
+    @classmethod
+    def empty(cls, k: int) -> SimulationNoise:
+        return cls((0.0,) * k, (0,) * k)
+
+    def add(self, mean: Sequence[float], sd: Sequence[float], n: int) -> SimulationNoise:
+        """The pool with one more world: its per-target means and standard deviations over ``n`` runs."""
+        ss, df = list(self.ss), list(self.df)
+        for i, (m, s) in enumerate(zip(mean, sd, strict=True)):
+            if n > 1 and m != 0 and math.isfinite(m) and math.isfinite(s):
+                ss[i] += (n - 1) * (s / m) ** 2
+                df[i] += n - 1
+        return SimulationNoise(tuple(ss), tuple(df))
+
+    @property
+    def relative_sd(self) -> np.ndarray:
+        """Per target: the pooled relative standard deviation of one run (0 without a degree of freedom)."""
+        return np.array([math.sqrt(s / d) if d else 0.0 for s, d in zip(self.ss, self.df, strict=True)])
+
+    def sd_at(self, obs: Observed) -> np.ndarray:
+        """Per target: one run's noise in a world that reproduces the observation (the pooled
+        relative sd times the observed value), the same for every world judged."""
+        return self.relative_sd * np.array([abs(t.centre) for t in obs.targets], dtype=float)
+
+
+def _pooled(prior: SimulationNoise, trials: list[Any], reps: int,
+            fresh: dict[int, tuple[list[float], list[float]]]) -> SimulationNoise:
+    """``prior`` and every complete trial's world (its stored means and sds, or ``fresh`` ones of
+    trials being judged), added in trial order: a resumed search pools exactly the same numbers."""
+    from optuna.trial import TrialState
+
+    worlds = {t.number: (t.user_attrs["mean"], t.user_attrs["sd"]) for t in trials
+              if t.state == TrialState.COMPLETE and "mean" in t.user_attrs}
+    worlds.update(fresh)
+    noise = prior
+    for number in sorted(worlds):
+        noise = noise.add(*worlds[number], reps)
+    return noise
 
 
 # ---------------------------------------------------------------------------------------
@@ -326,10 +392,16 @@ def calibrate(
     progress: Callable[[int, int], None] | None = None,
     notify: Callable[[str], None] | None = None,
     mode: str = "observed",
+    noise: SimulationNoise | None = None,
 ) -> CalibrationResult:
     """Fit ``scenario``'s world to ``observed`` with ``budget`` evaluated candidates (each run
     ``observed.replications`` times), then check the best on fresh replications and write the
-    calibration's files into ``out`` (a new or empty folder, or its own with ``resume``)."""
+    calibration's files into ``out`` (a new or empty folder, or its own with ``resume``).
+
+    Every world is judged with the run-to-run noise pooled over the worlds evaluated
+    (:class:`SimulationNoise`): during the search, those up to the end of its batch; at the end,
+    every one, so the plausible set, the best world and the slices share one estimate. ``noise``
+    holds runs made before the search to pool with its own (an identifiability check's known world)."""
     import optuna
     from optuna.distributions import FloatDistribution
     from optuna.trial import TrialState
@@ -369,6 +441,7 @@ def calibrate(
         runner.close()
         raise
     dist = {p.path: FloatDistribution(float(p.low), float(p.high), log=p.log) for p in observed.fit}
+    prior = noise if noise is not None else SimulationNoise.empty(len(observed.targets))
     try:
         while True:
             trials = study.get_trials(deepcopy=False)
@@ -386,19 +459,25 @@ def calibrate(
                 study.ask(dist)
             batch = [t for t in study.get_trials(deepcopy=False)[start:end] if t.state == TrialState.RUNNING]
             results = _evaluate(runner, scenario, observed, [(t.number, t.params) for t in batch], range(reps))
+            fresh: dict[int, tuple[list[float], list[float]]] = {}
             for t, res in zip(batch, results, strict=True):
                 if res["error"] is not None or not res["values"]:
                     note(t.number, "error", str(res["error"])[:500])
                     study.tell(t.number, state=TrialState.FAIL)
                     continue
-                values = np.array(res["values"], dtype=float)
-                mean, sd, _, _ = _stats(values)
-                loss, ok, _ = _loss(observed, mean, sd, values.shape[0])
-                note(t.number, "mean", [float(x) for x in mean])
-                note(t.number, "sd", [float(x) for x in sd])
-                note(t.number, "plausible", bool(ok))
-                study.tell(t.number, float(loss) if math.isfinite(loss) else 1e300)
-        trials_df = _trials_frame(study, observed)
+                mean, sd, _, _ = _stats(np.array(res["values"], dtype=float))
+                fresh[t.number] = ([float(x) for x in mean], [float(x) for x in sd])
+                note(t.number, "mean", fresh[t.number][0])
+                note(t.number, "sd", fresh[t.number][1])
+            # The batch is judged with the noise of every world up to its end (its own included).
+            noise_sd = _pooled(prior, study.get_trials(deepcopy=False), reps, fresh).sd_at(observed)
+            for number, (mean, _) in fresh.items():
+                loss, ok, _ = _loss(observed, np.array(mean, dtype=float), noise_sd, reps)
+                note(number, "plausible", bool(ok))
+                study.tell(number, float(loss) if math.isfinite(loss) else 1e300)
+        final = _pooled(prior, study.get_trials(deepcopy=False), reps, {})
+        noise_sd = final.sd_at(observed)
+        trials_df = _trials_frame(study, observed, noise_sd, reps)
         complete = trials_df[trials_df["state"] == "COMPLETE"]
         if complete.empty:
             raise ScenarioError(str(observed.source), None, None, "no candidate world could be run (every one failed; "
@@ -408,7 +487,7 @@ def calibrate(
         best_loss = float(best["loss"])
         if observed.profile_points and notify is not None:
             notify(f"profiles: {observed.profile_points} worlds per parameter on slices through the best one")
-        profiles = _profiles(runner, scenario, observed, best_params, best_loss, bool(best["plausible"]))
+        profiles = _profiles(runner, scenario, observed, best_params, best_loss, bool(best["plausible"]), noise_sd)
         # A world on a slice ran on the search's replications too: if it fits better, it is the best.
         better = profiles[~profiles["best"] & (profiles["loss"] < best_loss)] if len(profiles) else profiles
         if len(better):
@@ -424,7 +503,7 @@ def calibrate(
     if check["error"] is not None and not check["values"]:
         raise ScenarioError(str(observed.source), None, None, f"the best world failed on its check runs: {check['error']}")
     best_scenario, _ = _candidate(scenario, observed, {k: float(v) for k, v in best_params.items()})
-    fit = fit_table(observed, np.array(check["values"], dtype=float))
+    fit = fit_table(observed, np.array(check["values"], dtype=float), noise_sd)
     nrmse = _nrmse(fit, held_out=False)
     nrmse_ho = _nrmse(fit, held_out=True)
     # Every evaluated world within every fitted band: the search's, then those of the slices.
@@ -434,7 +513,7 @@ def calibrate(
     plausible = pd.concat([found, on_slices], ignore_index=True) if len(on_slices) else found.reset_index(drop=True)
     result = CalibrationResult(out, best_params, best_loss, best_scenario, fit, nrmse, nrmse_ho,
                                trials_df, plausible, len(complete), time.perf_counter() - t0,
-                               ranges=[p.model_dump() for p in observed.fit], profiles=profiles)
+                               ranges=[p.model_dump() for p in observed.fit], profiles=profiles, noise=final)
     _write(result, observed, record, seed)
     return result
 
@@ -449,7 +528,7 @@ def profile_grid(lo: float, hi: float, log: bool, k: int) -> np.ndarray:
 
 
 def _profiles(runner: _Runner, base: Scenario, obs: Observed, best: dict[str, float | int], best_loss: float,
-              best_plausible: bool) -> pd.DataFrame:
+              best_plausible: bool, noise_sd: np.ndarray) -> pd.DataFrame:
     """Per fitted parameter, ``profile_points`` worlds across its range with every other parameter
     at its best value, run on the search's replications (so they compare with the best world's
     loss under common random numbers). The best world itself is one row of every slice. Each row
@@ -477,8 +556,8 @@ def _profiles(runner: _Runner, base: Scenario, obs: Observed, best: dict[str, fl
             rows.append(row | {"loss": math.inf, "plausible": False})
             continue
         values = np.array(res["values"], dtype=float)
-        mean, sd, _, _ = _stats(values)
-        loss, ok, _ = _loss(obs, mean, sd, values.shape[0])
+        mean, _, _, _ = _stats(values)
+        loss, ok, _ = _loss(obs, mean, noise_sd, values.shape[0])
         rows.append(row | {"loss": loss, "plausible": ok} | dict(zip(names, (float(m) for m in mean), strict=True)))
     frame = pd.DataFrame(rows, columns=cols)
     return frame.sort_values(["path", "value"], kind="stable").reset_index(drop=True)
@@ -547,32 +626,40 @@ def scenario_fit(scenario: Scenario, observed: Observed, *, replications: int | 
     return fit, _nrmse(fit, held_out=False), _nrmse(fit, held_out=True)
 
 
-def _trials_frame(study: Any, obs: Observed) -> pd.DataFrame:
+def _trials_frame(study: Any, obs: Observed, noise_sd: np.ndarray, reps: int) -> pd.DataFrame:
+    """Every trial: its parameters, its loss and plausibility judged with the final pooled noise
+    (``noise_sd``), the loss it was told in the search (``search_loss``, judged with the noise known
+    then) and its simulated means."""
     rows = []
     names = [t.describe() for t in obs.targets]
     for t in study.get_trials(deepcopy=False):
-        row: dict[str, Any] = {"trial": t.number, "state": t.state.name,
-                               "loss": t.value if t.value is not None else float("nan")}
+        mean = t.user_attrs.get("mean") if t.state.name == "COMPLETE" else None
+        loss, ok = (float("nan"), False) if not mean else _loss(obs, np.array(mean, dtype=float), noise_sd, reps)[:2]
+        row: dict[str, Any] = {"trial": t.number, "state": t.state.name, "loss": loss,
+                               "search_loss": t.value if t.value is not None else float("nan")}
         for p in obs.fit:
             row[p.path] = obs.value(p, t.params[p.path]) if p.path in t.params else float("nan")
-        mean = t.user_attrs.get("mean")
         for i, name in enumerate(names):
             row[f"sim: {name}"] = mean[i] if mean else float("nan")
-        row["plausible"] = bool(t.user_attrs.get("plausible", False))
+        row["plausible"] = bool(ok)
         row["error"] = t.user_attrs.get("error")
         rows.append(row)
     frame = pd.DataFrame(rows)
     return frame.sort_values("trial").reset_index(drop=True)
 
 
-def fit_table(obs: Observed, values: np.ndarray) -> pd.DataFrame:
+def fit_table(obs: Observed, values: np.ndarray, noise_sd: np.ndarray | None = None) -> pd.DataFrame:
     """Per target, from ``values`` (replications x targets): observed, simulated mean and 95 %
-    interval, normalised error, implausibility, within the band, held out."""
+    interval, normalised error, implausibility, within the band, held out. The implausibility
+    counts one run's noise as ``noise_sd`` (a calibration's pooled estimate), else as the sd of
+    these runs."""
     mean, sd, low, high = _stats(values)
+    scale = _noise_scale(obs, values.shape[0])
+    noise_sd = sd if noise_sd is None else noise_sd
     rows = []
     for i, t in enumerate(obs.targets):
         m = float(mean[i])
-        imp = t.implausibility(m, float(sd[i]), values.shape[0])
+        imp = t.implausibility(m, float(noise_sd[i]) * scale)
         rows.append({"target": t.describe(), "metric": t.metric, "market": t.market,
                      "days": "" if t.days is None else f"{t.days[0]}-{t.days[1]}",
                      "observed": t.band_text(), "simulated": m, "low95": float(low[i]), "high95": float(high[i]),
@@ -622,6 +709,11 @@ def format_fit(result: CalibrationResult, markdown: bool = False) -> str:
     n = int(fit["n"].iloc[0]) if len(fit) else 0
     lines = [f"Fit of the best world ({n} fresh replications; loss {_g(result.best_loss)} in the search):", ""]
     lines += format_fit_table(fit, result.nrmse, result.nrmse_held_out, markdown)
+    if result.noise is not None and len(fit):
+        lines += ["", "Run-to-run noise of one run, pooled over the worlds evaluated (relative sd, degrees of "
+                  "freedom); it widens the band of each target given with an se:"]
+        lines += [f"  {name}: {r:.3f} ({d})" for name, r, d
+                  in zip(fit["target"], result.noise.relative_sd, result.noise.df, strict=True)]
     lines += ["", "Best world:"]
     lines += [f"  {k} = {v:g}" if isinstance(v, float) else f"  {k} = {v}" for k, v in result.best_params.items()]
     lines.append("")
@@ -679,6 +771,9 @@ def _write(result: CalibrationResult, obs: Observed, record: dict[str, Any], see
                    else result.nrmse_held_out, "plausible": len(result.plausible),
                    "evaluations": result.evaluations,
                    "intervals": json.loads(profile_intervals(result).to_json(orient="records"))})
+    if result.noise is not None:
+        record["simulation_noise"] = [{"target": t.describe(), "relative_sd": float(r), "df": int(d)} for t, r, d
+                                      in zip(obs.targets, result.noise.relative_sd, result.noise.df, strict=True)]
     _atomic_write(out / "calibration.json", json.dumps(record, indent=2).encode())
     _atomic_write(out / "fit.md", (f"# Calibration of {record['scenario']} to {obs.source}\n\n"
                                    + format_fit(result, markdown=True) + "\n").encode())
@@ -796,28 +891,29 @@ def truth_values(scenario: Scenario, obs: Observed) -> dict[str, float | int]:
     return out
 
 
-def synthetic_observed(obs: Observed, means: np.ndarray, sds: np.ndarray, n: int) -> Observed:
-    """``obs`` with every target moved to the known world's simulated mean (over ``n`` runs, with
-    standard deviations ``sds``), as a value with a standard error: the file's precision (a
-    tolerance or band half-width h counts as se h / 3; a one-sided band as 10 % of the value)
-    combined with the noise of the synthetic observation itself (sd / sqrt(n)). The search then
-    adds its own simulation noise (``ObservedTarget.half_width``), as history matching does."""
+def synthetic_observed(obs: Observed, means: np.ndarray, n: int) -> Observed:
+    """``obs`` with every target moved to the known world's simulated mean over ``n`` runs, as a
+    value with the file's precision as its standard error (a tolerance or band half-width h counts
+    as se h / 3; a one-sided band as 10 % of the value). The noise of the synthetic observation
+    itself is not baked into that se from its own few runs' sd: the observed file records its
+    ``n`` runs (``observation_runs``) and every comparison adds the pooled noise of a mean over
+    ``n`` runs (:class:`SimulationNoise`), beside the compared world's own, as history matching
+    does."""
     from dataclasses import replace
 
     from analysis.observed import SIGMAS
 
     targets = []
-    for t, m, sd in zip(obs.targets, means, sds, strict=True):
-        m, sd = float(m), float(sd)
+    for t, m in zip(obs.targets, means, strict=True):
+        m = float(m)
         if t.se is not None:
-            file_se = t.se
+            se = t.se
         else:
             h = t.half_width()
-            file_se = (h if math.isfinite(h) else ONE_SIDED_TOLERANCE * abs(m)) / SIGMAS
-        se = math.sqrt(file_se**2 + sd**2 / max(n, 1)) or 1e-12
-        targets.append(t.model_copy(update={"value": m, "se": se, "tolerance": None, "min": None, "max": None,
-                                            "label": ""}))
-    return replace(obs, targets=targets)
+            se = (h if math.isfinite(h) else ONE_SIDED_TOLERANCE * abs(m)) / SIGMAS
+        targets.append(t.model_copy(update={"value": m, "se": se or 1e-12, "tolerance": None, "min": None,
+                                            "max": None, "label": ""}))
+    return replace(obs, targets=targets, observation_runs=n)
 
 
 def identify(
@@ -836,7 +932,11 @@ def identify(
     per parameter how well it is recovered: the truth, the best value, the recovered interval
     (:func:`profile_intervals`), whether it holds the truth, and whether the targets pin the
     parameter down or leave it open. ``options`` go to :func:`calibrate` (``budget``, ``seed``,
-    ``progress``...). Writes ``identify.md`` beside the calibration's files."""
+    ``progress``...). Writes ``identify.md`` beside the calibration's files.
+
+    The synthetic observation is the known world's mean over ``max(5, 2 x replications)`` runs on
+    seeds the search never uses; its own noise is counted from the pooled estimate, not from the
+    sd of those few runs (:func:`synthetic_observed`)."""
     out = Path(out)
     _check_folder(out, resume)
     truth = truth_values(scenario, observed)
@@ -852,10 +952,13 @@ def identify(
     if made["error"] is not None and not made["values"]:
         raise ScenarioError(str(observed.source), None, None, f"the known world could not be run: {made['error']}")
     made_values = np.array(made["values"], dtype=float)
+    n_made = made_values.shape[0]
     means, sds, _, _ = _stats(made_values)
-    synthetic = synthetic_observed(observed, means, sds, made_values.shape[0])
+    synthetic = synthetic_observed(observed, means, n_made)
+    # The known world's runs are runs of a world like any candidate's: they join the noise pool.
+    noise = SimulationNoise.empty(len(observed.targets)).add([float(x) for x in means], [float(x) for x in sds], n_made)
     result = calibrate(scenario, synthetic, out, workers=workers, backend=backend, scheduler=scheduler,
-                       resume=resume, notify=notify, mode="identify", **options)
+                       resume=resume, notify=notify, mode="identify", noise=noise, **options)
     table = recovery_table(result, truth)
     text = format_recovery(table)
     _atomic_write(out / "identify.md", (f"# Identifiability of {len(truth)} parameters from "

@@ -224,6 +224,10 @@ class Observed:
     targets: list[ObservedTarget]
     fit: list[FitParameter]
     integer: dict[str, bool]  # per fitted path: the scenario field holds an integer
+    # Runs of the model behind each target's value: 0 for real data. A synthetic observation
+    # (``livesim calibrate --identify``) is the mean of this many runs, so its own run-to-run
+    # noise is part of every comparison with it (analysis.calibrate adds it to each se target).
+    observation_runs: int = 0
 
     @property
     def fitted(self) -> list[ObservedTarget]:

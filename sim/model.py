@@ -29,7 +29,7 @@ from sim.day import Day, DayStreams, RollingSum
 from sim.events import EventLog, NoEvents
 from sim.labels import CreatorState
 from sim.metrics import METRICS, DayCounts, day_metrics, type_lookup
-from sim.platform.commerce import Ledger, OrderBook, settle, shop
+from sim.platform.commerce import Ledger, OrderBook, expected_return_chance, settle, shop
 from sim.platform.governance import Governance
 from sim.platform.levers import Levers
 from sim.platform.lifecycle import adapt, add_creators, add_reentry, initial_levels, refresh_levels
@@ -110,8 +110,7 @@ class LiveShopModel(mesa.Model):
         self.policies = [cfg.market_policy(name) for name in self.market_names]
         self.levers = Levers(self.policies, self.category_names)
 
-        # Per-tactic numbers, indexed by tactic code (sim/tactics/).
-        self.tactics = TacticArrays.of(world)
+        self.tactics = TacticArrays.of(world)  # per-tactic numbers, indexed by tactic code (sim/tactics/)
 
         self.governance = Governance(self)
         self.learner = Learner(self)
@@ -130,14 +129,13 @@ class LiveShopModel(mesa.Model):
         self.buyers.add(b_market.astype(np.int16), self.rngs["buyers"], day=0)
         self.buyers.n_initial = world.n_buyers
 
-        # Usual live supply per market: the reference for the supply elasticity of sessions.
+        # Usual live supply per market: the sessions' supply elasticity's reference (none under a stream a day).
         c = self.creators
-        # (A market expecting under one stream a day has no meaningful reference: no elasticity.)
         self.reference_streams = np.bincount(c.col("market"), weights=c.col("streams_per_week") / 7.0, minlength=n_m)
         # Expected monthly commission of the day-0 creators, net of change-of-mind returns: the income
         # metric's stand-in for the days of its 30-day window not yet run (no ramp from zero on day 1).
         rate = np.minimum(c.col("commission_rate"), self.levers.commission_cap[c.col("market"), c.col("category")])
-        kept = 1.0 - self.return_rate[c.col("category")] * np.exp(world.buyers.return_propensity_sigma**2 / 2.0)
+        kept = 1.0 - expected_return_chance(self.return_rate, world.buyers.return_propensity_sigma)[c.col("category")]
         self.expected_income = initial_levels(self) * rate * kept
 
         self._adversary_codes: tuple[int, ...] = ()  # adversary_type_codes() as of the last lookup table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from sim.config import (
     BuyerPopulation,
     Campaign,
     CreatorMix,
+    CreatorPopulation,
     Market,
     Policy,
     Scenario,
@@ -111,10 +113,22 @@ def test_baseline_loads_at_full_scale() -> None:
     assert s.days == 180
 
 
+def _fitted_paths() -> dict[str, tuple[float, float]]:
+    """The world parameters scenarios/observed/public_facts.toml fits, with their ranges."""
+    observed = tomllib.loads((BASELINE.parent / "observed" / "public_facts.toml").read_text(encoding="utf-8"))
+    return {f["path"]: (f["low"], f["high"]) for f in observed["fit"]}
+
+
 def test_baseline_unset_values_take_config_defaults() -> None:
-    """Every block baseline.toml does not write equals the default declared in sim/config.py."""
+    """Every value baseline.toml does not write equals the default declared in sim/config.py; of the
+    buyer and creator populations it writes only the parameters fitted to the public facts."""
     s = load_scenario(BASELINE)
-    assert s.world.buyers == BuyerPopulation()
+    fitted = _fitted_paths()
+    buyers = {p.rsplit(".", 1)[1] for p in fitted if p.startswith("world.buyers.")}
+    creators = {p.rsplit(".", 1)[1] for p in fitted if p.startswith("world.creators.")}
+    assert buyers and creators
+    assert s.world.buyers.model_dump(exclude=buyers) == BuyerPopulation().model_dump(exclude=buyers)
+    assert s.world.creators.model_dump(exclude=creators) == CreatorPopulation().model_dump(exclude=creators)
     assert s.world.tactics == Tactics()
     assert s.world.categories == World().categories
     assert s.policy.recommender == Recommender()
@@ -123,6 +137,17 @@ def test_baseline_unset_values_take_config_defaults() -> None:
     for market in s.world.markets:
         for field in ("base_conversion", "delivery_days", "activity_level"):
             assert getattr(market, field) == Market.model_fields[field].default, (market.name, field)
+
+
+def test_baseline_writes_each_fitted_parameter_inside_its_range() -> None:
+    """baseline.toml sets every world parameter public_facts.toml fits (not leaving it to the default),
+    at a value inside the range the calibration searched."""
+    written = tomllib.loads(BASELINE.read_text(encoding="utf-8"))
+    s = load_scenario(BASELINE)
+    for path, (low, high) in _fitted_paths().items():
+        _, block, field = path.split(".")
+        assert field in written["world"][block], path
+        assert low <= getattr(getattr(s.world, block), field) <= high, path
 
 
 def test_baseline_sourced_defaults() -> None:

@@ -8,7 +8,7 @@ import pytest
 from sim.agents.buyers import BuyerPopulation
 from sim.config import with_overrides
 from sim.metrics import gini, top_share
-from sim.platform.commerce import ORDER_FIELDS, OrderBook
+from sim.platform.commerce import ORDER_FIELDS, OrderBook, expected_return_chance
 from sim.platform.recommender import assign_sessions
 from sim.table import ColumnTable
 
@@ -122,6 +122,28 @@ def test_orders_settle_on_their_day_exactly_once():
     assert sorted(seen) == list(range(500))
     assert book.pending == 0
     assert book.pop_due(5)["value"].size == 0
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.4, 1.11, 3.0])
+def test_expected_return_chance_is_the_mean_of_the_capped_daily_draw(sigma):
+    """The day-0 return expectation is E[min(1, rate * X)] for lognormal(0, sigma) propensities X
+    (numerical integration to 1e-9): never above 1 nor above the uncapped rate * exp(sigma^2 / 2)."""
+    from scipy.integrate import quad
+    from scipy.stats import lognorm
+
+    rate = np.array([0.0, 0.1, 0.28, 0.5, 1.0])
+    got = expected_return_chance(rate, sigma)
+    for r, g in zip(rate, got, strict=True):
+        if sigma == 0.0:
+            want = min(1.0, r)
+        else:
+            want = quad(lambda x, r=r: min(1.0, r * x) * lognorm.pdf(x, sigma), 0.0, np.inf, limit=200)[0]
+        assert g == pytest.approx(want, abs=1e-9), (r, sigma)
+    assert np.all(got <= 1.0)
+    uncapped = rate * np.exp(sigma**2 / 2.0)
+    assert np.all(got <= uncapped + 1e-12)
+    if sigma == 1.11:  # the calibrated baseline's spread: fashion (rate 0.5) keeps 44 %, not 7 %
+        assert 1.0 - got[3] == pytest.approx(0.4435, abs=1e-4) and 1.0 - uncapped[3] < 0.08
 
 
 def test_gini_and_top_share_known_values():

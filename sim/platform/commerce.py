@@ -16,6 +16,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.special import ndtr
 
 from sim import kernels
 from sim.tactics import CLEAN, code, kinds
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from sim.day import Day
     from sim.model import LiveShopModel
 
-__all__ = ["ORDER_FIELDS", "Ledger", "OrderBook", "settle", "shop", "tactic_orders"]
+__all__ = ["ORDER_FIELDS", "Ledger", "OrderBook", "expected_return_chance", "settle", "shop", "tactic_orders"]
 
 ORDER_FIELDS: dict[str, type] = {
     "buyer": np.int64,  # -1 for fake (colluding) buyer accounts
@@ -254,6 +255,24 @@ def tactic_orders(model: LiveShopModel, day: Day, rng: np.random.Generator) -> d
         if extra is not None:
             out = extra if not out else _concat(out, extra)
     return out
+
+
+def expected_return_chance(return_rate: np.ndarray, sigma: float) -> np.ndarray:
+    """Mean chance that a good item is returned, over buyers whose return propensity is
+    lognormal(0, ``sigma``): E[min(1, rate * X)], the expectation of ``settle``'s daily draw.
+
+    The cap matters: with X lognormal, E[rate * X] = rate * exp(sigma^2 / 2) exceeds 1 for a
+    high-return category once sigma is wide, while no order is returned more than once. With
+    a = -ln(rate), E[min(1, rate X)] = rate exp(sigma^2/2) Phi((a - sigma^2)/sigma) + Phi(-a/sigma)
+    (the lognormal's partial expectation below 1/rate plus the chance of reaching it).
+    """
+    rate = np.asarray(return_rate, dtype=float)
+    if sigma == 0.0:
+        return np.minimum(rate, 1.0)
+    with np.errstate(divide="ignore"):
+        a = -np.log(rate)  # +inf for a rate of 0: both terms are then 0
+    below = rate * np.exp(sigma**2 / 2.0) * ndtr((a - sigma**2) / sigma)
+    return np.where(rate > 0.0, below + ndtr(-a / sigma), 0.0)
 
 
 def settle(model: LiveShopModel, day: Day) -> None:
