@@ -161,7 +161,8 @@ def LiveView(source: str) -> None:
             if not daily.empty:
                 last = daily[daily["day"] == daily["day"].max()].set_index("market")
                 table = last.loc[["all", *markets], list(chosen)] if chosen else last.iloc[:, :0]
-                solara.HTML(tag="div", unsafe_innerHTML=_table_html(table, "latest-values"))
+                # the day in the class: the browser may show the new day before the new table arrives
+                solara.HTML(tag="div", unsafe_innerHTML=_table_html(table, f"latest-values day-{run.day}"))
             else:
                 solara.Text("Day 0: press Step or Play.")
             with solara.ColumnsResponsive(12, large=6):

@@ -126,6 +126,8 @@ def _step_to(pg, day: int) -> None:
         pg.get_by_role("button", name="Step", exact=True).click()
         pg.wait_for_function(f"document.querySelector('.live-day') && document.querySelector('.live-day')"
                              f".innerText != '{before}'", timeout=WAIT_MS)
+    # the values table is a widget of its own: wait until the one for this day has arrived
+    pg.locator(f"table.latest-values.day-{day}").wait_for(timeout=WAIT_MS)
 
 
 def _reset(pg) -> None:
@@ -191,7 +193,9 @@ def test_threshold_slider_and_steps_change_the_plotted_values(server, page, shot
     _step_to(page, 4)
     assert _value(page, "aa", "flags") != flags
     assert float(_value(page, "aa", "flags").replace(",", "")) < float(flags.replace(",", ""))
-    assert page.locator("img").first.get_attribute("src") != plot
+    # the plot is another widget: it must change (not only the table) within the wait
+    page.wait_for_function("p => document.querySelector('img').getAttribute('src') != p", arg=plot,
+                           timeout=WAIT_MS)
     page.screenshot(path=str(shots / "live_after_threshold.png"), full_page=True)
     assert page.errors == []
 
