@@ -33,58 +33,95 @@ Least squares over these 14 runs of ``peak = base + b*n_buyers + c*n_creators +
 bd*n_buyers*days + cd*n_creators*days`` gives about 166 MB for the interpreter and libraries,
 146 bytes per buyer (185 since, see below), 2.7 kB per creator, 0.83 bytes per buyer-day and 3.6 bytes per
 creator-day (the logs and ledgers that grow with the run); it is within 9 % of every run above
-(at most 4 % under). A fit without the day terms is off by up to 13 %. The estimate multiplies
-the fit by :data:`MARGIN` (writing the parquet files and the plot, allocator slack, other
-policies and adversary mixes), so it errs on the side of too much. It extrapolates far beyond
-the largest measured world (8 million buyers); it is a guard against worlds that certainly do
-not fit, not a precise prediction. Two later runs, not in the fit, checked it: 120,000 buyers,
-25,000 creators, 180 days peaked at 256 MiB (fit 271 MiB); a repeat of 2,000,000 buyers, 2,500
-creators, 60 days peaked at 569 MiB (fit 539 MiB; repeats differ by about 5 %). Between
-environments (a developer's venv and a fresh CI one) the same small world's peak differed by
-about 30 %, hence a margin of 1.5. Buyers later gained an appetite column and its daily work
-arrays: 300,000 and 1,000,000 buyers with 3,000 creators over 5 days peaked at 224 MB and 352 MB
-(about 183 bytes per extra buyer), so the per-buyer term is now 185 bytes; a fresh CI venv peaked
-at 345 MB on the smaller world (54 % above the developer's venv), so the margin is now 1.6.
-The compiled kernels (numba and LLVM, ``sim/kernels.py``) add to the interpreter's share: the
-300,000-buyer world peaked at 312 MiB with them and 216 MiB with ``LIVESIM_ENGINE=numpy``, and
-at 350 MiB when the kernels were compiled in that process (no cache yet), so the base term
-carries 140 MB more. A fresh CI machine later peaked at 568 MiB on that world (kernels compiled
-in the process; 62 % above the 350 MiB of a fresh clone here, the estimate then 566 MiB), so the
-base term is now 400 MB: the estimate for that world is 710 MiB, 25 % above the highest peak seen.
+(at most 4 % under). A fit without the day terms is off by up to 13 %. It extrapolates far
+beyond the largest measured world (8 million buyers); it is a guard against worlds that
+certainly do not fit, not a precise prediction. Buyers later gained an appetite column and its
+daily work arrays: 300,000 and 1,000,000 buyers with 3,000 creators over 5 days peaked at 224 MB
+and 352 MB (about 183 bytes per extra buyer), so the per-buyer term is now 185 bytes.
+
+**The interpreter's share is measured, not fitted.** What the interpreter and the engine's
+libraries (numpy, pandas, pyarrow, numba and LLVM, mesa) take differs from machine to machine
+far more than the world's arrays do: on the 300,000-buyer world above, a developer's machine
+peaked at 314 MiB, of which 212 MiB was the process after importing the engine, while fresh CI
+machines peaked at 568 MiB and, a month later, 780 MiB, with the same code. A fitted constant
+chases the largest machine seen; so the estimate takes the interpreter's share from the
+machine itself: the resident memory of this process once the engine's libraries are imported
+(measured once per process, :func:`interpreter_bytes`; at least :data:`INTERPRETER_FLOOR_BYTES`).
+A run in a fresh worker process needs about as much; a process that already holds other data
+overstates it, on the safe side. To that come :data:`COMPILE_BYTES` for compiling the kernels
+in the process when no compiled copy is cached (measured: +36 MiB on that world) and the
+world's own terms above times :data:`MARGIN` (writing the parquet files and the plot, allocator
+slack, other policies and adversary mixes). On that world the estimate is then 395 MiB here
+(peak 314 MiB; the world's terms 65 MB, times the margin 104 MB, for a measured growth of
+106 MB over the imported engine).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
 
 from sim.errors import ScenarioError
 
-__all__ = ["SKIP_ENV", "available_memory_bytes", "check_memory", "estimate_memory_bytes"]
+__all__ = ["SKIP_ENV", "available_memory_bytes", "check_memory", "estimate_memory_bytes", "interpreter_bytes"]
 
-# Fit of peak RSS in bytes (see the module docstring for the measurements).
-BASE_BYTES = 400e6
+# The interpreter's share is measured on the machine (interpreter_bytes); never taken as less
+# than this (the engine imported on a developer's machine: 212 MiB, about 222 MB).
+INTERPRETER_FLOOR_BYTES = 250e6
+# Compiling the kernels in the process when no compiled copy is cached (measured: +36 MiB).
+COMPILE_BYTES = 60e6
+# The world's own terms: a fit of peak RSS in bytes (see the module docstring).
 PER_BUYER_BYTES = 185.0
 PER_CREATOR_BYTES = 2680.0
 PER_BUYER_DAY_BYTES = 0.83
 PER_CREATOR_DAY_BYTES = 3.6
-# The same world peaked at 209 MiB in one environment and 269 MiB in a fresh CI one (300,000
-# buyers, 3,000 creators, 5 days): the interpreter's own share varies, so the margin is wide.
+# On the world's terms: the parquet files and plot, allocator slack, other policies and mixes.
 MARGIN = 1.6
 
 # Set to 1 to run a world the estimate says will not fit (it may still be killed).
 SKIP_ENV = "LIVESIM_SKIP_MEMORY_CHECK"
 
 
-def estimate_memory_bytes(scenario: Any) -> int:
-    """Estimated peak memory of one run of ``scenario`` (a Scenario), in bytes, on the generous side."""
+def _resident_bytes() -> int | None:
+    """This process's resident memory now (Linux ``/proc/self/statm``), or None where unreadable."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+@functools.cache
+def interpreter_bytes() -> int:
+    """The interpreter and the engine's libraries on this machine, in bytes (measured once per process).
+
+    This process's resident memory once the modules a run loads are imported (importing them
+    here, when the caller has not yet), but never less than :data:`INTERPRETER_FLOOR_BYTES`.
+    """
+    import sim.runner  # noqa: F401  (the libraries a run loads: numpy, pandas, pyarrow, numba, mesa)
+
+    measured = _resident_bytes()
+    return int(max(INTERPRETER_FLOOR_BYTES, measured or 0))
+
+
+def world_bytes(scenario: Any) -> int:
+    """The memory ``scenario``'s world adds to a run (a fit over measured runs), before the margin."""
     b = scenario.world.n_buyers
     c = scenario.world.n_creators
     days = scenario.days
-    fit = (BASE_BYTES + PER_BUYER_BYTES * b + PER_CREATOR_BYTES * c
-           + PER_BUYER_DAY_BYTES * b * days + PER_CREATOR_DAY_BYTES * c * days)
-    return int(fit * MARGIN)
+    return int(PER_BUYER_BYTES * b + PER_CREATOR_BYTES * c
+               + PER_BUYER_DAY_BYTES * b * days + PER_CREATOR_DAY_BYTES * c * days)
+
+
+def estimate_memory_bytes(scenario: Any) -> int:
+    """Estimated peak memory of one run of ``scenario`` (a Scenario), in bytes, on the generous side.
+
+    The interpreter's share measured on this machine, the kernels' compilation, and the world's
+    own terms times :data:`MARGIN`.
+    """
+    return int(interpreter_bytes() + COMPILE_BYTES + MARGIN * world_bytes(scenario))
 
 
 def _meminfo_available(text: str) -> int | None:
