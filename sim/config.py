@@ -796,12 +796,12 @@ class Scenario(_Strict):
                 raise ValueError(f"@policy_overrides.{m}|unknown market {m!r}; allowed: {', '.join(sorted(markets))}")
         for name in markets:
             policy = self.market_policy(name)  # raises with the failing path
-            for c in policy.commission_cap_by_category:
-                if c not in categories:
-                    raise ValueError(
-                        f"@policy.commission_cap_by_category|unknown category {c!r}; "
-                        f"allowed: {', '.join(sorted(categories))}"
-                    )
+            for field, given in (("commission_cap_by_category", policy.commission_cap_by_category),
+                                 ("recommender.category_exposure", policy.recommender.category_exposure)):
+                for c in given:
+                    if c not in categories:
+                        raise ValueError(f"@policy.{field}|unknown category {c!r}; "
+                                         f"allowed: {', '.join(sorted(categories))}")
         groups = {"categories": categories, "creator_types": set(creator_type_names())}
         for i, event in enumerate(self.timeline):
             if event.kind != "trend":
@@ -1220,4 +1220,5 @@ def _list_index(node: list[Any], part: str, where: str, source: str) -> int:
 
 def _is_open_dict(parts: list[str]) -> bool:
     # Dict-valued fields whose keys are data, not schema.
-    return parts[-2:-1] in (["commission_cap_by_category"], ["opportunist_weights"], ["points"], ["set"])
+    return parts[-2:-1] in (["commission_cap_by_category"], ["opportunist_weights"], ["points"], ["set"],
+                            ["category_exposure"], ["threshold_by_tactic"])

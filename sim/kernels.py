@@ -185,15 +185,25 @@ def alias_tables(weight: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.
     return size, prob, alias
 
 
+def _first_share(first_weight, w1, w2):
+    """The chance a session shops the buyer's first category: ``first_weight`` unless the two
+    categories' exposure weights differ, then ``first_weight x w1`` against ``(1 - first_weight) x w2``."""
+    return np.where(w1 == w2, first_weight, first_weight * w1 / (first_weight * w1 + (1.0 - first_weight) * w2))
+
+
 def _assign_numpy(due, count, cat1, cat2, market, first_weight, n_categories, n_cat_groups, n_streams,
-                  start, size, member, prob, alias, u):
+                  start, size, member, prob, alias, u, exposure):
     buyer = np.repeat(due, count)
     m = market[buyer].astype(np.int64)
-    first = u < first_weight
+    if exposure.size:
+        t = _first_share(first_weight, exposure[m * n_categories + cat1[buyer]], exposure[m * n_categories + cat2[buyer]])
+    else:
+        t = np.full(u.size, first_weight)
+    first = u < t
     group = m * n_categories + np.where(first, cat1[buyer], cat2[buyer])
     second = ~first
-    u[first] /= first_weight
-    u[second] = (u[second] - first_weight) / (1.0 - first_weight)
+    u[first] /= t[first]
+    u[second] = (u[second] - t[second]) / (1.0 - t[second])
     empty = size[group] == 0
     group[empty] = n_cat_groups + m[empty]
     k = size[group]
@@ -209,7 +219,7 @@ def _assign_numpy(due, count, cat1, cat2, market, first_weight, n_categories, n_
 
 
 def _assign_numba_source(due, count, cat1, cat2, market, first_weight, n_categories, n_cat_groups, n_streams,
-                         start, size, member, prob, alias, u):  # pragma: no cover - compiled
+                         start, size, member, prob, alias, u, exposure):  # pragma: no cover - compiled
     n_markets = size.size - n_cat_groups
     sessions = np.zeros(n_markets)
     # A (market, category) group with nothing live sends its sessions to the market's group.
@@ -225,7 +235,7 @@ def _assign_numba_source(due, count, cat1, cat2, market, first_weight, n_categor
     buyer = np.empty(n, dtype=np.int64)
     stream = np.empty(n, dtype=np.int64)
     views = np.zeros(n_streams, dtype=np.int64)
-    second_weight = 1.0 - first_weight
+    demoted = exposure.size > 0
     q = 0
     for j in range(due.size):  # buyer due[j]'s count[j] sessions, in a row
         b = due[j]
@@ -234,15 +244,18 @@ def _assign_numba_source(due, count, cat1, cat2, market, first_weight, n_categor
         base = np.int64(mk) * n_categories
         g1 = base + cat1[b]
         g2 = base + cat2[b]
+        t = first_weight  # as _first_share
+        if demoted and exposure[g1] != exposure[g2]:
+            t = first_weight * exposure[g1] / (first_weight * exposure[g1] + (1.0 - first_weight) * exposure[g2])
         for _ in range(count[j]):
             v = u[q]
             buyer[q] = b
-            if v < first_weight:
+            if v < t:
                 g = g1
-                v = v / first_weight
+                v = v / t
             else:
                 g = g2
-                v = (v - first_weight) / second_weight
+                v = (v - t) / (1.0 - t)
             k = g_size[g]
             if k == 0:
                 stream[q] = -1
@@ -266,8 +279,8 @@ _assign_numba = _JIT(_assign_numba_source) if _JIT is not None else None
 
 def assign_sessions(due: np.ndarray, count: np.ndarray, cat1: np.ndarray, cat2: np.ndarray, market: np.ndarray,
                     first_weight: float, n_categories: int, n_streams: int, start: np.ndarray, size: np.ndarray,
-                    member: np.ndarray, prob: np.ndarray, alias: np.ndarray,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                    member: np.ndarray, prob: np.ndarray, alias: np.ndarray, rng: np.random.Generator,
+                    exposure: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The buyer and the stream of every session today (stream -1: nothing live in its market),
     the sessions each of the ``n_streams`` streams received, and the sessions of each market.
 
@@ -275,7 +288,10 @@ def assign_sessions(due: np.ndarray, count: np.ndarray, cat1: np.ndarray, cat2: 
     one uniform: below ``first_weight`` it shops the buyer's first category, else its second,
     and what is left of the uniform picks a live stream of that (market, category) group with
     probability proportional to its score, through the group's alias table. A category with
-    nothing live sends the session to the whole market's streams. Groups are ``market x
+    nothing live sends the session to the whole market's streams. With ``exposure`` (a weight
+    per (market, category) group, 1: not demoted) the first category is chosen below
+    ``first_weight x w1 / (first_weight x w1 + (1 - first_weight) x w2)`` instead, for a buyer
+    whose two categories' weights differ. Groups are ``market x
     n_categories + category``, then one per market; ``start``/``size`` locate each group's
     tables, ``member`` maps table slots to stream indices. Sessions per market are floats (they
     are added to float day counts), per stream integers.
@@ -286,8 +302,9 @@ def assign_sessions(due: np.ndarray, count: np.ndarray, cat1: np.ndarray, cat2: 
         return (np.repeat(due, count), np.full(int(count.sum()), -1, dtype=np.int64),
                 np.zeros(int(n_streams), dtype=np.int64), sessions)
     u = rng.random(int(count.sum()))  # one uniform per session, in session order
+    exposure = np.zeros(0) if exposure is None else np.ascontiguousarray(exposure, dtype=np.float64).ravel()
     args = (due, count, cat1, cat2, market, float(first_weight), int(n_categories), int(n_cat_groups),
-            int(n_streams), start, size, member, prob, alias, u)
+            int(n_streams), start, size, member, prob, alias, u, exposure)
     if _assign_numba is not None:
         return _assign_numba(*args)
     return _assign_numpy(*args)

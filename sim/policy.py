@@ -78,6 +78,11 @@ class Recommender(StrictModel):
     # Weight of observed outcomes (refunds, complaints) in the platform's quality estimate.
     # A prior worth up to a million orders: beyond that observed outcomes never matter.
     quality_prior_orders: Annotated[float, Strict(), Field(gt=0.0, le=1e6)] = 20.0
+    # Demotion of whole categories in this market: a session shopping a buyer's first or second
+    # category picks between them in proportion to primary_category_weight x exposure (a weight
+    # in (0, 1], default 1), so a demoted category loses sessions to the buyer's other category
+    # (docs/model.md §7.3). Empty: no category demoted.
+    category_exposure: dict[str, Annotated[float, Strict(), Field(gt=0.0, le=1.0)]] = Field(default_factory=dict)
 
 
 class Separability(KeyedByTactic):
@@ -102,6 +107,9 @@ class Detection(StrictModel):
     # Each classifier scores a clean stream N(0, 1) and a violating one N(d' x scale, 1); a
     # stream is flagged when a score exceeds the threshold (the policy lever).
     threshold: ZScore = 2.5
+    # A threshold for one violation type's classifier instead of ``threshold`` (e.g. a lower one
+    # where that classifier is being evaded). Empty: every classifier uses ``threshold``.
+    threshold_by_tactic: dict[str, ZScore] = Field(default_factory=dict)
     dprime: Separability = Field(default_factory=Separability)
     # Localisation: a classifier not yet tuned for a market's language works at a fraction of
     # its separability (ramp it with a ``ramp`` timeline event).
@@ -114,6 +122,16 @@ class Detection(StrictModel):
     report_threshold: Annotated[int, Strict(), Field(ge=1, le=10_000)] = 1
     # Complaint spikes: a creator with this many complaints in 7 days is queued for review.
     complaint_threshold: Annotated[int, Strict(), Field(ge=1, le=10_000)] = 3
+
+    @field_validator("threshold_by_tactic")
+    @classmethod
+    def _known_tactics(cls, value: dict[str, float]) -> dict[str, float]:
+        allowed = violation_names()
+        for name in value:
+            if name not in allowed:
+                raise PydanticCustomError("unknown_tactic", "unknown violation type {name!r}; allowed: {allowed}",
+                                          {"name": name, "allowed": ", ".join(allowed)})
+        return value
 
 
 class Review(StrictModel):

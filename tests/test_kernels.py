@@ -47,8 +47,9 @@ def test_due_sessions_engines_agree(seed):
 
 
 @compiled
+@pytest.mark.parametrize("demoted", [False, True])
 @pytest.mark.parametrize("first_weight", [0.0, 0.7, 1.0])
-def test_assignment_engines_agree(first_weight):
+def test_assignment_engines_agree(first_weight, demoted):
     _, _, _, market, cat1, cat2 = _buyers(20_000, 4)
     rng = np.random.default_rng(9)
     due = np.sort(rng.choice(20_000, 8_000, replace=False))
@@ -61,12 +62,16 @@ def test_assignment_engines_agree(first_weight):
     from sim.platform.recommender import _assign
 
     args = (due, count, market, cat1, cat2, s_market, s_cat, score, n_m, n_c, first_weight)
+    exposure = None
+    if demoted:  # two categories of market 0 and one of market 1 demoted
+        exposure = np.ones((n_m, n_c))
+        exposure[0, 1], exposure[0, 3], exposure[1, 2] = 0.2, 0.5, 0.05
     ra, rb = np.random.default_rng(1), np.random.default_rng(1)
     engine = kernels._assign_numba
     try:
-        buyer_b, stream_b, views_b, sessions_b = _assign(*args, rb)
+        buyer_b, stream_b, views_b, sessions_b = _assign(*args, rb, exposure)
         kernels._assign_numba = None
-        buyer_a, stream_a, views_a, sessions_a = _assign(*args, ra)
+        buyer_a, stream_a, views_a, sessions_a = _assign(*args, ra, exposure)
     finally:
         kernels._assign_numba = engine
     assert np.array_equal(buyer_a, buyer_b) and np.array_equal(stream_a, stream_b)

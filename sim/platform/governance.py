@@ -131,7 +131,7 @@ class Governance:
             ctype = model.creators.col("ctype")[s.creator[rows]]
             dprime = np.maximum(dprime - evasion[s.market[rows], ctype, s.tactic[rows]], 0.0)
         z[rows, s.tactic[rows] - 1] += dprime
-        excess = z - lv.threshold[s.market][:, None]
+        excess = z - lv.tactic_threshold[s.market]
         best = np.argmax(excess, axis=1)
         s.score = z[np.arange(n), best]
         s.reason = (best + 1).astype(np.int8)

@@ -47,12 +47,19 @@ class Levers:
         self.exploration_days = np.array([r.exploration_days for r in rec], dtype=float)
         self.exploration_boost = np.array([r.exploration_boost for r in rec])
         self.quality_prior = np.array([r.quality_prior_orders for r in rec])
+        # Exposure weight per (market, category) in sessions' category choice (1: not demoted);
+        # None when no market demotes any category, so sessions draw exactly as without the lever.
+        exposure = np.array([[r.category_exposure.get(c, 1.0) for c in categories] for r in rec], dtype=float)
+        self.category_exposure: np.ndarray | None = exposure if np.any(exposure != 1.0) else None
 
         # Detection: separability per (market, tactic code); clean streams have none.
         det = [p.detection for p in self.policies]
         self.detection_on = np.array([d.enabled for d in det])
         self.threshold = np.array([d.threshold for d in det])
         names = tactic_names()
+        # Per (market, classifier): the classifier of tactic code t is column t - 1.
+        self.tactic_threshold = np.array([[d.threshold_by_tactic.get(n, d.threshold) for n in names[1:]] for d in det],
+                                         dtype=float)
         self.dprime = np.zeros((len(det), len(names)))
         for m, d in enumerate(det):
             for t, name in enumerate(names[1:], start=1):

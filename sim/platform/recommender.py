@@ -81,7 +81,8 @@ def recommend(model: LiveShopModel, day: Day) -> None:
     counts = model.counts
     buyer, stream, views, sessions = _assign(due, count, b.col("market"), b.col("cat1"), b.col("cat2"),
                                              s.market, s.category, score, n_m, model.n_categories,
-                                             model.config.world.buyers.primary_category_weight, rng)
+                                             model.config.world.buyers.primary_category_weight, rng,
+                                             model.levers.category_exposure)
     counts.add("sessions", np.arange(n_m), sessions)
     seen = None if views.sum() == stream.size else stream >= 0  # None: every session found a stream
     # Streams cut live by the classifiers lose the views after the cut (a draw per view of a cut stream).
@@ -120,6 +121,7 @@ def assign_sessions(
     n_categories: int,
     first_weight: float,
     rng: np.random.Generator,
+    exposure: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The buyer and the stream of every session (stream -1 when its market has no live stream).
 
@@ -129,13 +131,16 @@ def assign_sessions(
     buyer's market with probability proportional to its score, or any live stream of the market
     when that category has nothing live: an independent draw per session through one alias table
     per group (``sim.kernels``), built once a day over the streams, never a search per session.
+    ``exposure`` (markets x categories, or None) demotes categories: a buyer whose two categories
+    have different weights shops the first with chance ``first_weight x w1 / (first_weight x w1
+    + (1 - first_weight) x w2)`` (``policy.recommender.category_exposure``).
     """
     return _assign(due, count, buyer_market, cat1, cat2, stream_market, stream_category, stream_score,
-                   n_markets, n_categories, first_weight, rng)[:2]
+                   n_markets, n_categories, first_weight, rng, exposure)[:2]
 
 
 def _assign(due, count, buyer_market, cat1, cat2, stream_market, stream_category, stream_score,
-            n_markets, n_categories, first_weight, rng):
+            n_markets, n_categories, first_weight, rng, exposure=None):
     """``assign_sessions``, plus the sessions each stream received and the sessions per market
     (``sim.kernels.assign_sessions``)."""
     n_cat_groups = n_markets * n_categories
@@ -149,4 +154,4 @@ def _assign(due, count, buyer_market, cat1, cat2, stream_market, stream_category
     ])
     size, prob, alias = kernels.alias_tables(stream_score[member], start)
     return kernels.assign_sessions(due, count, cat1, cat2, buyer_market, first_weight, n_categories,
-                                   stream_market.size, start, size, member, prob, alias, rng)
+                                   stream_market.size, start, size, member, prob, alias, rng, exposure)

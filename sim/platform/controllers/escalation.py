@@ -13,6 +13,13 @@ change applies to the whole market of the group that fired (a signal grouped wit
 escalates every market of the controller). A new alarm while escalated extends the escalation.
 The change applies from the day after the alarm; the levers return to the values they had
 before it on the day after the last escalated day.
+
+``demote`` (a weight in (0, 1]) also demotes, in the recommender, the category of each group that
+fired (signals grouped by category; a signal without categories demotes none): the market's
+``recommender.category_exposure`` for that category is set to the weight while escalated, so
+sessions of buyers who like it and another category shift to the other (docs/model.md §7.3). A
+later alarm in another category of an escalated market demotes that one too; all return to their
+earlier weights with the other levers.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Escalation", "EscalationConfig"]
 
+EXPOSURE = "recommender.category_exposure"
+
 
 class EscalationConfig(ControllerConfig):
     kind: Literal["escalation"]
@@ -39,6 +48,7 @@ class EscalationConfig(ControllerConfig):
     set: dict[str, Any] = Field(min_length=1)
     days: Annotated[int, Strict(), Field(ge=1, le=3650)] = 14
     cost_per_day: Money = 0.0
+    demote: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] | None = None
 
     @property
     def signals(self) -> list[str]:
@@ -57,6 +67,8 @@ class EscalationConfig(ControllerConfig):
             if signal not in names:
                 raise ValueError(f"@{where}.signal|unknown signal {signal!r}; the scenario's signals: "
                                  f"{', '.join(names) or 'none'}")
+        if self.demote is not None and EXPOSURE in self.set:
+            raise ValueError(f"@{where}.set.{EXPOSURE}|set by demote; give either demote or {EXPOSURE}, not both")
         for m in self.markets or [mk.name for mk in scenario.world.markets]:
             _policy_with(scenario.market_policy(m), self.set, f"{where}.set")
 
@@ -81,6 +93,7 @@ class Escalation(Controller):
         cfg = self.cfg
         day = obs.day
         fired: dict[int, str] = {}
+        categories: dict[int, list[str]] = {}  # market -> categories fired today, in order
         for name in cfg.signals:
             reading = signals.get(name)
             if reading is None:
@@ -88,25 +101,47 @@ class Escalation(Controller):
             g = reading.run.grouping
             for k in reading.fired_groups():
                 market = g.members["market"][k]
+                category = g.members["category"][k]
                 targets = self.markets if market is None else [obs.market_names.index(market)]
                 for m in targets:
-                    if m in self.markets and m not in fired:
+                    if m not in self.markets:
+                        continue
+                    if m not in fired:
                         fired[m] = f"{name} fired in {g.labels[k]} (value {reading.value[k]:.4g}, score " \
                                    f"{reading.score[k]:.3g})"
+                    if category is not None and category not in categories.setdefault(m, []):
+                        categories[m].append(category)
         for m in self.markets:
             if m in fired:
+                demoted = self._demoted(m, categories.get(m, []))
                 if m in self.until:
                     self.until[m] = day + cfg.days
-                    self.panel.log_only(cfg.name, m, day, f"extend to day {day + cfg.days}", fired[m])
+                    if demoted is None:
+                        self.panel.log_only(cfg.name, m, day, f"extend to day {day + cfg.days}", fired[m])
+                    else:
+                        self.panel.set(cfg.name, m, {EXPOSURE: demoted}, day, f"extend to day {day + cfg.days}: "
+                                       f"{EXPOSURE} -> {demoted!r}", fired[m])
                 else:
                     policy = self.panel.policy(m)
-                    self.before[m] = {p: policy_value(policy, p) for p in cfg.set}
+                    changes = dict(cfg.set)
+                    if cfg.demote is not None:
+                        changes[EXPOSURE] = demoted if demoted is not None else dict(policy_value(policy, EXPOSURE))
+                    self.before[m] = {p: policy_value(policy, p) for p in changes}
                     self.until[m] = day + cfg.days
-                    change = ", ".join(f"{p} {self.before[m][p]!r} -> {v!r}" for p, v in cfg.set.items())
-                    self.panel.set(cfg.name, m, dict(cfg.set), day, f"escalate until day {day + cfg.days}: {change}",
+                    change = ", ".join(f"{p} {self.before[m][p]!r} -> {v!r}" for p, v in changes.items())
+                    self.panel.set(cfg.name, m, changes, day, f"escalate until day {day + cfg.days}: {change}",
                                    fired[m])
             elif m in self.until and day >= self.until[m]:
                 del self.until[m]
                 old = self.before.pop(m)
                 change = ", ".join(f"{p} -> {v!r}" for p, v in old.items())
                 self.panel.set(cfg.name, m, old, day, f"revert: {change}", f"{cfg.days} days without a new alarm")
+
+    def _demoted(self, market: int, categories: list[str]) -> dict[str, float] | None:
+        """The market's category exposure with today's fired categories demoted, or None if that
+        changes nothing (no demotion configured, or those categories already demoted)."""
+        if self.cfg.demote is None or not categories:
+            return None
+        now = dict(policy_value(self.panel.policy(market), EXPOSURE))
+        new = now | {c: min(now.get(c, 1.0), self.cfg.demote) for c in categories}
+        return new if new != now else None
