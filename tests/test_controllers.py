@@ -123,3 +123,71 @@ def test_containment_on_a_hand_built_series_is_exact() -> None:
     late = containment(_series([0.01] * 30 + [0.05] * 40), ["sg"], "counterfeit", 31)
     assert late == (40, 71, False)
     assert CONTAINMENT_HOLD_DAYS == 7
+
+
+DEMOTE = {"name": "demote", "days": 24, "seed": 6,
+          "world": {"n_buyers": 3000, "n_creators": 160,
+                    "markets": [{"name": "sg", "buyer_share": 0.5, "creator_share": 0.5},
+                                {"name": "id", "buyer_share": 0.5, "creator_share": 0.5, "price_level": 0.35}]},
+          "signals": [{"name": "refunds", "group_by": ["market", "category"],
+                       "observable": {"kind": "refund_rate", "window_days": 3},
+                       "detector": {"kind": "threshold", "limit": 0.7}}]}
+ESCALATE = {"kind": "escalation", "name": "esc", "signal": "refunds", "markets": ["sg"], "days": 3,
+            "set": {"review.capacity_per_day": 150}}  # the default: the demotion is the only change
+
+
+def _views_by_group(demote: float | None) -> tuple[list[np.ndarray | None], list[np.ndarray], pd.DataFrame]:
+    """Per day: sg's category exposure in force, views per (market, category), and the controller's actions."""
+    from sim.model import LiveShopModel
+
+    esc = ESCALATE | ({"demote": demote} if demote is not None else {})
+    model = LiveShopModel(scenario=scenario_from_dict(DEMOTE | {"controllers": [esc]}))
+    exposure, views = [], []
+    for _ in range(DEMOTE["days"]):
+        lv = model.levers.category_exposure  # in force for the day about to run
+        exposure.append(None if lv is None else lv.copy())
+        model.step()
+        s = model.today
+        grid = np.zeros((model.n_markets, model.n_categories))
+        np.add.at(grid, (s.market, s.category), s.views)
+        views.append(grid)
+    return exposure, views, model.monitor.controllers.frame()
+
+
+def test_demotion_lowers_views_only_in_the_fired_group_and_only_while_escalated() -> None:
+    """Escalation with demote 0.2 sets the fired categories' exposure in sg to 0.2 exactly on the escalated days and
+    nowhere else; on the first of them sg's demoted categories get fewer views than without it, id's views are
+    unchanged, and the days before are identical."""
+    exposure, views, actions = _views_by_group(0.2)
+    plain_exposure, plain_views, plain_actions = _views_by_group(None)
+    assert all(e is None for e in plain_exposure)
+    first = int(actions["day"].iloc[0])
+    assert int(plain_actions["day"].iloc[0]) == first  # the same world up to the first alarm
+    assert actions["change"].str.startswith("revert").sum() >= 1  # the window sees a demotion end
+    # Which categories are demoted on each day, from the log: the change applies from the day after an action.
+    cats = ["beauty", "fashion", "electronics", "home", "food", "health"]
+    expected: dict[int, set[str]] = {}
+    demoted: set[str] = set()
+    for _, a in actions.iterrows():
+        if a["change"].startswith("revert"):
+            demoted = set()
+        else:
+            demoted |= {c for c in cats if f"'{c}': 0.2" in a["change"]}
+        for d in range(int(a["day"]) + 1, DEMOTE["days"] + 1):
+            expected[d] = set(demoted)
+    assert expected[first + 1]
+    for day in range(1, DEMOTE["days"] + 1):
+        e = exposure[day - 1]
+        want = expected.get(day, set())
+        if not want:
+            assert e is None
+        else:
+            assert {cats[k] for k in np.flatnonzero(e[0] < 1.0)} == want and (e[0][e[0] < 1.0] == 0.2).all()
+            assert (e[1] == 1.0).all()  # id is never demoted
+    for day in range(1, first + 1):
+        assert np.array_equal(views[day - 1], plain_views[day - 1])
+    on = first  # index of the first escalated day (day first + 1)
+    group = [cats.index(c) for c in expected[first + 1]]
+    assert np.array_equal(views[on][1], plain_views[on][1])
+    assert views[on][0, group].sum() < 0.8 * plain_views[on][0, group].sum()
+    assert views[on][0].sum() == plain_views[on][0].sum()  # sessions move between categories, none are lost

@@ -92,6 +92,34 @@ def test_zero_score_streams_get_no_views():
     assert (stream == 0).sum() == 0
 
 
+def test_demoting_a_category_moves_its_sessions_to_the_buyers_other_category_only():
+    """With category 0 of market 0 at exposure 0.25, its fans shop it with chance 0.7 x 0.25 / (0.7 x 0.25 + 0.3)
+    (first category) or 0.3 x 0.25 / (0.3 x 0.25 + 0.7) (second); every other session lands exactly as without it."""
+    n, n_m, n_c = 60_000, 2, 3
+    rng = np.random.default_rng(3)
+    market = rng.integers(0, n_m, n).astype(np.int16)
+    cat1 = rng.integers(0, n_c, n).astype(np.int16)
+    cat2 = ((cat1 + 1 + rng.integers(0, n_c - 1, n)) % n_c).astype(np.int16)
+    st_m, st_c = np.repeat(np.arange(n_m), n_c * 2), np.tile(np.repeat(np.arange(n_c), 2), n_m)
+    score = rng.lognormal(0.0, 1.0, st_m.size)
+    exposure = np.ones((n_m, n_c))
+    exposure[0, 0] = 0.25
+
+    def streams(exp):
+        _, stream = assign_sessions(np.arange(n), np.ones(n, dtype=np.int64), market, cat1, cat2,
+                                    st_m.astype(np.int16), st_c.astype(np.int16), score, n_m, n_c, 0.7,
+                                    np.random.default_rng(8), exp)
+        return stream
+
+    plain, demoted = streams(None), streams(exposure)
+    untouched = (market == 1) | ((cat1 != 0) & (cat2 != 0))
+    assert np.array_equal(plain[untouched], demoted[untouched])
+    for fans, expected in (((market == 0) & (cat1 == 0), 0.175 / 0.475), ((market == 0) & (cat2 == 0), 0.075 / 0.775)):
+        share = (st_c[demoted[fans]] == 0).mean()
+        assert abs(share - expected) < 4 * np.sqrt(expected * (1 - expected) / fans.sum())
+        assert (st_c[plain[fans]] == 0).mean() > share + 0.2
+
+
 def test_assignment_is_reproducible():
     """The same generator state gives the same assignment."""
     args = (np.zeros(1000, int), np.zeros(1000, int), [0, 0, 0], [0, 0, 0], [1.0, 2.0, 3.0])
