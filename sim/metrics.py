@@ -1136,12 +1136,15 @@ def run_metrics(model: LiveShopModel, series: dict[str, dict[str, list[float]]])
 
 
 # Containment of an abuse trend. The trend's prevalence is the views-weighted prevalence of its
-# tactic (prevalence_<tactic>) over its markets, as a trailing 7-day mean. Its band is the
-# pre-onset level (mean over the 28 days before onset) x 1.5, plus 0.1 % of views so that a tactic
-# absent before the onset has a band at all. The trend is contained on the first day, after the
-# prevalence first left the band, from which it stays inside the band for 7 days in a row. A
-# trend that never left the band takes 0 days; one still outside at the end of the run is counted
-# up to the run's end (censored: a lower bound on its true time).
+# tactic (prevalence_<tactic>) over its markets, as a trailing 7-day mean. Its band's upper edge
+# is the larger of the pre-onset level (mean over the 28 days before onset) x 1.5 plus 0.1 % of
+# views (so that a tactic absent before the onset has a band at all) and the highest 7-day mean
+# of those 28 days (a level the prevalence already reached before the onset is within its normal
+# range: with few streams a single violating stream moves a day's prevalence by about 1 %). The
+# trend is contained on the first day, after the prevalence first left the band, from which it
+# stays inside the band for 7 days in a row. A trend that never left the band takes 0 days; one
+# still outside at the end of the run is counted up to the run's end (censored: a lower bound on
+# its true time), and ``trend_contained`` says so.
 CONTAINMENT_BAND_FACTOR = 1.5
 CONTAINMENT_BAND_FLOOR = 0.001
 CONTAINMENT_SMOOTH_DAYS = 7
@@ -1156,16 +1159,30 @@ def _trend_prevalence(series: dict[str, dict[str, list[float]]], markets: list[s
     return np.divide((prev * views).sum(axis=0), total, out=np.zeros(total.shape), where=total > 0)
 
 
+def _smoothed(p: np.ndarray) -> np.ndarray:
+    """Trailing ``CONTAINMENT_SMOOTH_DAYS``-day mean (over the days so far at the start)."""
+    k = CONTAINMENT_SMOOTH_DAYS
+    return np.convolve(p, np.ones(k), "full")[: p.size] / np.minimum(np.arange(1, p.size + 1), k)
+
+
+def containment_band(p: np.ndarray, onset: int) -> float:
+    """Upper edge of a trend's band from its daily prevalence ``p`` (day 1 first) before ``onset``."""
+    lo = max(0, onset - 1 - CONTAINMENT_BASELINE_DAYS)
+    base = p[lo: onset - 1]
+    if not base.size:
+        return CONTAINMENT_BAND_FLOOR
+    return max(CONTAINMENT_BAND_FACTOR * float(base.mean()) + CONTAINMENT_BAND_FLOOR,
+               float(_smoothed(p)[lo: onset - 1].max()))
+
+
 def containment(series: dict[str, dict[str, list[float]]], markets: list[str], tactic: str,
                 onset: int) -> tuple[int, int, bool]:
     """(days from onset to containment, the first day counted as contained (or the day after the
     run), whether it was contained) of a trend of ``tactic`` in ``markets`` from ``onset``."""
     p = _trend_prevalence(series, markets, tactic)
     days = p.size
-    k = CONTAINMENT_SMOOTH_DAYS
-    smooth = np.convolve(p, np.ones(k), "full")[:days] / np.minimum(np.arange(1, days + 1), k)
-    base = p[max(0, onset - 1 - CONTAINMENT_BASELINE_DAYS): onset - 1]
-    upper = CONTAINMENT_BAND_FACTOR * (float(base.mean()) if base.size else 0.0) + CONTAINMENT_BAND_FLOOR
+    smooth = _smoothed(p)
+    upper = containment_band(p, onset)
     after = np.arange(days) >= onset - 1
     out = np.flatnonzero(after & (smooth > upper))
     if not out.size:
@@ -1194,6 +1211,13 @@ def _time_to_containment(model: LiveShopModel, series: dict[str, dict[str, list[
     return out
 
 
+def _trend_contained(model: LiveShopModel, series: dict[str, dict[str, list[float]]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, markets, tactic, onset in _trend_keys(model):
+        out[key] = min(out.get(key, 1.0), float(containment(series, markets, tactic, onset)[2]))
+    return out
+
+
 def _harm_during_trend(model: LiveShopModel, series: dict[str, dict[str, list[float]]]) -> dict[str, float]:
     out: dict[str, float] = {}
     for key, markets, tactic, onset in _trend_keys(model):
@@ -1211,9 +1235,14 @@ def _controller_actions(model: LiveShopModel, series: dict[str, dict[str, list[f
 
 
 register_run_metric(RunMetric(
-    "time_to_containment", "days", "days from an abuse trend's onset until its prevalence is back within 1.5x its "
-    "pre-onset level (+0.1 % of views) for 7 days in a row (the longest over the run's trends; censored at the "
-    "run's end)", False, _time_to_containment, lambda s: any(e.kind == "trend" for e in s.timeline)))
+    "time_to_containment", "days", "days from an abuse trend's onset until its prevalence (7-day mean) is back "
+    "within 1.5x its pre-onset level (+0.1 % of views, or its highest 7-day mean in the 28 days before onset if "
+    "higher) for 7 days in a row (the longest over the run's trends; censored at the run's end: see "
+    "trend_contained)", False, _time_to_containment, lambda s: any(e.kind == "trend" for e in s.timeline)))
+register_run_metric(RunMetric(
+    "trend_contained", "flag", "1 if every abuse trend was contained before the run's end, 0 if one was still "
+    "outside its band (its time_to_containment is then censored: a lower bound)", True, _trend_contained,
+    lambda s: any(e.kind == "trend" for e in s.timeline)))
 register_run_metric(RunMetric(
     "harm_during_trend", "currency", "buyer harm in an abuse trend's markets from its onset until it is contained "
     "(or the run ends), summed over the run's trends", False, _harm_during_trend,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from sim.config import scenario_from_dict
-from sim.metrics import CONTAINMENT_HOLD_DAYS, containment
+from sim.metrics import CONTAINMENT_HOLD_DAYS, containment, containment_band
 from sim.runner import run
 
 ONE_MARKET = {"name": "loop", "days": 60, "seed": 4,
@@ -123,6 +124,35 @@ def test_containment_on_a_hand_built_series_is_exact() -> None:
     late = containment(_series([0.01] * 30 + [0.05] * 40), ["sg"], "counterfeit", 31)
     assert late == (40, 71, False)
     assert CONTAINMENT_HOLD_DAYS == 7
+
+
+def test_containment_band_covers_the_pre_onset_range() -> None:
+    """One 15 % day before the onset lifts the band to that week's 7-day mean, 3 %, above 1.5 x the 28-day mean +
+    0.1 % (2.3 %): a 2.5 % level after the onset stays inside; a 5 % one from day 31 to 40 is contained on day 44."""
+    pre = [0.01] * 30
+    pre[19] = 0.15
+    assert containment_band(np.array(pre), 31) == pytest.approx(0.03)
+    assert containment(_series(pre + [0.025] * 10 + [0.01] * 30), ["sg"], "counterfeit", 31) == (0, 31, True)
+    # 7-day means: (4 x 5 + 3 x 1) / 7 = 3.29 % on day 43, (3 x 5 + 4 x 1) / 7 = 2.71 % on day 44.
+    assert containment(_series(pre + [0.05] * 10 + [0.01] * 30), ["sg"], "counterfeit", 31) == (13, 44, True)
+
+
+def test_trend_contained_reports_censoring() -> None:
+    """A run whose trend is still outside its band at the end reports trend_contained 0 and its time up to the
+    run's end; the same trend ending in time reports 1."""
+    from sim.metrics import RUN_METRICS
+
+    class Trend:
+        def __init__(self) -> None:
+            self.market_mask = [True]
+            self.cfg = type("Cfg", (), {"tactic": "counterfeit", "start_day": 31})()
+
+    model = type("Model", (), {"market_names": ["sg"], "timeline": type("T", (), {"trends": [Trend()]})()})()
+    late = _series([0.01] * 30 + [0.05] * 40)
+    ended = _series([0.01] * 30 + [0.05] * 10 + [0.01] * 30)
+    assert RUN_METRICS["trend_contained"].compute(model, late) == {"all": 0.0, "sg": 0.0}
+    assert RUN_METRICS["time_to_containment"].compute(model, late) == {"all": 40.0, "sg": 40.0}
+    assert RUN_METRICS["trend_contained"].compute(model, ended) == {"all": 1.0, "sg": 1.0}
 
 
 DEMOTE = {"name": "demote", "days": 24, "seed": 6,
