@@ -31,15 +31,16 @@ def _one(args: tuple[str, int]) -> dict:
     from sim.runner import run
     from sim.sweep import load_sweep
 
-    variant, rep = args
-    scenario = load_sweep("scenarios/sweeps/signals.toml").variants[variant]
+    variant, rep, sweep = args
+    scenario = load_sweep(sweep).variants[variant]
     r = run(scenario, rep)
     warm = scenario.effective_warmup
     ev = evaluate(r.alerts[r.alerts["day"] > warm], r.trends, scenario.days - warm)
     sg = r.summary_by_market["sg"]
     daily = r.daily[r.daily["market"] == "sg"][["day", "prevalence_counterfeit", "flags"]].assign(variant=variant, rep=rep)
     return {"variant": variant, "rep": rep, "evaluation": ev.assign(variant=variant, rep=rep),
-            "time_to_containment": sg["time_to_containment"], "harm_during_trend": sg["harm_during_trend"],
+            "time_to_containment": sg["time_to_containment"], "trend_contained": sg["trend_contained"],
+            "harm_during_trend": sg["harm_during_trend"], "net_gmv": sg["net_gmv"],
             "controller_actions": sg.get("controller_actions", 0.0), "daily": daily}
 
 
@@ -92,12 +93,13 @@ def main() -> None:
     p.add_argument("--budget", type=float, default=2.0)
     p.add_argument("--plot", default="")
     p.add_argument("--calibrate", type=int, default=0)
+    p.add_argument("--sweep", default="scenarios/sweeps/signals.toml")
     a = p.parse_args()
     if a.calibrate:
         calibrate(a.calibrate, a.budget, a.workers)
         return
     variants = a.variants.split(",")
-    jobs = [(v, r) for r in range(a.reps) for v in variants]
+    jobs = [(v, r, a.sweep) for r in range(a.reps) for v in variants]
     with ProcessPoolExecutor(a.workers) as pool:
         out = list(pool.map(_one, jobs))
     ev = pd.concat([o["evaluation"] for o in out if o["variant"] == "baseline"], ignore_index=True)
@@ -113,15 +115,21 @@ def main() -> None:
     mean_ev["detected"] = mean_ev["detected"] > 0.5
     print(rank_signals(mean_ev, a.budget).round(2).to_string())
     res = pd.DataFrame([{k: v for k, v in o.items() if k not in ("evaluation", "daily")} for o in out])
-    for metric in ("time_to_containment", "harm_during_trend"):
+    contained = res.groupby("variant", sort=False)["trend_contained"].agg(["sum", "size"])
+    print("\nContained before the run's end (else time_to_containment is censored there):")
+    for v, row in contained.iterrows():
+        print(f"  {v}: {int(row['sum'])}/{int(row['size'])}")
+    for metric in ("time_to_containment", "harm_during_trend", "net_gmv"):
         wide = res.pivot(index="rep", columns="variant", values=metric)
         print(f"\n{metric} in sg, per replication:\n{wide.round(1).to_string()}")
         for v in variants[1:]:
             d = (wide[v] - wide["baseline"]).to_numpy()
             t = stats.ttest_rel(wide[v], wide["baseline"])
             w = stats.wilcoxon(d) if np.any(d != 0) else None
-            print(f"{v} - baseline: mean {d.mean():.2f} (sd {d.std(ddof=1):.2f}); paired t p = {t.pvalue:.4f}; "
-                  f"Wilcoxon p = {w.pvalue if w else float('nan'):.4f}; {int((d < 0).sum())}/{d.size} lower")
+            half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
+            print(f"{v} - baseline: mean {d.mean():.2f} (95 % CI {d.mean() - half:.2f} to {d.mean() + half:.2f}; "
+                  f"sd {d.std(ddof=1):.2f}); paired t p = {t.pvalue:.4f}; Wilcoxon p = "
+                  f"{w.pvalue if w else float('nan'):.4f}; {int((d < 0).sum())}/{d.size} lower")
     if a.plot:
         import matplotlib
 
