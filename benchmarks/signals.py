@@ -41,6 +41,7 @@ def _one(args: tuple[str, int]) -> dict:
     return {"variant": variant, "rep": rep, "evaluation": ev.assign(variant=variant, rep=rep),
             "time_to_containment": sg["time_to_containment"], "trend_contained": sg["trend_contained"],
             "harm_during_trend": sg["harm_during_trend"], "net_gmv": sg["net_gmv"],
+            "honest_sanctioned_per_10k": sg["honest_sanctioned_per_10k"], "review_utilisation": sg["review_utilisation"],
             "controller_actions": sg.get("controller_actions", 0.0), "daily": daily}
 
 
@@ -119,7 +120,8 @@ def main() -> None:
     print("\nContained before the run's end (else time_to_containment is censored there):")
     for v, row in contained.iterrows():
         print(f"  {v}: {int(row['sum'])}/{int(row['size'])}")
-    for metric in ("time_to_containment", "harm_during_trend", "net_gmv"):
+    for metric in ("time_to_containment", "harm_during_trend", "net_gmv", "honest_sanctioned_per_10k",
+                   "review_utilisation"):
         wide = res.pivot(index="rep", columns="variant", values=metric)
         print(f"\n{metric} in sg, per replication:\n{wide.round(1).to_string()}")
         for v in variants[1:]:
@@ -137,7 +139,7 @@ def main() -> None:
         import matplotlib.pyplot as plt
 
         daily = pd.concat([o["daily"] for o in out], ignore_index=True)
-        fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+        fig, axes = plt.subplots(1, 3, figsize=(17, 4.2))
         for v, g in daily.groupby("variant", sort=False):
             m = g.groupby("day")["prevalence_counterfeit"].mean().rolling(7, min_periods=1).mean()
             axes[0].plot(m.index, m.to_numpy(), label=v)
@@ -150,6 +152,14 @@ def main() -> None:
             axes[1].text(pooled.loc[s, "mean_delay_days"] if pooled.loc[s, "mean_delay_days"] == pooled.loc[s, "mean_delay_days"] else 0,
                          i, f"  {pooled.loc[s, 'false_alarms_per_30d']:.1f} FA/30d", va="center", fontsize=8)
         axes[1].set(title="mean detection delay (days) and false alarms per 30 days", xlabel="days after onset")
+        wide = res.pivot(index="rep", columns="variant", values="time_to_containment")
+        for v in variants[1:]:
+            axes[2].scatter(wide["baseline"], wide[v], label=v, s=18)
+        top = float(np.nanmax(wide.to_numpy())) + 2
+        axes[2].plot([0, top], [0, top], color="k", lw=0.8, ls="--")
+        axes[2].set(title="time to containment in sg, paired by replication (days)", xlabel="fixed policy",
+                    ylabel="with the controller", xlim=(0, top), ylim=(0, top))
+        axes[2].legend()
         fig.tight_layout()
         fig.savefig(a.plot, dpi=100)
 
