@@ -3,10 +3,11 @@ many false alarms a month, and does escalation contain it sooner than the fixed 
 
 Runs scenarios/sweeps/signals.toml's variants in-process (replication r of every variant on the
 same world), scores each run's alerts against its trends (analysis.signals) over the days after
-the warm-up, and compares time_to_containment and harm_during_trend in sg, paired by
-replication (paired t-test and Wilcoxon signed-rank test). Writes a plot to --plot.
+the warm-up, and compares time_to_containment (with how many runs were censored), harm_during_trend,
+net GMV, honest creators sanctioned and review utilisation in sg, paired by replication (mean
+difference with its 95 % CI, paired t-test and Wilcoxon signed-rank test). Writes a plot to --plot.
 
-    python benchmarks/signals.py --reps 12 --workers 2 --plot docs/signals_example.png
+    python benchmarks/signals.py --reps 24 --workers 2 --plot docs/signals_example.png
 
 ``--calibrate N`` instead sets each signal's limit the way a team would before switching it on:
 it runs the fixed policy on N other replications (seeds the comparison never uses), stops them
@@ -157,7 +158,7 @@ def main() -> None:
             axes[2].scatter(wide["baseline"], wide[v], label=v, s=18)
         top = float(np.nanmax(wide.to_numpy())) + 2
         axes[2].plot([0, top], [0, top], color="k", lw=0.8, ls="--")
-        axes[2].set(title="time to containment in sg, paired by replication (days)", xlabel="fixed policy",
+        axes[2].set(title="days to containment in sg, paired", xlabel="fixed policy",
                     ylabel="with the controller", xlim=(0, top), ylim=(0, top))
         axes[2].legend()
         fig.tight_layout()
