@@ -125,8 +125,11 @@ class Registry[T]:
         try:
             return self._held[name]
         except KeyError:
-            raise self.missing(f"{self.what} {name!r} is not registered; registered: "
-                               f"{', '.join(self.names())}") from None
+            raise self.unknown(name) from None
+
+    def unknown(self, name: str) -> Exception:
+        """The error for a name no kind is registered under: it lists the registered ones."""
+        return self.missing(f"{self.what} {name!r} is not registered; registered: {', '.join(self.names())}")
 
     def config_class(self, name: str) -> Any:
         """The config class of kind ``name``, or None if no such kind is registered."""
