@@ -86,7 +86,8 @@ class Registry[T]:
     def _check_config(self, kind: type, name: str, base: type[BaseModel]) -> None:
         config = getattr(kind, "config", None)
         if not (isinstance(config, type) and issubclass(config, base) and (config is not base or self.field is None)):
-            raise ValueError(f"{self.what} {name!r}: config must be a subclass of {base.__module__}.{base.__qualname__}")
+            raise ValueError(f"{self.what} {name!r}: config must be a subclass of "
+                             f"{base.__module__}.{base.__qualname__}")
         if self.field is None:
             return  # no field names the kind (a tactic's block is keyed by its name)
         field = config.model_fields.get(self.field)

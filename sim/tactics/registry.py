@@ -53,7 +53,8 @@ class _Tactics(Registry[TacticKind]):
     def name_of(self, kind: type) -> str:
         name = getattr(kind, "name", None)
         if not isinstance(name, str) or not name.isidentifier() or name != name.lower() or name == "none":
-            raise ValueError(f"tactic {kind.__name__} needs a class attribute name: a lower-case identifier, not 'none'")
+            raise ValueError(f"tactic {kind.__name__} needs a class attribute name: "
+                             "a lower-case identifier, not 'none'")
         return name
 
     def check(self, kind: type, name: str) -> None:
