@@ -191,8 +191,8 @@ class ByKind(StrictModel):
         if cls.bare_name and isinstance(value, str):
             value = {field: value}
         declared = cls.model_fields[field]
-        kind = value.get(field, None if declared.is_required() else declared.default) if isinstance(value, dict) \
-            else None
+        default = None if declared.is_required() else declared.default
+        kind = value.get(field, default) if isinstance(value, dict) else None
         config = kinds.config_class(kind) if isinstance(kind, str) else None
         if config is None:
             if not isinstance(value, dict):
