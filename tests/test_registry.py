@@ -1,25 +1,18 @@
-"""The one plug-in registry and the config blocks a registered kind's name picks (sim.registry)."""
+"""The one plug-in registry (sim.registry.Registry), on a toy family; the config blocks a kind's name picks
+(sim.registry.ByKind) are tested through the real ones in test_config, test_bad_inputs, test_trends and tests/plugins."""
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 import pytest
-from pydantic import ValidationError
 
-from sim.registry import ByKind, Registry
+from sim.registry import Registry
+from sim.schema import StrictModel
 
 
-class Shape(ByKind):
-    """A toy base block: ``kind`` picks the shape's config class."""
-
+class Shape(StrictModel):
     kind: str
-    bare_name = True
-
-    @staticmethod
-    def registry() -> Registry[type]:
-        return SHAPES
 
 
 SHAPES: Registry[type] = Registry("shape kind", ("square",), config=Shape)
@@ -27,7 +20,6 @@ SHAPES: Registry[type] = Registry("shape kind", ("square",), config=Shape)
 
 class SquareConfig(Shape):
     kind: Literal["square"]
-    side: float = 1.0
 
 
 class CircleConfig(Shape):
@@ -100,22 +92,3 @@ def test_registration_order_instances_and_change_listeners() -> None:
     assert heard == [(), ("z",), ("z", "a"), ("z", "a", "b"), ("a", "b")]
     with pytest.raises(ValueError, match="is not a subclass of"):
         kinds.register(int)
-
-
-def test_the_base_block_hands_an_entry_to_its_kinds_class() -> None:
-    """Validating the base gives the kind's class (a bare name too); a missing or unknown kind and an unknown key are errors naming what is allowed."""
-    assert Shape.model_validate({"kind": "square", "side": 2.0}) == SquareConfig(kind="square", side=2.0)
-    assert type(Shape.model_validate("square")) is SquareConfig
-    for value, words in [({}, "required field is missing; allowed shape kinds: 'square'"),
-                         ({"kind": "oval"}, "unknown shape kind; allowed: 'square'"),
-                         ({"kind": "square", "sides": 4}, "unknown key (did you mean 'side'?)")]:
-        with pytest.raises(ValidationError, match=re.escape(words)):
-            Shape.model_validate(value)
-    with pytest.raises(TypeError, match="Shape is the base of the shape kinds"):
-        Shape(kind="square")
-
-
-def test_a_kinds_own_class_validates_only_its_fields() -> None:
-    """A kind's config class validates as itself: another kind's name is a plain literal error, not a hand-over."""
-    with pytest.raises(ValidationError, match="literal_error"):
-        SquareConfig.model_validate({"kind": "circle"})
