@@ -224,8 +224,10 @@ def _assign_numba_source(due, count, cat1, cat2, market, first_weight, n_categor
     n = u.size
     buyer = np.empty(n, dtype=np.int64)
     stream = np.empty(n, dtype=np.int64)
-    views = np.zeros(n_streams, dtype=np.int64)
     second_weight = 1.0 - first_weight
+    # Divisors that are never zero: a weight of 0 is never the branch taken, so its quotient is unused.
+    first_div = first_weight if first_weight > 0.0 else 1.0
+    second_div = second_weight if second_weight > 0.0 else 1.0
     q = 0
     for j in range(due.size):  # buyer due[j]'s count[j] sessions, in a row
         b = due[j]
@@ -235,29 +237,30 @@ def _assign_numba_source(due, count, cat1, cat2, market, first_weight, n_categor
         g1 = base + cat1[b]
         g2 = base + cat2[b]
         for _ in range(count[j]):
+            # Branch-free: both candidates are computed and one is selected (the uniform decides
+            # at random, so a branch would be mispredicted half the time); the same operations
+            # as the branching form, so the same bits.
             v = u[q]
-            buyer[q] = b
-            if v < first_weight:
-                g = g1
-                v = v / first_weight
-            else:
-                g = g2
-                v = (v - first_weight) / second_weight
+            first = v < first_weight
+            g = g1 if first else g2
+            v = v / first_div if first else (v - first_weight) / second_div
             k = g_size[g]
-            if k == 0:
-                stream[q] = -1
-                q += 1
-                continue
+            live = k > 0
+            lo = g_start[g] if live else 0  # a group with nothing live reads slot 0, unused
             x = v * k
-            i = np.int64(x)
-            if i > k - 1:
-                i = k - 1
-            at = g_start[g] + i
-            local = i if x - i < prob[at] else alias[at]
-            s = member[g_start[g] + local]
-            stream[q] = s
-            views[s] += 1
+            i = min(np.int64(x), k - 1) if live else 0
+            at = lo + i
+            keep = prob[at]
+            other = alias[at]
+            local = i if x - i < keep else other
+            s = member[lo + local]
+            buyer[q] = b
+            stream[q] = s if live else -1
             q += 1
+    views = np.zeros(n_streams, dtype=np.int64)
+    for q in range(n):
+        if stream[q] >= 0:
+            views[stream[q]] += 1
     return buyer, stream, views, sessions
 
 
