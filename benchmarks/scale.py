@@ -37,7 +37,10 @@ def one(n_buyers: int, n_creators: int, days: int, scenario: str) -> dict[str, f
     while model.running:
         model.step()
     t3 = time.perf_counter()
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # the process's own peak (VmHWM); ru_maxrss would start at the parent's peak
+    proc = Path("/proc/self/status")
+    status = [line for line in proc.read_text().splitlines() if line.startswith("VmHWM:")] if proc.exists() else []
+    peak_mib = int(status[0].split()[1]) / 1024 if status else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "n_buyers": n_buyers,
         "n_creators": n_creators,

@@ -161,7 +161,16 @@ def rng_floor_s(n_buyers: int, sessions_per_day: list[float], orders_per_day: li
 
 
 def _peak_mib() -> float:
-    """This process's peak resident memory so far (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    """This process's own peak resident memory so far, in MiB.
+
+    Linux: ``VmHWM`` of /proc/self/status (``ru_maxrss`` would start at the parent's peak, kept
+    across fork and exec); elsewhere ``ru_maxrss`` (bytes on macOS).
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 

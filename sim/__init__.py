@@ -11,7 +11,7 @@ scenario stays quick.
 import sys
 from typing import TYPE_CHECKING, Any
 
-if sys.version_info < (3, 12):  # pragma: no cover - depends on the interpreter
+if sys.version_info < (3, 12):  # noqa: UP036  # pragma: no cover - depends on the interpreter
     raise ImportError(
         f"livesim needs Python 3.12 or newer; this is Python {sys.version.split()[0]} ({sys.executable})"
     )

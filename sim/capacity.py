@@ -40,20 +40,23 @@ daily work arrays: 300,000 and 1,000,000 buyers with 3,000 creators over 5 days 
 and 352 MB (about 183 bytes per extra buyer), so the per-buyer term is now 185 bytes.
 
 **The interpreter's share is measured, not fitted.** What the interpreter and the engine's
-libraries (numpy, pandas, pyarrow, numba and LLVM, mesa) take differs from machine to machine
-far more than the world's arrays do: on the 300,000-buyer world above, a developer's machine
-peaked at 314 MiB, of which 212 MiB was the process after importing the engine, while fresh CI
-machines peaked at 568 MiB and, a month later, 780 MiB, with the same code. A fitted constant
-chases the largest machine seen; so the estimate takes the interpreter's share from the
-machine itself: the resident memory of this process once the engine's libraries are imported
-(measured once per process, :func:`interpreter_bytes`; at least :data:`INTERPRETER_FLOOR_BYTES`).
-A run in a fresh worker process needs about as much; a process that already holds other data
-overstates it, on the safe side. To that come :data:`COMPILE_BYTES` for compiling the kernels
-in the process when no compiled copy is cached (measured: +36 MiB on that world) and the
-world's own terms above times :data:`MARGIN` (writing the parquet files and the plot, allocator
-slack, other policies and adversary mixes). On that world the estimate is then 395 MiB here
-(peak 314 MiB; the world's terms 65 MB, times the margin 104 MB, for a measured growth of
-106 MB over the imported engine).
+libraries (numpy, pandas, pyarrow, numba and LLVM, mesa) take is the part that differs between
+machines and installs; the world's arrays do not. So the estimate takes it from the machine: the
+resident memory of this process once the engine's libraries are imported (measured once per
+process, :func:`interpreter_bytes`; at least :data:`INTERPRETER_FLOOR_BYTES`). A run in a fresh
+worker process needs about as much; a process that already holds other data overstates it, on
+the safe side. To that come :data:`COMPILE_BYTES` for compiling the kernels in the process when
+no compiled copy is cached (measured: +36 MiB) and the world's own terms above times
+:data:`MARGIN` (writing the parquet files and the plot, allocator slack, other policies and
+adversary mixes). On the 300,000-buyer, 3,000-creator, 5-day world the engine imported takes
+212 MiB here, the run peaks at 314 MiB (350 MiB when it compiles the kernels), and the estimate
+is 395 MiB (the world's terms 65 MB, times the margin 104 MB, for a measured growth of 102 MB).
+
+A peak must be read as the process's own high-water mark (``VmHWM`` in ``/proc/self/status``).
+``getrusage``'s ``ru_maxrss`` starts a child at its parent's peak, kept across fork and exec: a
+child of a 600 MB process reports at least 600 MB even if it holds 12 MB. Runs measured that way
+under a grown pytest worker (568, 624 and 780 MiB for the world above) once raised the base term
+to 400 MB; they measured the test runner, not the run.
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     Field,
-    ModelWrapValidatorHandler,
     PrivateAttr,
     SerializeAsAny,
     Strict,
@@ -31,12 +30,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sim.errors import ScenarioError, ScenarioWarning, format_validation_error, unknown_name_message
 from sim.plain import plain
 from sim.platform.monitoring.config import ControllerConfig, SignalConfig
 from sim.policy import Policy
+from sim.registry import ByKind, Registry
 from sim.schema import Budget, Followers, Money, Multiplier, Name, Share, StrictModel, Weight, WeightOrZero
 from sim.tactics import TacticConfig, TacticKind, creator_type_names
 from sim.tactics import kinds as tactic_kinds
@@ -432,7 +431,7 @@ class Campaign(_Dated):
     boost: Multiplier = 1.5
 
 
-class Incentive(_Dated):
+class Incentive(_Dated, ByKind):
     """An incentive programme: what every programme type's ``[[timeline]]`` block holds.
 
     ``program`` names the type (``sim/platform/programmes/``; default ``gmv_bonus``, so files
@@ -455,44 +454,11 @@ class Incentive(_Dated):
     # reckons its chance of reaching a programme's GMV threshold (a lognormal outlook).
     gmv_outlook_sigma: Annotated[float, Strict(), Field(gt=0.0, le=5.0)] = 0.5
 
-    def __init__(self, /, **data: Any) -> None:
-        if type(self) is Incentive:  # validation would hand back another object: say so instead
-            raise TypeError("Incentive is the base of the programme types: build a type's class "
-                            "(e.g. GmvBonusConfig) or use Incentive.model_validate(...)")
-        super().__init__(**data)
+    @staticmethod
+    def registry() -> Registry[Any]:
+        from sim.platform.programmes.registry import PROGRAMMES  # the registry imports this module
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _by_program(cls, value: Any, handler: ModelWrapValidatorHandler[Incentive]) -> Incentive:
-        if cls is not Incentive:  # a type's own class: validate its fields
-            return handler(value)
-        from sim.platform.programmes.registry import config_class, program_names  # registry imports this module
-
-        if isinstance(value, Incentive) and type(value) is not Incentive:
-            return value
-        program = value.get("program", "gmv_bonus") if isinstance(value, dict) else None
-        config = config_class(program) if isinstance(program, str) else None
-        if config is None:
-            if not isinstance(value, dict):
-                return handler(value)  # pydantic's own message for a block that is not a table
-            names = ", ".join(repr(n) for n in program_names())
-            raise ValidationError.from_exception_data("Incentive", [InitErrorDetails(
-                type=PydanticCustomError("unknown_program", "unknown programme type; allowed: {names}",
-                                         {"names": names}),
-                loc=("program",), input=program)])
-        try:
-            return config.model_validate(value)
-        except ValidationError as exc:
-            extra = [e for e in exc.errors(include_url=False) if e["type"] == "extra_forbidden" and len(e["loc"]) == 1]
-            if not extra:
-                raise
-            # The scenario's error walks the block's declared fields, which are this base
-            # class's: name the type's own fields instead.
-            key = str(extra[0]["loc"][0])
-            raise ValidationError.from_exception_data("Incentive", [InitErrorDetails(
-                type=PydanticCustomError("unknown_key", "{msg}",
-                                         {"msg": unknown_name_message(key, list(config.model_fields), "key")}),
-                loc=(key,), input=None)]) from None
+        return PROGRAMMES
 
 
 class PolicyLaunch(_Strict):
@@ -527,7 +493,7 @@ class Ramp(_Strict):
         return self.start_value + (self.end_value - self.start_value) * frac
 
 
-class Trend(_Strict):
+class Trend(ByKind):
     """An emerging abuse trend: from ``start_day`` the world changes in some markets (empty: all),
     reaching its full size over ``days`` days, and stays changed to the end of the run.
 
@@ -546,12 +512,6 @@ class Trend(_Strict):
     start_day: EventDay
     days: EventDays = 1
     tactic: Name
-
-    def __init__(self, /, **data: Any) -> None:
-        if type(self) is Trend:  # validation would hand back another object: say so instead
-            raise TypeError("Trend is the base of the trend kinds: build a kind's class "
-                            "(e.g. AdoptionWaveConfig) or use Trend.model_validate(...)")
-        super().__init__(**data)
 
     @property
     def end_day(self) -> int:
@@ -576,39 +536,11 @@ class Trend(_Strict):
             raise ValueError(unknown_name_message(v, allowed, "tactic"))
         return v
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _by_trend(cls, value: Any, handler: ModelWrapValidatorHandler[Trend]) -> Trend:
-        if cls is not Trend:  # a kind's own class: validate its fields
-            return handler(value)
-        from sim.platform.trends.registry import config_class, trend_names  # the registry imports this module
+    @staticmethod
+    def registry() -> Registry[Any]:
+        from sim.platform.trends.registry import TRENDS  # the registry imports this module
 
-        if isinstance(value, Trend) and type(value) is not Trend:
-            return value
-        trend = value.get("trend") if isinstance(value, dict) else None
-        config = config_class(trend) if isinstance(trend, str) else None
-        if config is None:
-            if not isinstance(value, dict):
-                return handler(value)  # pydantic's own message for a block that is not a table
-            names = ", ".join(repr(n) for n in trend_names())
-            if trend is None:
-                raise ValidationError.from_exception_data("Trend", [InitErrorDetails(
-                    type=PydanticCustomError("missing_trend", "required field is missing; allowed trend kinds: {names}",
-                                             {"names": names}), loc=("trend",), input=None)])
-            raise ValidationError.from_exception_data("Trend", [InitErrorDetails(
-                type=PydanticCustomError("unknown_trend", "unknown trend kind; allowed: {names}", {"names": names}),
-                loc=("trend",), input=trend)])
-        try:
-            return config.model_validate(value)
-        except ValidationError as exc:
-            extra = [e for e in exc.errors(include_url=False) if e["type"] == "extra_forbidden" and len(e["loc"]) == 1]
-            if not extra:
-                raise
-            key = str(extra[0]["loc"][0])  # name the kind's own fields, not this base's
-            raise ValidationError.from_exception_data("Trend", [InitErrorDetails(
-                type=PydanticCustomError("unknown_key", "{msg}",
-                                         {"msg": unknown_name_message(key, list(config.model_fields), "key")}),
-                loc=(key,), input=None)]) from None
+        return TRENDS
 
 
 # An incentive entry keeps its programme type's class when dumped (overrides, sweeps, run records),

@@ -234,7 +234,10 @@ def _assign_numba_source(due, count, cat1, cat2, market, first_weight, n_categor
     n = u.size
     buyer = np.empty(n, dtype=np.int64)
     stream = np.empty(n, dtype=np.int64)
-    views = np.zeros(n_streams, dtype=np.int64)
+    second_weight = 1.0 - first_weight
+    # Divisors that are never zero: a weight of 0 is never the branch taken, so its quotient is unused.
+    first_div = first_weight if first_weight > 0.0 else 1.0
+    second_div = second_weight if second_weight > 0.0 else 1.0
     demoted = exposure.size > 0
     q = 0
     for j in range(due.size):  # buyer due[j]'s count[j] sessions, in a row
@@ -244,33 +247,36 @@ def _assign_numba_source(due, count, cat1, cat2, market, first_weight, n_categor
         base = np.int64(mk) * n_categories
         g1 = base + cat1[b]
         g2 = base + cat2[b]
-        t = first_weight  # as _first_share
+        t, t_div, rest_div = first_weight, first_div, second_div  # as _first_share
         if demoted and exposure[g1] != exposure[g2]:
             t = first_weight * exposure[g1] / (first_weight * exposure[g1] + (1.0 - first_weight) * exposure[g2])
+            t_div = t if t > 0.0 else 1.0
+            rest_div = 1.0 - t if 1.0 - t > 0.0 else 1.0
         for _ in range(count[j]):
+            # Branch-free: both candidates are computed and one is selected (the uniform decides
+            # at random, so a branch would be mispredicted half the time); the same operations
+            # as the branching form, so the same bits.
             v = u[q]
-            buyer[q] = b
-            if v < t:
-                g = g1
-                v = v / t
-            else:
-                g = g2
-                v = (v - t) / (1.0 - t)
+            first = v < t
+            g = g1 if first else g2
+            v = v / t_div if first else (v - t) / rest_div
             k = g_size[g]
-            if k == 0:
-                stream[q] = -1
-                q += 1
-                continue
+            live = k > 0
+            lo = g_start[g] if live else 0  # a group with nothing live reads slot 0, unused
             x = v * k
-            i = np.int64(x)
-            if i > k - 1:
-                i = k - 1
-            at = g_start[g] + i
-            local = i if x - i < prob[at] else alias[at]
-            s = member[g_start[g] + local]
-            stream[q] = s
-            views[s] += 1
+            i = min(np.int64(x), k - 1) if live else 0
+            at = lo + i
+            keep = prob[at]
+            other = alias[at]
+            local = i if x - i < keep else other
+            s = member[lo + local]
+            buyer[q] = b
+            stream[q] = s if live else -1
             q += 1
+    views = np.zeros(n_streams, dtype=np.int64)
+    for q in range(n):
+        if stream[q] >= 0:
+            views[stream[q]] += 1
     return buyer, stream, views, sessions
 
 

@@ -18,18 +18,18 @@ ONE_MARKET = {"name": "loop", "days": 60, "seed": 4,
 
 
 def test_pi_controller_holds_utilisation_near_target_where_the_fixed_threshold_does_not() -> None:
-    """With spare review capacity the fixed threshold leaves utilisation far below 0.7; the PI rule brings its mean within 0.07."""
+    """With spare review capacity the fixed threshold leaves utilisation far below 0.7; the PI rule brings its mean within 0.04."""
     fixed = run(scenario_from_dict(ONE_MARKET))
     pi = run(scenario_from_dict(ONE_MARKET | {"controllers": [{"kind": "pi_threshold", "name": "pi", "target": 0.7}]}))
-    # The tolerance is backed by repeated runs: over seeds 1-10 of this world the PI rule's mean
-    # utilisation after day 20 was 0.641-0.676 (|error| 0.024-0.059, mean 0.040; below the target
-    # on every seed, a bias of about 0.04 whose cause is not established), and the fixed
-    # threshold's 0.270-0.339 (|error| at least 0.36). 0.07 leaves room for seed 4's world.
+    # The tolerance is backed by repeated runs: over seeds 1-8 of this world the PI rule's mean
+    # utilisation after day 20 was 0.679-0.700 with its default gains (|error| at most 0.021), and
+    # the fixed threshold's 0.270-0.339 (|error| at least 0.36). With the former gains (kp 1.0,
+    # ki 0.1) it was 0.641-0.676: the integral had not caught up by day 60 (pi_threshold.py).
     settled = slice(20, None)  # after the first 20 days
     u_fixed = fixed.platform_daily["review_utilisation"].to_numpy()[settled]
     u_pi = pi.platform_daily["review_utilisation"].to_numpy()[settled]
     assert abs(np.nanmean(u_fixed) - 0.7) > 0.3
-    assert abs(np.nanmean(u_pi) - 0.7) < 0.07
+    assert abs(np.nanmean(u_pi) - 0.7) < 0.04
     actions = pi.controller_actions
     assert len(actions) == pi.summary["controller_actions"] > 0
     assert actions["change"].str.startswith("detection.threshold").all()

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow  # builds a wheel
-
 from sim.bundled import bundled_root, preset_names, resolve_scenario, scenario_names, sweep_names, targets_names
 from sim.errors import ScenarioError
+
+pytestmark = pytest.mark.slow  # builds a wheel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,7 +95,7 @@ def test_a_local_file_wins_over_a_bundled_name(tmp_path: Path, monkeypatch: pyte
     monkeypatch.chdir(tmp_path)
     (tmp_path / "baseline").write_text('name = "mine"\n')
     assert resolve_scenario("baseline") == Path("baseline")
-    with pytest.raises(ScenarioError, match="bundled scenarios: .*baseline"):
+    with pytest.raises(ScenarioError, match=r"bundled scenarios: .*baseline"):
         resolve_scenario("no_such_scenario")
     with pytest.raises(ScenarioError):
         resolve_scenario("../scenarios/baseline")  # names are plain names, never paths

@@ -93,10 +93,9 @@ def test_run_via_subprocess_has_no_carriage_returns(tmp_path: Path) -> None:
 
 def test_run_on_a_terminal_shows_a_progress_bar(tmp_path: Path) -> None:
     """On a terminal, `livesim run` draws a tqdm bar (days per second, the total) on stderr."""
+    import fcntl
     import os
     import pty
-
-    import fcntl
     import struct
     import termios
 

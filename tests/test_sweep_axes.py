@@ -17,6 +17,7 @@ from sim.experiment import execute
 from sim.sweep import load_sweep
 from tests.conftest import ROOT, sweep_file
 
+
 def _sweep(tmp_path: Path, body: str, days: int = 3, name: str = "t") -> Path:
     return sweep_file(tmp_path, "replications = 1\n" + body, days=days, name=name)
 

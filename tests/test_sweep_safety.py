@@ -15,6 +15,7 @@ import pytest
 from sim.cli import main
 from tests.conftest import ROOT, sweep_file
 
+
 def _sweep_file(tmp_path: Path, body: str = "replications = 2\n", days: int = 3, name: str = "t",
                 buyers: int = 1500) -> Path:
     return sweep_file(tmp_path, body, days=days, name=name, buyers=buyers)
@@ -164,8 +165,9 @@ def test_overwrite_accepts_a_legacy_livesim_manifest(tmp_path):
 
 def test_compare_refuses_to_replace_a_sweep_without_overwrite(tmp_path, capsys):
     """compare --out into a folder holding a sweep exits 2 and changes nothing; --overwrite replaces it."""
-    from tests.conftest import tiny_dict
     import tomli_w
+
+    from tests.conftest import tiny_dict
 
     scen = tmp_path / "s.toml"
     scen.write_text(tomli_w.dumps(tiny_dict(n_buyers=1500, n_creators=60) | {"days": 3}))

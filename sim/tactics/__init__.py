@@ -29,9 +29,12 @@ from sim.tactics.registry import (
     unregister,
 )
 
-# The built-in tactics register themselves on import (their codes are sim.labels.Tactic's).
-from sim.tactics import counterfeit, fake_engagement, incentive_fraud, minor, misleading_claims  # noqa: E402, F401, I001
-from sim.tactics import offplatform_diversion  # noqa: E402, F401
+# The built-in tactics register themselves on import, after the registry (their codes are
+# sim.labels.Tactic's).
+# isort: off
+from sim.tactics import counterfeit, fake_engagement, incentive_fraud, minor, misleading_claims  # noqa: F401
+from sim.tactics import offplatform_diversion  # noqa: F401
+# isort: on
 
 __all__ = [
     "BUILTIN",

@@ -8,13 +8,13 @@ and its creator type the next free type code (from 8), in order of registration.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.labels import CreatorType, Tactic
+from sim.registry import Registry
 from sim.tactics.base import TacticConfig, TacticKind
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BUILTIN",
     "CLEAN",
+    "TACTICS",
     "TacticArrays",
     "accidental",
     "adversary_type_codes",
@@ -45,75 +46,51 @@ CLEAN = int(Tactic.none)
 # Tactics that ship with livesim (never unregistered): their codes are sim.labels.Tactic's.
 BUILTIN: tuple[str, ...] = tuple(t.name for t in Tactic if t is not Tactic.none)
 
-_KINDS: dict[str, TacticKind] = {}
+
+class _Tactics(Registry[TacticKind]):
+    missing = KeyError
+
+    def name_of(self, kind: type) -> str:
+        name = getattr(kind, "name", None)
+        if not isinstance(name, str) or not name.isidentifier() or name != name.lower() or name == "none":
+            raise ValueError(f"tactic {kind.__name__} needs a class attribute name: "
+                             "a lower-case identifier, not 'none'")
+        return name
+
+    def check(self, kind: type, name: str) -> None:
+        if kind.accidental and any(k.accidental for k in self if k.name != name):  # type: ignore[attr-defined]
+            raise ValueError(f"tactic {name!r}: only one tactic can be the accidental breach")
+        if kind.typology and name in CreatorType.__members__ and name not in BUILTIN:  # type: ignore[attr-defined]
+            raise ValueError(f"tactic {name!r}: the name is taken by a creator type")
+
+
+# Registering a tactic makes scenarios accept ``world.tactics.<name>`` (and, for a typology,
+# ``world.creators.mix.<name>`` and each category's ``exposure.<name>``) and policies
+# ``detection.dprime.<name>`` and ``enforcement.points.<name>``, and the phases run its hooks.
+TACTICS = _Tactics("tactic", BUILTIN, config=TacticConfig, field=None, instances=True, sort=False)
+register = TACTICS.register
+unregister = TACTICS.unregister
+by_name = TACTICS.get
 # Lookups the phases make every day, rebuilt whenever the registry changes.
 _CACHE: dict[str, object] = {}
-# Called after every registration or removal (e.g. the scorecard adds each tactic's metrics).
-_LISTENERS: list[Callable[[], None]] = []
-
-
-def on_change(listener: Callable[[], None]) -> None:
-    """Call ``listener()`` now and after every later registration or removal of a tactic (so a
-    module that keeps something per tactic, such as the per-tactic metrics, follows the registry)."""
-    if listener not in _LISTENERS:
-        _LISTENERS.append(listener)
-    listener()
-
-
-def _changed() -> None:
-    _CACHE.clear()
-    for listener in _LISTENERS:
-        listener()
-
-
-def register[K: type[TacticKind]](kind: K) -> K:
-    """Register tactic ``kind`` under ``kind.name`` (usable as a class decorator).
-
-    From then on scenarios accept ``world.tactics.<name>`` (and, for a typology,
-    ``world.creators.mix.<name>`` and each category's ``exposure.<name>``), policies accept
-    ``detection.dprime.<name>`` and ``enforcement.points.<name>``, and the phases run its hooks.
-    """
-    name = getattr(kind, "name", None)
-    config = getattr(kind, "config", None)
-    if not isinstance(name, str) or not name.isidentifier() or name != name.lower() or name == "none":
-        raise ValueError(f"tactic {kind.__name__} needs a class attribute name: a lower-case identifier, not 'none'")
-    if not (isinstance(config, type) and issubclass(config, TacticConfig)):
-        raise ValueError(f"tactic {name!r}: config must be a subclass of sim.tactics.TacticConfig")
-    current = _KINDS.get(name)
-    if current is not None and type(current) is not kind:
-        raise ValueError(f"tactic {name!r} is already registered ({type(current).__name__})")
-    if kind.accidental and any(k.accidental for n, k in _KINDS.items() if n != name):
-        raise ValueError(f"tactic {name!r}: only one tactic can be the accidental breach")
-    if kind.typology and name in CreatorType.__members__ and name not in BUILTIN:
-        raise ValueError(f"tactic {name!r}: the name is taken by a creator type")
-    _KINDS[name] = kind()
-    _changed()
-    return kind
-
-
-def unregister(name: str) -> None:
-    """Remove a tactic registered from outside livesim (the built-in tactics stay)."""
-    if name in BUILTIN:
-        raise ValueError(f"tactic {name!r} is built in and cannot be unregistered")
-    _KINDS.pop(name, None)
-    _changed()
-
-
-def _extras() -> list[str]:
-    return [n for n in _KINDS if n not in BUILTIN]
+TACTICS.on_change(_CACHE.clear)
+# ``on_change(listener)``: call ``listener()`` now and after every later registration or removal
+# of a tactic (so a module that keeps something per tactic, such as the per-tactic metrics, follows
+# the registry).
+on_change = TACTICS.on_change
 
 
 def names() -> tuple[str, ...]:
     """Tactic names by code: ``names()[code]`` ("none" at 0)."""
     if "names" not in _CACHE:
-        _CACHE["names"] = (*(t.name for t in Tactic), *_extras())
+        _CACHE["names"] = (*(t.name for t in Tactic), *(n for n in TACTICS.names() if n not in BUILTIN))
     return _CACHE["names"]  # type: ignore[return-value]
 
 
 def kinds() -> tuple[TacticKind, ...]:
     """Every registered tactic, in code order (codes 1, 2, ...)."""
     if "kinds" not in _CACHE:
-        _CACHE["kinds"] = tuple(_KINDS[n] for n in names()[1:] if n in _KINDS)
+        _CACHE["kinds"] = tuple(TACTICS.get(n) for n in names()[1:] if n in TACTICS)
     return _CACHE["kinds"]  # type: ignore[return-value]
 
 
@@ -124,15 +101,7 @@ def code(name: str) -> int:
     try:
         return _CACHE["codes"][name]  # type: ignore[index]
     except KeyError:
-        raise KeyError(f"tactic {name!r} is not registered; registered: {', '.join(names()[1:])}") from None
-
-
-def by_name(name: str) -> TacticKind:
-    """The registered tactic ``name``."""
-    try:
-        return _KINDS[name]
-    except KeyError:
-        raise KeyError(f"tactic {name!r} is not registered; registered: {', '.join(names()[1:])}") from None
+        raise TACTICS.unknown(name) from None
 
 
 def accidental() -> TacticKind:

@@ -160,7 +160,7 @@ def column_payload(series: pd.Series) -> tuple[str, bytes]:
         cats = [str(c) for c in dtype.categories]
         values = series.astype(object).tolist()
         return "category", _len_prefixed(_strings(cats)) + _strings(values)
-    if isinstance(dtype, pd.StringDtype) or dtype == object:
+    if isinstance(dtype, pd.StringDtype) or dtype == object:  # noqa: E721  (numpy dtype equality, not a type check)
         return "string", _strings(series.tolist())
     if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
         arr = series.to_numpy(copy=True)

@@ -22,7 +22,17 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the tree's `tests` and `sim` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
-from tests.golden.cases import CASES, FORMAT, GOLDEN_DIR, REGENERATE, describe, differences, dumps, load, record_portably
+from tests.golden.cases import (
+    CASES,
+    FORMAT,
+    GOLDEN_DIR,
+    REGENERATE,
+    describe,
+    differences,
+    dumps,
+    load,
+    record_portably,
+)
 
 
 def _write(path: Path, text: str) -> None:

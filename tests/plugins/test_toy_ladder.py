@@ -125,5 +125,5 @@ def test_an_unregistered_kind_is_refused_again() -> None:
     assert kind_names() == ("health_score", "points", "tiers")
     data = tiny_dict(enforced=True)
     data["policy"] = {"enforcement": {"kind": "strikes"}}
-    with pytest.raises(ScenarioError, match="'health_score', 'points', 'tiers'$"):
+    with pytest.raises(ScenarioError, match=r"'health_score', 'points', 'tiers'$"):
         scenario_from_dict(data)

@@ -96,7 +96,7 @@ def test_an_unregistered_type_is_refused_again() -> None:
     register(EndBonus)
     unregister("end_bonus")
     assert program_names() == BUILTIN
-    with pytest.raises(ScenarioError, match="'gmv_bonus', 'new_creator_support', 'quality_bonus'$"):
+    with pytest.raises(ScenarioError, match=r"'gmv_bonus', 'new_creator_support', 'quality_bonus'$"):
         scenario_from_dict(_data())
 
 
@@ -116,7 +116,7 @@ def test_extending_doc_programme_example_pays_the_flat_amount() -> None:
     """The programme example in docs/extending.md, run as written, makes program = "flat_bonus" valid and pays a multiple of its amount every day it runs."""
     from tests.plugins.test_extending_doc import _example
 
-    exec(compile(_example("# flat_bonus.py"), "extending.md programme", "exec", dont_inherit=True), {})  # noqa: S102
+    exec(compile(_example("# flat_bonus.py"), "extending.md programme", "exec", dont_inherit=True), {})
     try:
         assert "flat_bonus" in program_names()
         data = tiny_dict() | {"days": 6}

@@ -57,5 +57,5 @@ def test_a_column_declared_from_outside_is_in_every_new_table_with_its_default()
 
 def test_a_column_cannot_be_declared_twice_by_different_owners() -> None:
     """Two components claiming one column is an error that names the first owner."""
-    with pytest.raises(ValueError, match="already declared by sim.platform.enforcement"):
+    with pytest.raises(ValueError, match=r"already declared by sim\.platform\.enforcement"):
         CREATORS.declare(OWNER, Column("ladder", np.float64))

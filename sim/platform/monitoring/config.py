@@ -22,18 +22,9 @@ from __future__ import annotations
 import itertools
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    Field,
-    ModelWrapValidatorHandler,
-    SerializeAsAny,
-    Strict,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import Field, SerializeAsAny, Strict, field_validator, model_validator
 
-from sim.errors import unknown_name_message
+from sim.registry import ByKind, Registry
 from sim.schema import Name, StrictModel
 
 __all__ = ["AGE_BANDS", "DIMENSIONS", "ControllerConfig", "DetectorConfig", "ObservableConfig", "SignalConfig"]
@@ -44,49 +35,9 @@ DIMENSIONS: tuple[str, ...] = ("market", "category", "level", "age_band")
 AGE_BANDS: tuple[int, ...] = (30, 90)
 
 
-def _dispatch(cls: type, base: type, value: Any, handler: ModelWrapValidatorHandler[Any], what: str,
-              lookup: Any, names: Any) -> Any:
-    """Validate ``value`` (a table, or a bare kind name) as the config class of its registered kind."""
-    if cls is not base:  # a kind's own class: validate its fields
-        return handler(value)
-    if isinstance(value, base) and type(value) is not base:
-        return value
-    if isinstance(value, str):
-        value = {"kind": value}
-    kind = value.get("kind") if isinstance(value, dict) else None
-    config = lookup(kind) if isinstance(kind, str) else None
-    if config is None:
-        if not isinstance(value, dict):
-            return handler(value)
-        listed = ", ".join(repr(n) for n in names())
-        if kind is None:
-            raise ValidationError.from_exception_data(base.__name__, [InitErrorDetails(
-                type=PydanticCustomError("missing_kind", "required field is missing; allowed {what} kinds: {names}",
-                                         {"what": what, "names": listed}), loc=("kind",), input=None)])
-        raise ValidationError.from_exception_data(base.__name__, [InitErrorDetails(
-            type=PydanticCustomError("unknown_kind", "unknown {what} kind; allowed: {names}",
-                                     {"what": what, "names": listed}), loc=("kind",), input=kind)])
-    try:
-        return config.model_validate(value)
-    except ValidationError as exc:
-        extra = [e for e in exc.errors(include_url=False) if e["type"] == "extra_forbidden" and len(e["loc"]) == 1]
-        if not extra:
-            raise
-        key = str(extra[0]["loc"][0])  # name the kind's own fields, not the base's
-        raise ValidationError.from_exception_data(base.__name__, [InitErrorDetails(
-            type=PydanticCustomError("unknown_key", "{msg}",
-                                     {"msg": unknown_name_message(key, list(config.model_fields), "key")}),
-            loc=(key,), input=None)]) from None
-
-
-class _Kinded(StrictModel):
+class _Kinded(ByKind):
     kind: Name
-
-    def __init__(self, /, **data: Any) -> None:
-        if type(self) in (ObservableConfig, DetectorConfig, ControllerConfig):
-            raise TypeError(f"{type(self).__name__} is the base of its kinds: build a kind's class or use "
-                            f"{type(self).__name__}.model_validate(...)")
-        super().__init__(**data)
+    bare_name = True  # ``observable = "refund_rate"``: the kind with its default parameters
 
 
 class ObservableConfig(_Kinded):
@@ -99,13 +50,11 @@ class ObservableConfig(_Kinded):
     window_days: Annotated[int, Strict(), Field(ge=1, le=365)] = 1
     min_count: Annotated[float, Strict(), Field(ge=0.0, le=1e9)] = 1.0
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _by_kind(cls, value: Any, handler: ModelWrapValidatorHandler[ObservableConfig]) -> ObservableConfig:
-        from sim.platform.monitoring.registry import OBSERVABLES
+    @staticmethod
+    def registry() -> Registry[Any]:
+        from sim.platform.monitoring.registry import OBSERVABLES  # the registry imports this module
 
-        return _dispatch(cls, ObservableConfig, value, handler, "observable", OBSERVABLES.config_class,
-                         OBSERVABLES.names)
+        return OBSERVABLES
 
 
 class DetectorConfig(_Kinded):
@@ -113,12 +62,11 @@ class DetectorConfig(_Kinded):
 
     direction: Literal["up", "down", "both"] = "up"
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _by_kind(cls, value: Any, handler: ModelWrapValidatorHandler[DetectorConfig]) -> DetectorConfig:
-        from sim.platform.monitoring.registry import DETECTORS
+    @staticmethod
+    def registry() -> Registry[Any]:
+        from sim.platform.monitoring.registry import DETECTORS  # the registry imports this module
 
-        return _dispatch(cls, DetectorConfig, value, handler, "detector", DETECTORS.config_class, DETECTORS.names)
+        return DETECTORS
 
 
 class SignalConfig(StrictModel):
@@ -165,10 +113,8 @@ class ControllerConfig(_Kinded):
     name: Name
     markets: list[Name] = Field(default_factory=list, description="empty means every market")
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _by_kind(cls, value: Any, handler: ModelWrapValidatorHandler[ControllerConfig]) -> ControllerConfig:
-        from sim.platform.monitoring.registry import CONTROLLERS
+    @staticmethod
+    def registry() -> Registry[Any]:
+        from sim.platform.monitoring.registry import CONTROLLERS  # the registry imports this module
 
-        return _dispatch(cls, ControllerConfig, value, handler, "controller", CONTROLLERS.config_class,
-                         CONTROLLERS.names)
+        return CONTROLLERS

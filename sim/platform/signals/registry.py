@@ -9,52 +9,29 @@ were registered.
 from __future__ import annotations
 
 from sim.platform.signals.base import SignalSource
+from sim.registry import Registry
 
-__all__ = ["BUILTIN", "register", "source_class", "source_names", "sources", "unregister"]
+__all__ = ["BUILTIN", "SOURCES", "register", "source_class", "source_names", "sources", "unregister"]
 
 # Sources that ship with livesim (their names are the decision log's ``source`` values).
 BUILTIN: tuple[str, ...] = ("classifier", "report", "complaint")
 
-_SOURCES: dict[str, type[SignalSource]] = {}
+
+class _Sources(Registry[type[SignalSource]]):
+    def check(self, kind: type, name: str) -> None:
+        if name not in self and len(self) >= 127:  # codes are int8
+            raise ValueError(f"signal source {name!r}: at most 127 sources can be registered")
 
 
-def register[S: type[SignalSource]](source: S) -> S:
-    """Register signal source ``source`` under ``source.name`` (usable as a class decorator)."""
-    name = getattr(source, "name", None)
-    if not (isinstance(source, type) and issubclass(source, SignalSource)):
-        raise ValueError(f"{source!r} is not a subclass of sim.platform.signals.SignalSource")
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"signal source {source.__name__} needs a class attribute name")
-    current = _SOURCES.get(name)
-    if current is not None and current is not source:
-        raise ValueError(f"signal source {name!r} is already registered ({current.__name__})")
-    if current is None and len(_SOURCES) >= 127:
-        raise ValueError(f"signal source {name!r}: at most 127 sources can be registered")
-    _SOURCES[name] = source
-    return source
-
-
-def unregister(name: str) -> None:
-    """Remove a signal source registered from outside livesim (the built-in sources stay)."""
-    if name in BUILTIN:
-        raise ValueError(f"signal source {name!r} is built in and cannot be unregistered")
-    _SOURCES.pop(name, None)
-
-
-def source_names() -> tuple[str, ...]:
-    """Every registered source, in code (and running) order: the built-in ones in ``BUILTIN``
-    order (whatever order their modules were imported in), then the others as registered."""
-    return (*(n for n in BUILTIN if n in _SOURCES), *(n for n in _SOURCES if n not in BUILTIN))
+SOURCES = _Sources("signal source", BUILTIN, base=SignalSource, sort=False)
+register = SOURCES.register
+unregister = SOURCES.unregister
+# Every registered source, in code (and running) order: the built-in ones in ``BUILTIN`` order
+# (whatever order their modules were imported in), then the others as registered.
+source_names = SOURCES.names
+source_class = SOURCES.get
 
 
 def sources() -> tuple[type[SignalSource], ...]:
     """Every registered source class, in code (and running) order."""
-    return tuple(_SOURCES[n] for n in source_names())
-
-
-def source_class(name: str) -> type[SignalSource]:
-    """The source registered as ``name``."""
-    try:
-        return _SOURCES[name]
-    except KeyError:
-        raise ValueError(f"signal source {name!r} is not registered; registered: {', '.join(source_names())}") from None
+    return tuple(SOURCES.get(n) for n in source_names())

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from sim.platform.monitoring.detectors import cusum, ewma, pelt, threshold, zscore  # noqa: F401  (registers the built-in kinds)
-from sim.platform.monitoring.detectors.base import Detector, TrailingWindow, WindowedConfig, directed
+from sim.platform.monitoring.detectors.base import Detector, TrailingWindow, WindowedConfig, WindowedDetector, directed
 
-__all__ = ["Detector", "TrailingWindow", "WindowedConfig", "directed"]
+__all__ = ["Detector", "TrailingWindow", "WindowedConfig", "WindowedDetector", "directed"]

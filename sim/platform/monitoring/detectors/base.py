@@ -16,7 +16,10 @@ from pydantic import Field, Strict, model_validator
 
 from sim.platform.monitoring.config import DetectorConfig
 
-__all__ = ["Detector", "TrailingWindow", "WindowedConfig", "directed"]
+__all__ = ["Detector", "Judged", "TrailingWindow", "WindowedConfig", "WindowedDetector", "directed"]
+
+# A detector's answer for one day: the score and whether the signal fires, per group.
+Judged = tuple[np.ndarray, np.ndarray]
 
 
 def directed(score: np.ndarray, limit: float, direction: str) -> np.ndarray:
@@ -81,4 +84,24 @@ class Detector:
 
     def update(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Today's score and alarm per group, given today's value per group (NaN: none)."""
+        raise NotImplementedError
+
+
+class WindowedDetector(Detector):
+    """A detector that judges today against a trailing window of earlier days, then adds today to it."""
+
+    cfg: WindowedConfig
+
+    def __init__(self, cfg: WindowedConfig, n_groups: int) -> None:
+        super().__init__(cfg, n_groups)
+        self.window = TrailingWindow(cfg.window_days, n_groups)
+
+    def update(self, x: np.ndarray) -> Judged:
+        mean, std, n = self.window.stats(self.cfg.min_std)
+        judged = self.judge(x, mean, std, n >= self.cfg.min_days)
+        self.window.push(x)
+        return judged
+
+    def judge(self, x: np.ndarray, mean: np.ndarray, std: np.ndarray, ready: np.ndarray) -> Judged:
+        """Score and alarm per group; ``ready``: the group has ``min_days`` days of history."""
         raise NotImplementedError

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, Strict
 
-from sim.platform.monitoring.detectors.base import Detector, TrailingWindow, WindowedConfig
+from sim.platform.monitoring.detectors.base import Judged, WindowedConfig, WindowedDetector
 from sim.platform.monitoring.registry import DETECTORS
 
 __all__ = ["Cusum", "CusumConfig"]
@@ -22,21 +22,19 @@ class CusumConfig(WindowedConfig):
 
 
 @DETECTORS.register
-class Cusum(Detector):
+class Cusum(WindowedDetector):
     name = "cusum"
     config = CusumConfig
     cfg: CusumConfig
 
     def __init__(self, cfg: CusumConfig, n_groups: int) -> None:
         super().__init__(cfg, n_groups)
-        self.window = TrailingWindow(cfg.window_days, n_groups)
         self.high = np.zeros(n_groups)
         self.low = np.zeros(n_groups)
 
-    def update(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def judge(self, x: np.ndarray, mean: np.ndarray, std: np.ndarray, ready: np.ndarray) -> Judged:
         cfg = self.cfg
-        mean, std, n = self.window.stats(cfg.min_std)
-        ready = (n >= cfg.min_days) & ~np.isnan(x)
+        ready = ready & ~np.isnan(x)
         u = np.where(ready, (x - mean) / std, 0.0)
         self.high = np.where(ready, np.maximum(0.0, self.high + u - cfg.k), self.high)
         self.low = np.where(ready, np.maximum(0.0, self.low - u - cfg.k), self.low)
@@ -47,5 +45,4 @@ class Cusum(Detector):
                          else (self.high if up else -self.low), np.nan)
         self.high[fired] = 0.0
         self.low[fired] = 0.0
-        self.window.push(x)
         return score, fired

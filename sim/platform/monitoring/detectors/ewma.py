@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, Strict
 
-from sim.platform.monitoring.detectors.base import Detector, TrailingWindow, WindowedConfig, directed
+from sim.platform.monitoring.detectors.base import Judged, WindowedConfig, WindowedDetector, directed
 from sim.platform.monitoring.registry import DETECTORS
 
 __all__ = ["Ewma", "EwmaConfig"]
@@ -23,23 +23,20 @@ class EwmaConfig(WindowedConfig):
 
 
 @DETECTORS.register
-class Ewma(Detector):
+class Ewma(WindowedDetector):
     name = "ewma"
     config = EwmaConfig
     cfg: EwmaConfig
 
     def __init__(self, cfg: EwmaConfig, n_groups: int) -> None:
         super().__init__(cfg, n_groups)
-        self.window = TrailingWindow(cfg.window_days, n_groups)
         self.average = np.full(n_groups, np.nan)
 
-    def update(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def judge(self, x: np.ndarray, mean: np.ndarray, std: np.ndarray, ready: np.ndarray) -> Judged:
         lam = self.cfg.lam
-        mean, std, n = self.window.stats(self.cfg.min_std)
         seen = ~np.isnan(x)
         start = seen & np.isnan(self.average)
         self.average = np.where(start, x, np.where(seen, lam * x + (1.0 - lam) * self.average, self.average))
         scale = std * np.sqrt(lam / (2.0 - lam))
-        score = np.where((n >= self.cfg.min_days) & seen, (self.average - mean) / scale, np.nan)
-        self.window.push(x)
+        score = np.where(ready & seen, (self.average - mean) / scale, np.nan)
         return score, directed(score, self.cfg.limit, self.cfg.direction)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, Strict
 
-from sim.platform.monitoring.detectors.base import Detector, TrailingWindow, WindowedConfig, directed
+from sim.platform.monitoring.detectors.base import Judged, WindowedConfig, WindowedDetector, directed
 from sim.platform.monitoring.registry import DETECTORS
 
 __all__ = ["ZScore", "ZScoreConfig"]
@@ -20,17 +20,11 @@ class ZScoreConfig(WindowedConfig):
 
 
 @DETECTORS.register
-class ZScore(Detector):
+class ZScore(WindowedDetector):
     name = "zscore"
     config = ZScoreConfig
     cfg: ZScoreConfig
 
-    def __init__(self, cfg: ZScoreConfig, n_groups: int) -> None:
-        super().__init__(cfg, n_groups)
-        self.window = TrailingWindow(cfg.window_days, n_groups)
-
-    def update(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        mean, std, n = self.window.stats(self.cfg.min_std)
-        score = np.where(n >= self.cfg.min_days, (x - mean) / std, np.nan)
-        self.window.push(x)
+    def judge(self, x: np.ndarray, mean: np.ndarray, std: np.ndarray, ready: np.ndarray) -> Judged:
+        score = np.where(ready, (x - mean) / std, np.nan)
         return score, directed(score, self.cfg.z, self.cfg.direction)
