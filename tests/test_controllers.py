@@ -233,7 +233,7 @@ def test_escalation_contains_the_bundled_trend_no_later_than_the_fixed_policy() 
     differences (escalation - fixed) were -9, +3, -17, -20, +6 and 0 days (mean -6.2, sd 10.4), so a mean of three
     has an sd of about 6 days and exceeds +5 with a chance of about 3 % if the effect is as measured; it exceeds it
     surely if escalation slows containment. The full-size measurement is the README's (24 paired replications).
-    Slower than most tests (six runs, about 6 s each on a quiet machine): it is the example's claim.
+    Slower than most tests (six runs, 24 s in all measured with -n 0): it is the example's claim.
     """
     from sim.sweep import load_sweep
     from tests.conftest import ROOT
