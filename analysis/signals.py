@@ -135,9 +135,12 @@ def calibrate_limit(scores: pd.DataFrame, budget: float, days: int, direction: s
     ``ewma``: a higher limit only fires on fewer days); for ``cusum``, which restarts its sum
     after each alarm, scores recorded at a high limit are those of a detector that restarted
     less often, so the limit found is a slight overestimate. Scores pointing the other way
-    (below 0 for ``up``) never fire; NaN scores never fire.
+    (below 0 for ``up``) never fire; NaN scores never fire. ValueError when ``scores`` holds no
+    score at all (nothing to calibrate on: the observable never met its ``min_count``, say).
     """
     s = scores.dropna(subset=["score"])
+    if s.empty:
+        raise ValueError("no scores to calibrate on (every score is missing)")
     x = s["score"].to_numpy(float) * (-1.0 if direction == "down" else 1.0)
     if direction == "both":
         x = np.abs(s["score"].to_numpy(float))

@@ -79,7 +79,11 @@ def calibrate(n: int, budget: float, workers: int) -> None:
             print(f"  {s.name}: {s.detector.kind} has no limit to calibrate")
             continue
         mine = alerts[alerts["signal"] == s.name]
-        limit = calibrate_limit(mine, budget, days, getattr(s.detector, "direction", "up"))
+        try:
+            limit = calibrate_limit(mine, budget, days, getattr(s.detector, "direction", "up"))
+        except ValueError as e:
+            print(f"  {s.name}: {e}")
+            continue
         print(f"  {s.name}: {s.detector.kind} {field} = {getattr(s.detector, field)} now; calibrated {limit:.3g}")
 
 

@@ -135,6 +135,8 @@ def test_calibrated_limit_is_the_lowest_within_the_false_alarm_budget() -> None:
     assert calibrate_limit(scores, budget=2.5, days=60) == 0.0  # all five alarms fit
     down = scores.assign(score=-score)
     assert calibrate_limit(down, budget=0.5, days=60, direction="down") == 3.0
+    with pytest.raises(ValueError, match="no scores to calibrate on"):  # a history without one score
+        calibrate_limit(scores.assign(score=np.nan), budget=1.0, days=60)
 
 
 TINY = {
