@@ -185,9 +185,13 @@ def test_escalation_kyc_is_in_force_exactly_on_escalated_days_in_fired_categorie
 
 def test_unknown_category_and_doubly_set_kyc_are_refused() -> None:
     """A category the world does not have is refused naming the field; escalation's kyc and the same lever in its
-    set are refused together."""
+    set are refused together, and an escalation must change something (kyc alone does)."""
     with pytest.raises(ScenarioError, match="kyc_strictness_by_category"):
         scenario_from_dict(tiny_dict() | {"policy": {"onboarding": {"kyc_strictness_by_category": {"toys": 0.9}}}})
     esc = ESCALATED["controllers"][0] | {"set": {"onboarding.kyc_strictness_by_category": {"beauty": 1.0}}}
     with pytest.raises(ScenarioError, match="set by kyc"):
         scenario_from_dict(ESCALATED | {"controllers": [esc]})
+    nothing = {k: v for k, v in ESCALATED["controllers"][0].items() if k not in ("set", "kyc")}
+    with pytest.raises(ScenarioError, match="no change given"):
+        scenario_from_dict(ESCALATED | {"controllers": [nothing]})
+    scenario_from_dict(ESCALATED | {"controllers": [nothing | {"kyc": 0.9}]})  # kyc alone is a change

@@ -5,7 +5,8 @@ for ``days`` days, then put the levers back.
 escalates it (a team watching a slow but quiet signal and a fast but noisier one acts on the
 first alarm), and an alarm of any of them extends the escalation.
 
-The change is any set of dotted policy paths (``set``), e.g. a lower classifier threshold
+The change is any set of dotted policy paths (``set``; may be empty when ``demote`` or ``kyc``
+is given), e.g. a lower classifier threshold
 (``detection.threshold``), more review capacity (``review.capacity_per_day``, with
 ``cost_per_day`` added to the market's moderation cost on each escalated day), stricter checks
 on new accounts (``onboarding.kyc_strictness``) or a shorter pilot. Levers are per market, so the
@@ -53,7 +54,7 @@ KYC = "onboarding.kyc_strictness_by_category"
 class EscalationConfig(ControllerConfig):
     kind: Literal["escalation"]
     signal: Name | list[Name]
-    set: dict[str, Any] = Field(min_length=1)
+    set: dict[str, Any] = Field(default_factory=dict)
     days: Annotated[int, Strict(), Field(ge=1, le=3650)] = 14
     cost_per_day: Money = 0.0
     demote: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] | None = None
@@ -76,6 +77,8 @@ class EscalationConfig(ControllerConfig):
             if signal not in names:
                 raise ValueError(f"@{where}.signal|unknown signal {signal!r}; the scenario's signals: "
                                  f"{', '.join(names) or 'none'}")
+        if not self.set and self.demote is None and self.kyc is None:
+            raise ValueError(f"@{where}.set|no change given; set at least one policy lever, or demote or kyc")
         for option, path in (("demote", EXPOSURE), ("kyc", KYC)):
             if getattr(self, option) is not None and path in self.set:
                 raise ValueError(f"@{where}.set.{path}|set by {option}; give either {option} or {path}, not both")
