@@ -729,7 +729,9 @@ class Scenario(_Strict):
         for name in markets:
             policy = self.market_policy(name)  # raises with the failing path
             for field, given in (("commission_cap_by_category", policy.commission_cap_by_category),
-                                 ("recommender.category_exposure", policy.recommender.category_exposure)):
+                                 ("recommender.category_exposure", policy.recommender.category_exposure),
+                                 ("onboarding.kyc_strictness_by_category",
+                                  policy.onboarding.kyc_strictness_by_category)):
                 for c in given:
                     if c not in categories:
                         raise ValueError(f"@policy.{field}|unknown category {c!r}; "
@@ -1153,4 +1155,4 @@ def _list_index(node: list[Any], part: str, where: str, source: str) -> int:
 def _is_open_dict(parts: list[str]) -> bool:
     # Dict-valued fields whose keys are data, not schema.
     return parts[-2:-1] in (["commission_cap_by_category"], ["opportunist_weights"], ["points"], ["set"],
-                            ["category_exposure"], ["threshold_by_tactic"])
+                            ["category_exposure"], ["threshold_by_tactic"], ["kyc_strictness_by_category"])

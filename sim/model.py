@@ -13,6 +13,7 @@ day's streams) and writes back through sanction timers on the creator columns, w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -155,9 +156,11 @@ class LiveShopModel(mesa.Model):
                                clean_orders=np.zeros(c.n))
         self.summary_start = self.current_day.start  # replaced on the first day after the warm-up
 
-    def add_reentry(self, market: int, actor: int, tactic: int, rng: np.random.Generator) -> int:
-        """A banned evader's new account (same person, same tactic), as onboarding admits it."""
-        return add_reentry(self, market, actor, tactic, rng)
+    def add_reentry(self, market: int, actor: int, tactic: int, rng: np.random.Generator,
+                    admit: Callable[[dict[str, np.ndarray]], np.ndarray | None] | None = None) -> int | None:
+        """A banned evader's new account (same person, same tactic), as onboarding admits it
+        (None: refused by ``admit`` once its category was known)."""
+        return add_reentry(self, market, actor, tactic, rng, admit)
 
     def set_market_policy(self, market: int, policy: Policy) -> None:
         """Market ``market`` runs ``policy`` from now on (a launch or a ramp step)."""

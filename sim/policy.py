@@ -399,6 +399,12 @@ class Onboarding(StrictModel):
     kyc_strictness: Share = 0.5
     # Share of honest newcomers deterred by the checks at strictness 1 (friction).
     kyc_friction: Share = 0.1
+    # Stricter checks for new accounts of some categories (e.g. proof of brand authorisation
+    # where counterfeits are rife): a new account of category k faces
+    # max(kyc_strictness, kyc_strictness_by_category[k]), at the door for newcomers and
+    # re-entering evaders, and accounts of a cohort trend in k pass the door too
+    # (docs/model.md §7.22). Empty: every category faces kyc_strictness.
+    kyc_strictness_by_category: dict[str, Share] = Field(default_factory=dict)
     # A pilot creator graduates only after pilot_days without a confirmed violation.
     pilot_requires_clean_record: StrictBool = True
 

@@ -40,6 +40,7 @@ STREAMS: tuple[str, ...] = (
     "learn",
     "learn_start",
     "trend",  # abuse trends (sim/platform/trends/): one sub-stream per timeline entry and day
+    "kyc",  # checks of a category's stricter KYC (sim/platform/onboarding.py): drawn only when one is set
 )
 
 

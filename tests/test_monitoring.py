@@ -157,8 +157,9 @@ TINY = {
 
 
 def test_signals_read_no_ground_truth(monkeypatch: pytest.MonkeyPatch) -> None:
-    """While the monitor runs (controllers included: a PI threshold and an escalation that demotes categories), any
-    read of a hidden creator or decision column fails, and the run still completes."""
+    """While the monitor runs (controllers included: a PI threshold and an escalation that demotes categories and
+    requires stricter KYC in them), any read of a hidden creator or decision column fails, and the run still
+    completes."""
     from sim.agents.creators import CreatorTable
     from sim.platform.enforcement import DecisionLog
     from sim.platform.monitoring.monitor import Monitor
@@ -186,13 +187,14 @@ def test_signals_read_no_ground_truth(monkeypatch: pytest.MonkeyPatch) -> None:
     scenario = scenario_from_dict(TINY | {"days": 25, "controllers": [
         {"kind": "pi_threshold", "name": "pi"},
         {"kind": "escalation", "name": "esc", "signal": "refunds", "set": {"detection.threshold": 2.0},
-         "demote": 0.3}]})
+         "demote": 0.3, "kyc": 0.9}]})
     model = LiveShopModel(scenario=scenario)
     for _ in range(25):
         model.step()
     assert model.monitor is not None and len(model.monitor.alerts()) > 0
     changes = model.monitor.controllers.frame()["change"]
     assert changes.str.contains("recommender.category_exposure .*: 0.3", regex=True).any()
+    assert changes.str.contains("onboarding.kyc_strictness_by_category .*: 0.9", regex=True).any()
 
 
 def test_observed_day_has_no_ground_truth_fields() -> None:

@@ -93,4 +93,12 @@ class Levers:
         onb = [p.onboarding for p in self.policies]
         self.kyc_strictness = np.array([o.kyc_strictness for o in onb])
         self.kyc_friction = np.array([o.kyc_friction for o in onb])
+        # Per (market, category): whether the market sets a stricter check for the category, and
+        # the strictness a new account of it faces, max(market's, category's). None when no market
+        # sets one, so onboarding draws exactly as without the lever.
+        by_category = np.array([[c in o.kyc_strictness_by_category for c in categories] for o in onb], dtype=bool)
+        self.kyc_category_set: np.ndarray | None = by_category if by_category.any() else None
+        self.kyc_category_strictness = np.array(
+            [[max(o.kyc_strictness, o.kyc_strictness_by_category.get(c, 0.0)) for c in categories] for o in onb],
+            dtype=float).reshape(len(onb), len(categories))
         self.pilot_clean = np.array([o.pilot_requires_clean_record for o in onb])

@@ -9,6 +9,7 @@ for honest creators, by recent sanctions. Buyers churn and arrive in their popul
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,9 +33,17 @@ def add_creators(
     day: int,
     state: CreatorState | None = None,
     ctypes: np.ndarray | None = None,
+    admit: Callable[[dict[str, np.ndarray]], np.ndarray | None] | None = None,
 ) -> slice:
-    """New creator rows (and their Mesa agents) in ``markets``; newcomers may start as pilots."""
+    """New creator rows (and their Mesa agents) in ``markets``; newcomers may start as pilots.
+
+    ``admit`` sees the drawn traits before any row exists (a check that depends on the category,
+    such as its stricter KYC) and returns which accounts join (None: all).
+    """
     traits = draw_creators(model.config, markets.size, markets, rng, day, ctypes=ctypes)
+    if admit is not None and (keep := admit(traits)) is not None:
+        traits = {name: values[keep] for name, values in traits.items()}
+        markets = markets[keep]
     if state is None:  # newcomers: small accounts start in the pilot programme
         lv = model.levers
         small = traits["followers"] < lv.pilot_followers_max[markets]
@@ -52,10 +61,20 @@ def add_creators(
     return rows
 
 
-def add_reentry(model: LiveShopModel, market: int, actor: int, tactic: int, rng: np.random.Generator) -> int:
-    """A banned evader's new account (same person, same tactic), as onboarding admits it."""
+def add_reentry(
+    model: LiveShopModel,
+    market: int,
+    actor: int,
+    tactic: int,
+    rng: np.random.Generator,
+    admit: Callable[[dict[str, np.ndarray]], np.ndarray | None] | None = None,
+) -> int | None:
+    """A banned evader's new account (same person, same tactic), as onboarding admits it
+    (None: ``admit`` refused it once its category was known)."""
     rows = add_creators(model, np.array([market]), rng, model.day,
-                        ctypes=np.array([CreatorType.ban_evader], dtype=np.int8))
+                        ctypes=np.array([CreatorType.ban_evader], dtype=np.int8), admit=admit)
+    if rows.stop == rows.start:
+        return None
     c = model.creators
     c.col("actor")[rows] = actor
     c.col("tactic")[rows] = tactic
@@ -143,7 +162,7 @@ def adapt(model: LiveShopModel, day: Day) -> None:
         markets = arr.choice(model.n_markets, size=k_c, p=share / share.sum())
         markets = markets[model.governance.onboarding.newcomers_admitted(markets, arr)]
         if markets.size:
-            add_creators(model, markets, arr, today)
+            add_creators(model, markets, arr, today, admit=model.governance.onboarding.newcomers_pass)
     model.governance.onboarding.daily()
     k_b = arr.poisson(world.buyers.arrival_rate * model.buyers.n_initial)
     if k_b:

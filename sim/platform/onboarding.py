@@ -6,6 +6,15 @@ and refuses the account; a refused evader tries again later, up to ``reentry_att
 times. A re-entry that passes is a *ban evasion*: a new account, small again (so it starts in
 the pilot), with the same tactic. The same checks deter a share of all newcomers
 (``kyc_friction x kyc_strictness``), which is their cost.
+
+A market may check new accounts of some categories more strictly
+(``kyc_strictness_by_category``): an account of category k then faces
+S = max(kyc_strictness, by-category k). The category is known only once the account's traits
+are drawn, so the market's check runs first (its draws as ever) and the category's check then
+refuses the accounts that passed it with the chance that makes the whole refusal S (times the
+friction for newcomers), from the ``kyc`` stream, so the other streams draw as without the
+lever. Accounts of a cohort trend skip the door unless their market sets the lever for their
+category; then they face the whole door, S x friction (docs/model.md §7.22).
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.labels import CreatorType
+from sim.seeding import day_stream
 
 if TYPE_CHECKING:
     from sim.model import LiveShopModel
@@ -55,6 +65,39 @@ class Onboarding:
         deterred = lv.kyc_friction[markets] * lv.kyc_strictness[markets]
         return rng.random(markets.size) >= deterred
 
+    def newcomers_pass(self, traits: dict[str, np.ndarray]) -> np.ndarray | None:
+        """Which newcomers, admitted by their market's check, also pass their category's
+        (None: no market checks a category more strictly)."""
+        return self._category_check(traits, self.model.rngs["kyc"], friction=True, checked=True)
+
+    def cohort_pass(self, traits: dict[str, np.ndarray], trend: int, day: int) -> np.ndarray | None:
+        """Which accounts of cohort trend ``trend`` arriving for ``day`` pass the door: those whose
+        market sets no stricter check for their category skip it; the others face all of it
+        (None: all pass). Each trend and day draws from its own sub-stream of ``kyc``."""
+        if self.model.levers.kyc_category_set is None:
+            return None
+        rng = day_stream(self.model.seed_sequence, "kyc", day, 1 + trend)
+        return self._category_check(traits, rng, friction=True, checked=False)
+
+    def _category_check(self, traits: dict[str, np.ndarray], rng: np.random.Generator, *, friction: bool,
+                        checked: bool) -> np.ndarray | None:
+        """Which accounts pass their category's check: overall refused with chance S (x the
+        friction), where S = max(market's, category's) strictness; for accounts ``checked``
+        already by the market's strictness s, the chance given that they passed it."""
+        lv = self.model.levers
+        if lv.kyc_category_set is None:
+            return None
+        market = traits["market"].astype(np.intp)
+        category = traits["category"].astype(np.intp)
+        f = lv.kyc_friction[market] if friction else 1.0
+        refused = f * lv.kyc_category_strictness[market, category]
+        if checked:
+            before = f * lv.kyc_strictness[market]
+            refused = np.where(before < 1.0, (refused - before) / np.maximum(1.0 - before, 1e-300), 0.0)
+        else:
+            refused = np.where(lv.kyc_category_set[market, category], refused, 0.0)
+        return rng.random(market.size) >= refused
+
     def daily(self) -> None:
         """Today's re-entry attempts: caught by KYC, or let in as a new account."""
         model = self.model
@@ -64,15 +107,28 @@ class Onboarding:
             return
         self.pending = [p for p in self.pending if p[0] > day]
         rng = model.rngs["onboard"]
-        adapt = model.config.world.adaptation
         lv = model.levers
         for _when, actor, market, tactic, attempts in due:  # rare events: one per banned evader
             if rng.random() < lv.kyc_strictness[market]:
-                model.counts.ban_evasions_caught[market] += 1
-                if attempts + 1 < adapt.reentry_attempts:
-                    lo, hi = adapt.reentry_days
-                    self.pending.append((day + int(rng.integers(lo, max(hi, lo) + 1)), actor, market, tactic,
-                                         attempts + 1))
+                self._caught(actor, market, tactic, attempts, rng)
+                continue
+            admit = None if lv.kyc_category_set is None else self._reentry_pass
+            if model.add_reentry(market, actor, tactic, rng, admit) is None:
+                # Caught by the category's check: the retry's delay from its stream, not onboard's.
+                self._caught(actor, market, tactic, attempts, model.rngs["kyc"])
                 continue
             model.counts.ban_evasions[market] += 1
-            model.add_reentry(market, actor, tactic, rng)
+
+    def _reentry_pass(self, traits: dict[str, np.ndarray]) -> np.ndarray | None:
+        """Whether a re-entry that passed the market's check passes its category's."""
+        return self._category_check(traits, self.model.rngs["kyc"], friction=False, checked=True)
+
+    def _caught(self, actor: int, market: int, tactic: int, attempts: int, rng: np.random.Generator) -> None:
+        """A re-entry caught: counted, and tried again later while attempts remain."""
+        model = self.model
+        adapt = model.config.world.adaptation
+        model.counts.ban_evasions_caught[market] += 1
+        if attempts + 1 < adapt.reentry_attempts:
+            lo, hi = adapt.reentry_days
+            self.pending.append((model.day + int(rng.integers(lo, max(hi, lo) + 1)), actor, market, tactic,
+                                 attempts + 1))

@@ -5,7 +5,8 @@ for ``days`` days, then put the levers back.
 escalates it (a team watching a slow but quiet signal and a fast but noisier one acts on the
 first alarm), and an alarm of any of them extends the escalation.
 
-The change is any set of dotted policy paths (``set``), e.g. a lower classifier threshold
+The change is any set of dotted policy paths (``set``; may be empty when ``demote`` or ``kyc``
+is given), e.g. a lower classifier threshold
 (``detection.threshold``), more review capacity (``review.capacity_per_day``, with
 ``cost_per_day`` added to the market's moderation cost on each escalated day), stricter checks
 on new accounts (``onboarding.kyc_strictness``) or a shorter pilot. Levers are per market, so the
@@ -20,10 +21,17 @@ fired (signals grouped by category; a signal without categories demotes none): t
 sessions of buyers who like it and another category shift to the other (docs/model.md §7.3). A
 later alarm in another category of an escalated market demotes that one too; all return to their
 earlier weights with the other levers.
+
+``kyc`` (a strictness in [0, 1]) likewise requires stricter KYC for new accounts in the category of
+each group that fired: the market's ``onboarding.kyc_strictness_by_category`` for it is set to
+the strictness (or kept, if already stricter) while escalated, so newcomers of that category are
+deterred with chance ``kyc_friction x max(market's, kyc)``, re-entering evaders caught with that
+strictness, and a cohort of new accounts arriving in it passes the same door (docs/model.md §7.22).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, Strict
@@ -31,7 +39,7 @@ from pydantic import Field, Strict
 from sim.platform.controllers.base import Controller, ControlPanel, policy_value
 from sim.platform.monitoring.config import ControllerConfig
 from sim.platform.monitoring.registry import CONTROLLERS
-from sim.schema import Money, Name
+from sim.schema import Money, Name, Share
 
 if TYPE_CHECKING:
     from sim.platform.monitoring.monitor import SignalToday
@@ -40,15 +48,17 @@ if TYPE_CHECKING:
 __all__ = ["Escalation", "EscalationConfig"]
 
 EXPOSURE = "recommender.category_exposure"
+KYC = "onboarding.kyc_strictness_by_category"
 
 
 class EscalationConfig(ControllerConfig):
     kind: Literal["escalation"]
     signal: Name | list[Name]
-    set: dict[str, Any] = Field(min_length=1)
+    set: dict[str, Any] = Field(default_factory=dict)
     days: Annotated[int, Strict(), Field(ge=1, le=3650)] = 14
     cost_per_day: Money = 0.0
     demote: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] | None = None
+    kyc: Share | None = None
 
     @property
     def signals(self) -> list[str]:
@@ -67,8 +77,11 @@ class EscalationConfig(ControllerConfig):
             if signal not in names:
                 raise ValueError(f"@{where}.signal|unknown signal {signal!r}; the scenario's signals: "
                                  f"{', '.join(names) or 'none'}")
-        if self.demote is not None and EXPOSURE in self.set:
-            raise ValueError(f"@{where}.set.{EXPOSURE}|set by demote; give either demote or {EXPOSURE}, not both")
+        if not self.set and self.demote is None and self.kyc is None:
+            raise ValueError(f"@{where}.set|no change given; set at least one policy lever, or demote or kyc")
+        for option, path in (("demote", EXPOSURE), ("kyc", KYC)):
+            if getattr(self, option) is not None and path in self.set:
+                raise ValueError(f"@{where}.set.{path}|set by {option}; give either {option} or {path}, not both")
         for m in self.markets or [mk.name for mk in scenario.world.markets]:
             _policy_with(scenario.market_policy(m), self.set, f"{where}.set")
 
@@ -113,19 +126,20 @@ class Escalation(Controller):
                         categories[m].append(category)
         for m in self.markets:
             if m in fired:
-                demoted = self._demoted(m, categories.get(m, []))
+                by_category = self._by_category(m, categories.get(m, []))
                 if m in self.until:
                     self.until[m] = day + cfg.days
-                    if demoted is None:
+                    if not by_category:
                         self.panel.log_only(cfg.name, m, day, f"extend to day {day + cfg.days}", fired[m])
                     else:
-                        self.panel.set(cfg.name, m, {EXPOSURE: demoted}, day, f"extend to day {day + cfg.days}: "
-                                       f"{EXPOSURE} -> {demoted!r}", fired[m])
+                        change = ", ".join(f"{p} -> {v!r}" for p, v in by_category.items())
+                        self.panel.set(cfg.name, m, by_category, day, f"extend to day {day + cfg.days}: {change}",
+                                       fired[m])
                 else:
                     policy = self.panel.policy(m)
                     changes = dict(cfg.set)
-                    if cfg.demote is not None:
-                        changes[EXPOSURE] = demoted if demoted is not None else dict(policy_value(policy, EXPOSURE))
+                    for path, _weight, _combine, _default in self._category_levers():
+                        changes[path] = by_category.get(path, dict(policy_value(policy, path)))
                     self.before[m] = {p: policy_value(policy, p) for p in changes}
                     self.until[m] = day + cfg.days
                     change = ", ".join(f"{p} {self.before[m][p]!r} -> {v!r}" for p, v in changes.items())
@@ -137,11 +151,26 @@ class Escalation(Controller):
                 change = ", ".join(f"{p} -> {v!r}" for p, v in old.items())
                 self.panel.set(cfg.name, m, old, day, f"revert: {change}", f"{cfg.days} days without a new alarm")
 
-    def _demoted(self, market: int, categories: list[str]) -> dict[str, float] | None:
-        """The market's category exposure with today's fired categories demoted, or None if that
-        changes nothing (no demotion configured, or those categories already demoted)."""
-        if self.cfg.demote is None or not categories:
-            return None
-        now = dict(policy_value(self.panel.policy(market), EXPOSURE))
-        new = now | {c: min(now.get(c, 1.0), self.cfg.demote) for c in categories}
-        return new if new != now else None
+    def _category_levers(self) -> list[tuple[str, float, Callable[[float, float], float], float]]:
+        """The per-category levers configured: (path, value, how it combines with the value in
+        force, the value of a category not listed)."""
+        cfg = self.cfg
+        levers = []
+        if cfg.demote is not None:  # a lower exposure demotes more
+            levers.append((EXPOSURE, cfg.demote, min, 1.0))
+        if cfg.kyc is not None:  # a higher strictness checks more
+            levers.append((KYC, cfg.kyc, max, 0.0))
+        return levers
+
+    def _by_category(self, market: int, categories: list[str]) -> dict[str, dict[str, float]]:
+        """The market's per-category levers with today's fired categories set, for each lever
+        that this changes (none configured, or those categories already set: empty)."""
+        out = {}
+        for path, value, combine, default in self._category_levers():
+            if not categories:
+                continue
+            now = dict(policy_value(self.panel.policy(market), path))
+            new = now | {c: combine(now.get(c, default), value) for c in categories}
+            if new != now:
+                out[path] = new
+        return out

@@ -8,7 +8,10 @@ own creator type), they use the trend's tactic at ``intensity`` (default: the ta
 in ``categories`` if given (uniformly among them; otherwise drawn by the categories' exposure
 to the tactic), and with ``shared_actor`` they are all run by one person (the ring's first
 account), which is what KYC would recognise if a member is banned and re-registers.
-A cohort is exact: it does not pass the onboarding checks that deter some newcomers.
+A cohort is exact (it skips the onboarding checks that deter some newcomers) unless its market
+checks new accounts of its category more strictly (``onboarding.kyc_strictness_by_category``):
+those accounts then face the whole door, and ``kyc_friction`` x that strictness of them never
+join (docs/model.md §7.22).
 """
 
 from __future__ import annotations
@@ -82,19 +85,25 @@ class Cohort(TrendRun):
         rng = self.rng(day)
         markets = np.repeat(np.flatnonzero(self.market_mask), cfg.accounts_per_day)
         ctype = creator_type_names().index(cfg.type_name)
+
+        def admit(traits: dict[str, np.ndarray]) -> np.ndarray | None:
+            # The accounts' categories, before they exist: onboarding's door may depend on them.
+            if cfg.categories:
+                codes = np.array([model.category_names.index(n) for n in cfg.categories])
+                traits["category"] = codes[rng.integers(0, codes.size, size=markets.size)].astype(np.int16)
+            return model.governance.onboarding.cohort_pass(traits, self.index, day)
+
         # Joined at the end of the day before, as newcomers are: live from ``day`` on.
-        rows = add_creators(model, markets, rng, model.day, ctypes=np.full(markets.size, ctype, dtype=np.int8))
+        rows = add_creators(model, markets, rng, model.day, ctypes=np.full(markets.size, ctype, dtype=np.int8),
+                            admit=admit)
         c = model.creators
         c.col("tactic")[rows] = self.tactic
         tactics = model.config.world.tactics
         c.col("intensity")[rows] = cfg.intensity if cfg.intensity is not None else getattr(tactics, cfg.tactic).intensity
-        if cfg.categories:
-            codes = np.array([model.category_names.index(n) for n in cfg.categories])
-            c.col("category")[rows] = codes[rng.integers(0, codes.size, size=markets.size)]
-        if cfg.shared_actor:
+        if cfg.shared_actor and rows.stop > rows.start:
             if self.actor < 0:
                 self.actor = rows.start
             c.col("actor")[rows] = self.actor
         model.learner.add_rows(rows)  # their starting action is the tactic given above
         self.mark(rows)
-        self.accounts += markets.size
+        self.accounts += rows.stop - rows.start
