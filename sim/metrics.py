@@ -195,6 +195,24 @@ class _Today:
     def day0_honest(self) -> np.ndarray:
         return self.honest & (self.model.creators.col("joined_day") == 0)
 
+    @cached_property
+    def sanctioned(self) -> np.ndarray:
+        return self.model.creators.col("sanctions") > 0
+
+    def tally(self, *masks: str) -> list[int]:
+        """Creators in every one of the masks named (``"live"``, ``"honest"``, ...), for the
+        platform and then each market: one bincount for all the views, kept for the day, instead
+        of one mask and count per view. ``tally(...)[view.column]`` is ``(mask & view.creators).sum()``."""
+        cache = self.__dict__.setdefault("_tallies", {})
+        out = cache.get(masks)
+        if out is None:
+            mask = getattr(self, masks[0])
+            for name in masks[1:]:
+                mask = mask & getattr(self, name)
+            by = np.bincount(self.creator_market[mask], minlength=self.model.n_markets)
+            out = cache[masks] = [int(by.sum()), *by.tolist()]
+        return out
+
     # Trailing creator values.
     @cached_property
     def income(self) -> np.ndarray:
@@ -258,6 +276,7 @@ class DayView:
         self.key = key
         self.market = market
         self.sel = slice(None) if market is None else slice(market, market + 1)
+        self.column = 0 if market is None else 1 + market  # this view's entry in ``today.tally(...)``
         self._counts = model.counts
         # Each counter summed once, however many metrics read it (``day_metrics`` passes every
         # counter's sum, taken in one reduction over the counts table).
@@ -756,8 +775,8 @@ def _honest_creator_income(v: DayView) -> float:
 
 
 def _honest_creator_retention(v: DayView) -> float:
-    t = v.today
-    return _ratio(float((t.day0_honest & t.present & v.creators).sum()), float((t.day0_honest & v.creators).sum()))
+    t, j = v.today, v.column
+    return _ratio(float(t.tally("day0_honest", "present")[j]), float(t.tally("day0_honest")[j]))
 
 
 def _creator_gini(v: DayView) -> float:
@@ -769,8 +788,8 @@ def _top1pct_gmv_share(v: DayView) -> float:
 
 
 def _adversary_share(v: DayView) -> float:
-    t = v.today
-    return _ratio(float((t.adversary & t.live & v.creators).sum()), float((t.live & v.creators).sum()))
+    t, j = v.today, v.column
+    return _ratio(float(t.tally("adversary", "live")[j]), float(t.tally("live")[j]))
 
 
 def _time_to_action(v: DayView) -> float:
@@ -836,7 +855,7 @@ def _active_buyers(v: DayView) -> float:
 
 
 def _active_creators(v: DayView) -> float:
-    return float((v.today.live & v.creators).sum())
+    return float(v.today.tally("live")[v.column])
 
 
 def _paired_run_only(v: DayView) -> float:
@@ -845,10 +864,8 @@ def _paired_run_only(v: DayView) -> float:
 
 
 def _honest_sanctioned_per_10k(v: DayView) -> float:
-    t = v.today
-    honest = t.honest & v.creators
-    sanctioned = honest & (v.model.creators.col("sanctions") > 0)
-    return _ratio(10_000.0 * float(sanctioned.sum()), float(honest.sum()))
+    t, j = v.today, v.column
+    return _ratio(10_000.0 * float(t.tally("honest", "sanctioned")[j]), float(t.tally("honest")[j]))
 
 
 # Summary rules of the metrics whose whole-run value is not an aggregate of the daily series.

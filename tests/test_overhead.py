@@ -76,6 +76,26 @@ def _metrics_rule_by_rule(m: LiveShopModel) -> dict[str, dict[str, float]]:
     return out
 
 
+_TALLIES = (("live",), ("adversary", "live"), ("day0_honest",), ("day0_honest", "present"), ("honest",),
+            ("honest", "sanctioned"))
+
+
+def _tallies_both_ways(m: LiveShopModel) -> list[tuple[list[int], list[int]]]:
+    """Per mask combination: ``_Today.tally`` and each view's masks ANDed with its creators and counted."""
+    today = _Today(m)
+    out = []
+    for masks in _TALLIES:
+        scratch = []
+        for key, market in [("all", None), *((name, i) for i, name in enumerate(m.market_names))]:
+            view = DayView(m, _Today(m), key, market)
+            mask = view.creators.copy()
+            for name in masks:
+                mask &= getattr(view.today, name)
+            scratch.append(int(mask.sum()))
+        out.append((today.tally(*masks), scratch))
+    return out
+
+
 @pytest.fixture(scope="module")
 def stepped() -> list[dict]:
     """One enforced run, stepped day by day, with what each cache gives next to a from-scratch
@@ -102,6 +122,7 @@ def stepped() -> list[dict]:
             "metrics": json.dumps(m.metrics_today),
             "metrics_rule_by_rule": json.dumps(_metrics_rule_by_rule(m)),
             "decisions_today": _Today(m)._decisions_today.tolist(),
+            "tallies": _tallies_both_ways(m),
             "decisions_scan": np.flatnonzero(log.col("day") == m.day).tolist(),
             "counts": {f: np.asarray(getattr(m.counts, f)).copy() for f in m.counts.fields},
             "sums": [m.counts.sums(None), *(m.counts.sums(i) for i in range(m.n_markets))],
@@ -122,6 +143,17 @@ def test_todays_decisions_found_by_bisection_are_those_a_scan_finds(stepped):
     assert sum(bool(d["decisions_scan"]) for d in days) > 10
     for d in days:
         assert d["decisions_today"] == d["decisions_scan"], d["day"]
+
+
+def test_creator_tallies_for_all_views_are_each_views_mask_counted(stepped):
+    """Every day, the creators in a combination of masks counted for the platform and every
+    market in one bincount equal each view's masks ANDed with its creators and counted."""
+    days = stepped[1:]
+    assert stepped[0]["model"].n_markets > 1
+    assert any(d["tallies"][-1][1][0] > 0 for d in days)  # honest creators sanctioned: the last tally is not all zeros
+    for d in days:
+        for tally, scratch in d["tallies"]:
+            assert tally == scratch, d["day"]
 
 
 def test_counter_sums_are_the_per_counter_sums(stepped):

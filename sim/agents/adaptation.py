@@ -217,7 +217,7 @@ class Learner:
         adversarial = self._adversarial.tolist()
         n_t = len(adversarial)
         for m, policy in enumerate(model.policies):  # loops over markets and milestones
-            sel = np.flatnonzero(market == m)
+            sel = (market == m).nonzero()[0]
             if sel.size == 0:
                 continue
             e = policy.enforcement
@@ -313,7 +313,7 @@ class Learner:
         c = model.creators
         day = model.day
         n = c.n
-        due = np.flatnonzero(self.allowed[:n].any(axis=1) & c.live_mask() & (c.col("next_decision")[:n] <= day))
+        due = (self.allowed[:n].any(axis=1) & c.live_mask() & (c.col("next_decision")[:n] <= day)).nonzero()[0]
         if due.size == 0:
             return
         action = c.col("action")[due]

@@ -183,7 +183,7 @@ class BuyerPopulation(ColumnTable):
         healed = 1.0 - (1.0 - self.col("trust")[touched]) * keep  # t += gain * (1 - t) per good order
         weight = n_bad + cfg.trust_loss_refunded_factor * n_bad_ref
         loss = cfg.trust_loss_bad * weight
-        hurt = np.flatnonzero(weight > 0.0)
+        hurt = (weight > 0.0).nonzero()[0]
         if hurt.size:  # appetite first: set_trust then computes the hazard from both
             rows = touched[hurt]
             kept = 1.0 - cfg.appetite_loss_bad * weight[hurt]
@@ -196,7 +196,7 @@ class BuyerPopulation(ColumnTable):
         rate = self.cfg.appetite_recovery
         appetite = self.col("appetite")
         if wary is None:
-            wary = np.flatnonzero(self.col("active") & (appetite < 1.0))
+            wary = (self.col("active") & (appetite < 1.0)).nonzero()[0]
         if wary.size and rate > 0.0:
             self.set_appetite(wary, 1.0 - (1.0 - appetite[wary]) * (1.0 - rate))
 

@@ -192,7 +192,7 @@ def draw_creators(
     category = np.empty(n, dtype=np.int16)
     key = np.where(adversarial, tactics, 0)
     for t in np.unique(key):  # loop over tactics (at most 7), not creators
-        rows = np.flatnonzero(key == t)
+        rows = (key == t).nonzero()[0]
         w = weights[t] if weights[t].sum() > 0 else share  # no category exposed: base shares
         w = w / w.sum()
         category[rows] = rng.choice(n_cat, size=rows.size, p=w)
@@ -241,7 +241,7 @@ def _draw_tactics(
         tactic[rows] = tactic_code(kind.name)
         intensity[rows] = getattr(tactics_cfg, kind.name).intensity
     # Ban evaders carry one of the adversarial tactics.
-    evaders = np.flatnonzero(ctypes == CreatorType.ban_evader)
+    evaders = (ctypes == CreatorType.ban_evader).nonzero()[0]
     if evaders.size:
         pick = rng.integers(0, len(typologies_), size=evaders.size)
         for k, kind in enumerate(typologies_):
@@ -249,7 +249,7 @@ def _draw_tactics(
             tactic[rows] = tactic_code(kind.name)
             intensity[rows] = getattr(tactics_cfg, kind.name).intensity
     # Opportunists pick a tactic by configured weights and violate at a low rate.
-    opp = np.flatnonzero(ctypes == CreatorType.opportunist)
+    opp = (ctypes == CreatorType.opportunist).nonzero()[0]
     if opp.size:
         w = tactics_cfg.opportunist_weights
         names = list(w)

@@ -250,7 +250,7 @@ def tactic_orders(model: LiveShopModel, day: Day, rng: np.random.Generator) -> d
     tac_cfg = model.config.world.tactics
     out: dict[str, np.ndarray] = {}
     for kind in kinds():
-        streams = np.flatnonzero(s.tactic == code(kind.name))
+        streams = (s.tactic == code(kind.name)).nonzero()[0]
         extra = kind.extra_orders(getattr(tac_cfg, kind.name), model, day, streams, rng)
         if extra is not None:
             out = extra if not out else _concat(out, extra)
