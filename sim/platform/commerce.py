@@ -57,7 +57,9 @@ class OrderBook:
         if settle_day.size == 0:
             return
         order = np.argsort(settle_day, kind="stable")
-        days, first = np.unique(settle_day[order], return_index=True)
+        ordered = settle_day[order]
+        first = np.concatenate(([0], (ordered[1:] != ordered[:-1]).nonzero()[0] + 1))  # each day's first order
+        days = ordered[first]
         bounds = [*first[1:].tolist(), order.size]
         sorted_orders = {k: v[order] for k, v in orders.items()}
         for day, lo, hi in zip(days.tolist(), first.tolist(), bounds, strict=True):

@@ -450,7 +450,7 @@ def _slot_hours(appeal_market: np.ndarray, market: np.ndarray, ready_at: np.ndar
     """
     hour = np.zeros(market.size)
     appeals = np.bincount(appeal_market, minlength=capacity.size)
-    for m in np.unique(market):
+    for m in np.bincount(market).nonzero()[0].tolist():  # the markets with items, in order
         idx = (market == m).nonzero()[0]
         idx = idx[np.argsort(ready_at[idx], kind="stable")]
         per_hour = max(int(capacity[m]), 1) / 24.0
