@@ -10,13 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import LiveShopModel
+from sim import LiveShopModel, categorical
 from sim.agents.adaptation import Learner
+from sim.agents.creators import _draw_shares
 from sim.config import scenario_from_dict
 from sim.datacollector import _today
 from sim.metrics import METRICS, DayCounts, DayView, _median, _quantile, _Today, gini
 from sim.platform.ladders import ladder_for
 from sim.seeding import DAILY_STREAMS, STREAMS, RunStreams, day_streams, run_seed_sequence, spawn_streams
+from sim.tactics import creator_type_names
 from sim.tactics import names as tactic_names
 from tests.conftest import tiny_dict
 
@@ -376,3 +378,48 @@ def test_gini_clips_negative_values_as_np_clip_does():
                 continue
             ranks = np.arange(1, n + 1)
             assert gini(x) == float((2.0 * np.sum(ranks * y) / (n * y.sum())) - (n + 1.0) / n)
+
+
+@pytest.mark.parametrize("n_shares", [1, 2, 3, 6])
+def test_categorical_draws_are_generator_choice_draw_for_draw(n_shares):
+    """Drawing from a share vector's distribution built once gives exactly the codes (and dtype)
+    Generator.choice(n, size, p=shares) gives, zero shares included, and leaves the generator
+    where choice leaves it."""
+    for seed in range(40):
+        shares = np.random.default_rng(seed).random(n_shares)
+        if n_shares > 1 and seed % 4 == 0:
+            shares[seed % n_shares] = 0.0
+        shares /= shares.sum()
+        dist = categorical.cdf(shares)
+        for size in (0, 1, 3, 257):
+            ours, theirs = np.random.default_rng(seed + 100), np.random.default_rng(seed + 100)
+            got, want = categorical.draw(ours, dist, size), theirs.choice(n_shares, size=size, p=shares)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+            assert ours.random() == theirs.random()
+
+
+def test_newcomer_shares_are_worked_out_once_per_world_and_registry_state():
+    """The creator-type and per-tactic category distributions kept for a world are the ones read
+    from its pydantic blocks; asked again they come from the cache, and a different tactic
+    registry state (other names) or another world object is worked out afresh."""
+    world = scenario_from_dict(tiny_dict(enforced=True)).world
+    types, names = creator_type_names(), tactic_names()
+    type_p, category_p = _draw_shares(world, types, names)
+    mix = world.creators.mix.model_dump()
+    p = np.array([mix[t] for t in types], dtype=float)
+    np.testing.assert_array_equal(type_p, categorical.cdf(p / p.sum()))
+    share = np.array([c.share for c in world.categories], dtype=float)
+    assert category_p.shape == (len(names), share.size)
+    for t, name in enumerate(names):
+        w = share * np.array([c.exposure.model_dump().get(name, 1.0) for c in world.categories])
+        w = w if w.sum() > 0 else share
+        np.testing.assert_array_equal(category_p[t], categorical.cdf(w / w.sum()))
+    assert not np.array_equal(category_p[names.index("counterfeit")], categorical.cdf(share / share.sum()))
+    again = _draw_shares(world, types, names)
+    assert again[0] is type_p and again[1] is category_p
+    fewer = _draw_shares(world, types, names[:-1])
+    assert fewer[1].shape == (len(names) - 1, share.size)
+    other = _draw_shares(world.model_copy(), types, names)
+    assert other[1] is not category_p
+    np.testing.assert_array_equal(other[1], category_p)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import kernels
+from sim import categorical, kernels
 from sim.config import Scenario
 from sim.state import BUYERS, Column, declare
 from sim.table import ColumnTable
@@ -64,6 +64,7 @@ class BuyerPopulation(ColumnTable):
         self.cfg = scenario.world.buyers
         self._cat_share = np.array([c.share for c in scenario.world.categories], dtype=float)
         self._cat_share /= self._cat_share.sum()
+        self._cat_cdf = categorical.cdf(self._cat_share)
         self.n_markets = len(scenario.world.markets)
         self.n_initial = 0
         m = self.n_markets
@@ -82,7 +83,7 @@ class BuyerPopulation(ColumnTable):
         cfg = self.cfg
         k = int(markets.size)
         n_cat = self._cat_share.size
-        cat1 = rng.choice(n_cat, size=k, p=self._cat_share)
+        cat1 = categorical.draw(rng, self._cat_cdf, k)  # rng.choice(n_cat, size=k, p=self._cat_share)
         # Second preference: another category (a random shift keeps it distinct).
         cat2 = (cat1 + 1 + rng.choice(max(n_cat - 1, 1), size=k)) % n_cat if n_cat > 1 else cat1
         trust = np.clip(rng.normal(cfg.trust_initial, cfg.trust_initial_sd, size=k), 0.01, 1.0)
