@@ -618,7 +618,8 @@ class DayCounts(metaclass=_CountsFields):
 
     def add(self, field: str, market: np.ndarray, weights: np.ndarray | None = None) -> None:
         """Add per-item values (or counts) grouped by market."""
-        getattr(self, field)[:] += np.bincount(market, weights=weights, minlength=self.n_markets)
+        row = getattr(self, field)  # a view of the counter's row of ``table``
+        np.add(row, np.bincount(market, weights=weights, minlength=self.n_markets), out=row)
 
     def add_many(self, market: np.ndarray, values: dict[str, np.ndarray | None]) -> None:
         """``add(field, market, weights)`` for several distinct counters over the same items (None:

@@ -423,3 +423,40 @@ def test_newcomer_shares_are_worked_out_once_per_world_and_registry_state():
     other = _draw_shares(world.model_copy(), types, names)
     assert other[1] is not category_p
     np.testing.assert_array_equal(other[1], category_p)
+
+
+def test_column_views_handed_out_again_are_the_views_col_would_make():
+    """Through appends that fit, appends that grow the buffers, a compaction that shrinks the
+    rows and a copy, every column read (``col`` or attribute) is a view of the current buffer
+    over exactly the live rows, and writes through it land in the table."""
+    import copy
+
+    from sim.table import ColumnTable
+
+    t = ColumnTable({"a": np.int64, "b": np.float64}, capacity=16)
+    expect = {"a": np.zeros(0, dtype=np.int64), "b": np.zeros(0)}
+
+    def check(table: ColumnTable) -> None:
+        for name, want in expect.items():
+            for got in (table.col(name), getattr(table, name)):
+                np.testing.assert_array_equal(got, want)
+                assert got.base is table._data[name] or got is table._data[name]
+                assert got.size == table.n
+
+    for k in (3, 5, 20, 1, 40):  # the third and the last outgrow the buffers
+        check(t)
+        rows = t.append({"a": np.arange(k), "b": np.full(k, 0.5)}, k)
+        t.col("b")[rows] += k  # written through the handed-out view
+        expect = {"a": np.concatenate([expect["a"], np.arange(k)]),
+                  "b": np.concatenate([expect["b"], np.full(k, 0.5 + k)])}
+        check(t)
+    keep = t.col("a") % 2 == 0
+    for arr in t._data.values():  # a compaction as BuyerPopulation.compact makes it
+        arr[: int(keep.sum())] = arr[: t.n][keep]
+    t.n = int(keep.sum())
+    expect = {name: want[keep] for name, want in expect.items()}
+    check(t)
+    twin = copy.deepcopy(t)
+    twin.col("a")[:] = -1
+    check(t)
+    assert (twin.a == -1).all() and (twin._data["a"][: twin.n] == -1).all()
