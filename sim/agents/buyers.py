@@ -86,7 +86,7 @@ class BuyerPopulation(ColumnTable):
         cat1 = categorical.draw(rng, self._cat_cdf, k)  # rng.choice(n_cat, size=k, p=self._cat_share)
         # Second preference: another category (a random shift keeps it distinct).
         cat2 = (cat1 + 1 + rng.choice(max(n_cat - 1, 1), size=k)) % n_cat if n_cat > 1 else cat1
-        trust = np.clip(rng.normal(cfg.trust_initial, cfg.trust_initial_sd, size=k), 0.01, 1.0)
+        trust = np.minimum(np.maximum(rng.normal(cfg.trust_initial, cfg.trust_initial_sd, size=k), 0.01), 1.0)
         rows = self.append(
             {
                 "market": markets,
@@ -122,13 +122,14 @@ class BuyerPopulation(ColumnTable):
         """Daily churn hazard: a base rate, a distrust term and a term for appetite lost to bad purchases."""
         cfg = self.cfg
         p = cfg.churn_rate + cfg.churn_distrust * (1.0 - trust) ** 2 + cfg.churn_wary * (1.0 - appetite)
-        p = np.clip(p, 0.0, 1.0 - 1e-12)
+        # np.clip(p, 0, 1 - 1e-12) without its dispatch (the same values: p is never -0.0)
+        p = np.minimum(np.maximum(p, 0.0), 1.0 - 1e-12)
         return -np.log1p(-p)  # a daily hazard h leaves with probability 1 - exp(-h) = p
 
     def set_trust(self, rows: np.ndarray, values: np.ndarray) -> None:
         """Set the trust of buyers ``rows`` (distinct), keeping churn hazards and stocks in step."""
         t = self.col("trust")
-        values = np.clip(values, 0.0, 1.0)
+        values = np.minimum(np.maximum(values, 0.0), 1.0)  # np.clip, without its dispatch
         live = self.col("active")[rows]
         delta = np.where(live, values - t[rows], 0.0)
         self.stock_trust += np.bincount(self.col("market")[rows], weights=delta, minlength=self.n_markets)
@@ -138,7 +139,7 @@ class BuyerPopulation(ColumnTable):
     def set_appetite(self, rows: np.ndarray, values: np.ndarray) -> None:
         """Set the appetite of buyers ``rows`` (distinct), keeping their session clocks and churn
         hazards in step (appetite is kept in [APPETITE_FLOOR, 1])."""
-        values = np.clip(values, APPETITE_FLOOR, 1.0)
+        values = np.minimum(np.maximum(values, APPETITE_FLOOR), 1.0)  # np.clip, without its dispatch
         appetite = self.col("appetite")
         # The session clock: what is left until the next session, in the buyer's own time,
         # stays the same (memoryless), so the distance to go scales by old / new appetite.
