@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from operator import methodcaller
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -195,6 +195,24 @@ class _Today:
     def day0_honest(self) -> np.ndarray:
         return self.honest & (self.model.creators.col("joined_day") == 0)
 
+    @cached_property
+    def sanctioned(self) -> np.ndarray:
+        return self.model.creators.col("sanctions") > 0
+
+    def tally(self, *masks: str) -> list[int]:
+        """Creators in every one of the masks named (``"live"``, ``"honest"``, ...), for the
+        platform and then each market: one bincount for all the views, kept for the day, instead
+        of one mask and count per view. ``tally(...)[view.column]`` is ``(mask & view.creators).sum()``."""
+        cache = self.__dict__.setdefault("_tallies", {})
+        out = cache.get(masks)
+        if out is None:
+            mask = getattr(self, masks[0])
+            for name in masks[1:]:
+                mask = mask & getattr(self, name)
+            by = np.bincount(self.creator_market[mask], minlength=self.model.n_markets)
+            out = cache[masks] = [int(by.sum()), *by.tolist()]
+        return out
+
     # Trailing creator values.
     @cached_property
     def income(self) -> np.ndarray:
@@ -252,16 +270,18 @@ class DayView:
     """
 
     def __init__(self, model: LiveShopModel, today: _Today, key: str, market: int | None,
-                 sums: dict[str, float] | None = None) -> None:
+                 sums: list[float] | None = None) -> None:
         self.model = model
         self.today = today
         self.key = key
         self.market = market
         self.sel = slice(None) if market is None else slice(market, market + 1)
+        self.column = 0 if market is None else 1 + market  # this view's entry in ``today.tally(...)``
         self._counts = model.counts
         # Each counter summed once, however many metrics read it (``day_metrics`` passes every
-        # counter's sum, taken in one reduction over the counts table).
-        self._sums: dict[str, float] = {} if sums is None else sums
+        # counter's sum in table row order, taken in one reduction over the counts table).
+        self._sums: dict[str, float] = {}
+        self._table_sums = sums
 
     @cached_property
     def creators(self) -> np.ndarray:
@@ -270,18 +290,26 @@ class DayView:
 
     def count(self, field: str) -> float:
         """Today's value of a day counter in this market (or the platform)."""
+        if self._table_sums is not None:
+            row = self._counts.rows.get(field)
+            if row is not None:
+                return self._table_sums[row]
         value = self._sums.get(field)
         if value is None:
-            value = self._sums[field] = float(getattr(self._counts, field)[self.sel].sum())
+            value = self._sums[field] = self._sum(getattr(self._counts, field))
         return value
 
     def run_total(self, field: str) -> float:
         """A day counter summed over every day so far (warm-up included), in this market (or the platform)."""
-        return float(self.model.run_totals[field][self.sel].sum())
+        return self._sum(self.model.run_totals[field])
 
     def stock(self, values: np.ndarray) -> float:
         """A per-market array summed over this market's entries (all markets for the platform)."""
-        return float(values[self.sel].sum())
+        return self._sum(values)
+
+    def _sum(self, values: np.ndarray) -> float:
+        # A market's one entry is its sum (as ``values[m:m + 1].sum()``, without the reduction).
+        return float(values.sum()) if self.market is None else float(values[self.market])
 
 
 class _Run:
@@ -590,7 +618,8 @@ class DayCounts(metaclass=_CountsFields):
 
     def add(self, field: str, market: np.ndarray, weights: np.ndarray | None = None) -> None:
         """Add per-item values (or counts) grouped by market."""
-        getattr(self, field)[:] += np.bincount(market, weights=weights, minlength=self.n_markets)
+        row = getattr(self, field)  # a view of the counter's row of ``table``
+        np.add(row, np.bincount(market, weights=weights, minlength=self.n_markets), out=row)
 
     def add_many(self, market: np.ndarray, values: dict[str, np.ndarray | None]) -> None:
         """``add(field, market, weights)`` for several distinct counters over the same items (None:
@@ -645,11 +674,20 @@ def _markets(model: LiveShopModel) -> list[tuple[str, int | None]]:
 _FORMS = ("count", "difference", "sum", "ratio")
 
 
-def _day_plan(counts: DayCounts) -> tuple[list[tuple[str, int, DailyRule | Callable[[DayView], float] | None]],
-                                          list[tuple[str, np.ndarray, np.ndarray, int]]]:
+class _DayPlan(NamedTuple):
+    """How today's metrics are evaluated (see ``_day_plan``)."""
+
+    names: tuple[str, ...]  # every metric, in registry order
+    arithmetic: list[tuple[str, np.ndarray, np.ndarray]]  # per kind of arithmetic: its counters' rows
+    place: np.ndarray  # per metric, its row among the arithmetic's values (the last row, NaN, for the others)
+    rules: list[tuple[int, Callable[[DayView], float]]]  # the other metrics: position and function to call
+
+
+def _day_plan(counts: DayCounts) -> _DayPlan:
     """How today's metrics are evaluated, worked out once per registry state and kept on the counts:
-    per metric in registry order, its name and either its index among the counter-arithmetic
-    values or the function to call; per kind of arithmetic, the counters' rows it reads."""
+    which metrics are plain arithmetic on day counters (and on which counters' rows, by kind of
+    arithmetic), where each metric's value sits among the arithmetic's values, and which
+    metrics' rules must be called (with their positions in registry order)."""
     key = tuple(METRICS.values())
     cached = counts.__dict__.get("_plan")
     if cached is not None and cached[0] == key:
@@ -668,22 +706,24 @@ def _day_plan(counts: DayCounts) -> tuple[list[tuple[str, int, DailyRule | Calla
     arithmetic = []
     for form, (names, a, b) in groups.items():
         if names:
-            arithmetic.append((form, np.array(a, dtype=np.intp), np.array(b, dtype=np.intp), len(index)))
+            arithmetic.append((form, np.array(a, dtype=np.intp), np.array(b, dtype=np.intp)))
             index.update((name, len(index)) for name in names)
-    order = [(name, index[name], None) if name in index else (name, -1, getattr(m.daily, "compute", m.daily))
-             for name, m in METRICS.items()]
-    plan = (order, arithmetic)
+    place = np.array([index.get(name, len(index)) for name in METRICS], dtype=np.intp)
+    rules = [(p, getattr(m.daily, "compute", m.daily)) for p, (name, m) in enumerate(METRICS.items())
+             if name not in index]
+    plan = _DayPlan(tuple(METRICS), arithmetic, place, rules)
     object.__setattr__(counts, "_plan", (key, plan))
     return plan
 
 
-def _counter_arithmetic(arithmetic: list[tuple[str, np.ndarray, np.ndarray, int]], sums: np.ndarray) -> list[list[float]]:
+def _counter_arithmetic(arithmetic: list[tuple[str, np.ndarray, np.ndarray]], sums: np.ndarray) -> np.ndarray:
     """Today's values of the metrics whose rule is plain arithmetic on day counters (``count``,
-    ``ratio``, ``difference``, ``sum_of``), one list per view (platform, then each market), from
-    the (counter, view) table of sums: one array operation per kind of rule instead of one call
-    per metric and market. Each value is the one the rule computes (the same float operation)."""
+    ``ratio``, ``difference``, ``sum_of``), a (metric, view) table (views: platform, then each
+    market) with a last row of NaN, from the (counter, view) table of sums: one array operation
+    per kind of rule instead of one call per metric and market. Each value is the one the rule
+    computes (the same float operation)."""
     blocks = []
-    for form, a, b, _ in arithmetic:
+    for form, a, b in arithmetic:
         x = sums[a]
         if form == "count":
             blocks.append(x)
@@ -694,27 +734,27 @@ def _counter_arithmetic(arithmetic: list[tuple[str, np.ndarray, np.ndarray, int]
         elif form == "sum":
             blocks.append(x + y)
         else:  # ratio: NaN when the denominator is not positive
-            with np.errstate(divide="ignore", invalid="ignore"):
-                blocks.append(np.where(y > 0, x / y, np.nan))
-    if not blocks:
-        return [[] for _ in range(sums.shape[1])]
-    return np.concatenate(blocks).T.tolist()
+            blocks.append(np.divide(x, y, out=np.full(x.shape, np.nan), where=y > 0))
+    blocks.append(np.full((1, sums.shape[1]), np.nan))
+    return np.concatenate(blocks)
 
 
 def day_metrics(model: LiveShopModel) -> dict[str, dict[str, float]]:
     """Today's value of every registered metric for the whole platform (``"all"``) and each market."""
     today = _Today(model)
     counts = model.counts
-    order, arithmetic = _day_plan(counts)
+    plan = _day_plan(counts)
     # Every counter summed per view: column 0 the platform, column 1 + m market m.
     sums = np.concatenate([counts.table.sum(axis=1)[:, None], counts.table], axis=1)
-    values = _counter_arithmetic(arithmetic, sums)
+    values = _counter_arithmetic(plan.arithmetic, sums)[plan.place].T.tolist()  # per view, in registry order
     columns = sums.T.tolist()
     out: dict[str, dict[str, float]] = {}
     for j, (key, market) in enumerate(_markets(model)):
-        view = DayView(model, today, key, market, dict(zip(counts.fields, columns[j], strict=True)))
-        vals = values[j]
-        out[key] = {name: vals[i] if rule is None else rule(view) for name, i, rule in order}
+        view = DayView(model, today, key, market, columns[j])
+        row = values[j]
+        for p, rule in plan.rules:
+            row[p] = rule(view)
+        out[key] = dict(zip(plan.names, row, strict=True))
     return out
 
 
@@ -756,8 +796,8 @@ def _honest_creator_income(v: DayView) -> float:
 
 
 def _honest_creator_retention(v: DayView) -> float:
-    t = v.today
-    return _ratio(float((t.day0_honest & t.present & v.creators).sum()), float((t.day0_honest & v.creators).sum()))
+    t, j = v.today, v.column
+    return _ratio(float(t.tally("day0_honest", "present")[j]), float(t.tally("day0_honest")[j]))
 
 
 def _creator_gini(v: DayView) -> float:
@@ -769,8 +809,8 @@ def _top1pct_gmv_share(v: DayView) -> float:
 
 
 def _adversary_share(v: DayView) -> float:
-    t = v.today
-    return _ratio(float((t.adversary & t.live & v.creators).sum()), float((t.live & v.creators).sum()))
+    t, j = v.today, v.column
+    return _ratio(float(t.tally("adversary", "live")[j]), float(t.tally("live")[j]))
 
 
 def _time_to_action(v: DayView) -> float:
@@ -836,7 +876,7 @@ def _active_buyers(v: DayView) -> float:
 
 
 def _active_creators(v: DayView) -> float:
-    return float((v.today.live & v.creators).sum())
+    return float(v.today.tally("live")[v.column])
 
 
 def _paired_run_only(v: DayView) -> float:
@@ -845,10 +885,8 @@ def _paired_run_only(v: DayView) -> float:
 
 
 def _honest_sanctioned_per_10k(v: DayView) -> float:
-    t = v.today
-    honest = t.honest & v.creators
-    sanctioned = honest & (v.model.creators.col("sanctions") > 0)
-    return _ratio(10_000.0 * float(sanctioned.sum()), float(honest.sum()))
+    t, j = v.today, v.column
+    return _ratio(10_000.0 * float(t.tally("honest", "sanctioned")[j]), float(t.tally("honest")[j]))
 
 
 # Summary rules of the metrics whose whole-run value is not an aggregate of the daily series.

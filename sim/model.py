@@ -21,6 +21,7 @@ import mesa
 import numpy as np
 from mesa.time import Schedule
 
+from sim import categorical
 from sim.agents.adaptation import Learner
 from sim.agents.buyers import BuyerPopulation
 from sim.agents.creators import CreatorTable
@@ -121,12 +122,14 @@ class LiveShopModel(mesa.Model):
         self.n_initial_creators = world.n_creators
         c_share = np.array([m.creator_share for m in world.markets], dtype=float)
         c_market = rng.choice(n_m, size=world.n_creators, p=c_share / c_share.sum())
+        self.creator_market_cdf = categorical.cdf(c_share / c_share.sum())  # where newcomers join (adapt)
         add_creators(self, c_market, self.rngs["creators"], day=0, state=CreatorState.active)
 
         # Buyers.
         self.buyers = BuyerPopulation(cfg, capacity=int(world.n_buyers * 1.2) + 16)
         b_share = np.array([m.buyer_share for m in world.markets], dtype=float)
         b_market = rng.choice(n_m, size=world.n_buyers, p=b_share / b_share.sum())
+        self.buyer_market_cdf = categorical.cdf(b_share / b_share.sum())
         self.buyers.add(b_market.astype(np.int16), self.rngs["buyers"], day=0)
         self.buyers.n_initial = world.n_buyers
 

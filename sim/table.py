@@ -26,20 +26,31 @@ class ColumnTable:
         self._defaults = {name: dt.default for name, dt in schema.items() if isinstance(dt, Column) and dt.default}
         self._cap = max(int(capacity), 16)
         self._data = {name: np.zeros(self._cap, dtype=dt) for name, dt in self._schema.items()}
+        # Each column's view over the first ``n`` rows, made once and handed out until ``n`` or
+        # the column's buffer changes (a view of the right length over the current buffer is
+        # the view ``col`` would make; ``_grow`` replaces buffers and clears the views).
+        self._views: dict[str, np.ndarray] = {}
         self.n = 0
 
     def __len__(self) -> int:
         return self.n
 
+    def __getstate__(self) -> dict[str, object]:
+        # A copied or pickled view would no longer share its column's memory: copies make their own.
+        return {**self.__dict__, "_views": {}}
+
     def __getattr__(self, name: str) -> np.ndarray:
         data = self.__dict__.get("_data")
         if data is not None and name in data:
-            return data[name][: self.n]
+            return self.col(name)
         raise AttributeError(name)
 
     def col(self, name: str) -> np.ndarray:
         """A writable view of column ``name`` over the live rows."""
-        return self._data[name][: self.n]
+        view = self._views.get(name)
+        if view is None or len(view) != self.n:
+            view = self._views[name] = self._data[name][: self.n]
+        return view
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -70,4 +81,5 @@ class ColumnTable:
             new = np.zeros(cap, dtype=arr.dtype)
             new[: self.n] = arr[: self.n]
             self._data[name] = new
+        self._views.clear()
         self._cap = cap

@@ -10,13 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import LiveShopModel
+from sim import LiveShopModel, categorical
 from sim.agents.adaptation import Learner
+from sim.agents.creators import _draw_shares
 from sim.config import scenario_from_dict
 from sim.datacollector import _today
 from sim.metrics import METRICS, DayCounts, DayView, _median, _quantile, _Today, gini
 from sim.platform.ladders import ladder_for
 from sim.seeding import DAILY_STREAMS, STREAMS, RunStreams, day_streams, run_seed_sequence, spawn_streams
+from sim.tactics import creator_type_names
 from sim.tactics import names as tactic_names
 from tests.conftest import tiny_dict
 
@@ -76,6 +78,26 @@ def _metrics_rule_by_rule(m: LiveShopModel) -> dict[str, dict[str, float]]:
     return out
 
 
+_TALLIES = (("live",), ("adversary", "live"), ("day0_honest",), ("day0_honest", "present"), ("honest",),
+            ("honest", "sanctioned"))
+
+
+def _tallies_both_ways(m: LiveShopModel) -> list[tuple[list[int], list[int]]]:
+    """Per mask combination: ``_Today.tally`` and each view's masks ANDed with its creators and counted."""
+    today = _Today(m)
+    out = []
+    for masks in _TALLIES:
+        scratch = []
+        for key, market in [("all", None), *((name, i) for i, name in enumerate(m.market_names))]:
+            view = DayView(m, _Today(m), key, market)
+            mask = view.creators.copy()
+            for name in masks:
+                mask &= getattr(view.today, name)
+            scratch.append(int(mask.sum()))
+        out.append((today.tally(*masks), scratch))
+    return out
+
+
 @pytest.fixture(scope="module")
 def stepped() -> list[dict]:
     """One enforced run, stepped day by day, with what each cache gives next to a from-scratch
@@ -102,6 +124,7 @@ def stepped() -> list[dict]:
             "metrics": json.dumps(m.metrics_today),
             "metrics_rule_by_rule": json.dumps(_metrics_rule_by_rule(m)),
             "decisions_today": _Today(m)._decisions_today.tolist(),
+            "tallies": _tallies_both_ways(m),
             "decisions_scan": np.flatnonzero(log.col("day") == m.day).tolist(),
             "counts": {f: np.asarray(getattr(m.counts, f)).copy() for f in m.counts.fields},
             "sums": [m.counts.sums(None), *(m.counts.sums(i) for i in range(m.n_markets))],
@@ -122,6 +145,17 @@ def test_todays_decisions_found_by_bisection_are_those_a_scan_finds(stepped):
     assert sum(bool(d["decisions_scan"]) for d in days) > 10
     for d in days:
         assert d["decisions_today"] == d["decisions_scan"], d["day"]
+
+
+def test_creator_tallies_for_all_views_are_each_views_mask_counted(stepped):
+    """Every day, the creators in a combination of masks counted for the platform and every
+    market in one bincount equal each view's masks ANDed with its creators and counted."""
+    days = stepped[1:]
+    assert stepped[0]["model"].n_markets > 1
+    assert any(d["tallies"][-1][1][0] > 0 for d in days)  # honest creators sanctioned: the last tally is not all zeros
+    for d in days:
+        for tally, scratch in d["tallies"]:
+            assert tally == scratch, d["day"]
 
 
 def test_counter_sums_are_the_per_counter_sums(stepped):
@@ -344,3 +378,85 @@ def test_gini_clips_negative_values_as_np_clip_does():
                 continue
             ranks = np.arange(1, n + 1)
             assert gini(x) == float((2.0 * np.sum(ranks * y) / (n * y.sum())) - (n + 1.0) / n)
+
+
+@pytest.mark.parametrize("n_shares", [1, 2, 3, 6])
+def test_categorical_draws_are_generator_choice_draw_for_draw(n_shares):
+    """Drawing from a share vector's distribution built once gives exactly the codes (and dtype)
+    Generator.choice(n, size, p=shares) gives, zero shares included, and leaves the generator
+    where choice leaves it."""
+    for seed in range(40):
+        shares = np.random.default_rng(seed).random(n_shares)
+        if n_shares > 1 and seed % 4 == 0:
+            shares[seed % n_shares] = 0.0
+        shares /= shares.sum()
+        dist = categorical.cdf(shares)
+        for size in (0, 1, 3, 257):
+            ours, theirs = np.random.default_rng(seed + 100), np.random.default_rng(seed + 100)
+            got, want = categorical.draw(ours, dist, size), theirs.choice(n_shares, size=size, p=shares)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+            assert ours.random() == theirs.random()
+
+
+def test_newcomer_shares_are_worked_out_once_per_world_and_registry_state():
+    """The creator-type and per-tactic category distributions kept for a world are the ones read
+    from its pydantic blocks; asked again they come from the cache, and a different tactic
+    registry state (other names) or another world object is worked out afresh."""
+    world = scenario_from_dict(tiny_dict(enforced=True)).world
+    types, names = creator_type_names(), tactic_names()
+    type_p, category_p = _draw_shares(world, types, names)
+    mix = world.creators.mix.model_dump()
+    p = np.array([mix[t] for t in types], dtype=float)
+    np.testing.assert_array_equal(type_p, categorical.cdf(p / p.sum()))
+    share = np.array([c.share for c in world.categories], dtype=float)
+    assert category_p.shape == (len(names), share.size)
+    for t, name in enumerate(names):
+        w = share * np.array([c.exposure.model_dump().get(name, 1.0) for c in world.categories])
+        w = w if w.sum() > 0 else share
+        np.testing.assert_array_equal(category_p[t], categorical.cdf(w / w.sum()))
+    assert not np.array_equal(category_p[names.index("counterfeit")], categorical.cdf(share / share.sum()))
+    again = _draw_shares(world, types, names)
+    assert again[0] is type_p and again[1] is category_p
+    fewer = _draw_shares(world, types, names[:-1])
+    assert fewer[1].shape == (len(names) - 1, share.size)
+    other = _draw_shares(world.model_copy(), types, names)
+    assert other[1] is not category_p
+    np.testing.assert_array_equal(other[1], category_p)
+
+
+def test_column_views_handed_out_again_are_the_views_col_would_make():
+    """Through appends that fit, appends that grow the buffers, a compaction that shrinks the
+    rows and a copy, every column read (``col`` or attribute) is a view of the current buffer
+    over exactly the live rows, and writes through it land in the table."""
+    import copy
+
+    from sim.table import ColumnTable
+
+    t = ColumnTable({"a": np.int64, "b": np.float64}, capacity=16)
+    expect = {"a": np.zeros(0, dtype=np.int64), "b": np.zeros(0)}
+
+    def check(table: ColumnTable) -> None:
+        for name, want in expect.items():
+            for got in (table.col(name), getattr(table, name)):
+                np.testing.assert_array_equal(got, want)
+                assert got.base is table._data[name] or got is table._data[name]
+                assert got.size == table.n
+
+    for k in (3, 5, 20, 1, 40):  # the third and the last outgrow the buffers
+        check(t)
+        rows = t.append({"a": np.arange(k), "b": np.full(k, 0.5)}, k)
+        t.col("b")[rows] += k  # written through the handed-out view
+        expect = {"a": np.concatenate([expect["a"], np.arange(k)]),
+                  "b": np.concatenate([expect["b"], np.full(k, 0.5 + k)])}
+        check(t)
+    keep = t.col("a") % 2 == 0
+    for arr in t._data.values():  # a compaction as BuyerPopulation.compact makes it
+        arr[: int(keep.sum())] = arr[: t.n][keep]
+    t.n = int(keep.sum())
+    expect = {name: want[keep] for name, want in expect.items()}
+    check(t)
+    twin = copy.deepcopy(t)
+    twin.col("a")[:] = -1
+    check(t)
+    assert (twin.a == -1).all() and (twin._data["a"][: twin.n] == -1).all()

@@ -189,14 +189,14 @@ class Learner:
         g = group[rows]
         prior = (m * p0 + beta * peer_hits[g]) / (m + beta * peer_trials[g])
         out = (m * prior + self.hits[rows]) / (m + self.trials[rows])
-        return np.clip(out, 0.0, 1.0)
+        return np.minimum(np.maximum(out, 0.0), 1.0)  # np.clip, without its dispatch
 
     def daily_income(self, rows: np.ndarray) -> np.ndarray:
         """The creator's typical daily profit (its last 30 days; at least its earnings, and at
         least one unit of its market's prices): the scale sanctions are priced in."""
         model = self.model
         c = model.creators
-        days = np.clip(model.day - c.col("joined_day")[rows], 1, 30)
+        days = np.minimum(np.maximum(model.day - c.col("joined_day")[rows], 1), 30)
         prof = _padded(model.profit_30d.values, c.n)[rows]
         inc = _padded(model.income_30d.values, c.n)[rows]
         floor = model.price_level[c.col("market")[rows]]
@@ -217,7 +217,7 @@ class Learner:
         adversarial = self._adversarial.tolist()
         n_t = len(adversarial)
         for m, policy in enumerate(model.policies):  # loops over markets and milestones
-            sel = np.flatnonzero(market == m)
+            sel = (market == m).nonzero()[0]
             if sel.size == 0:
                 continue
             e = policy.enforcement
@@ -313,7 +313,7 @@ class Learner:
         c = model.creators
         day = model.day
         n = c.n
-        due = np.flatnonzero(self.allowed[:n].any(axis=1) & c.live_mask() & (c.col("next_decision")[:n] <= day))
+        due = (self.allowed[:n].any(axis=1) & c.live_mask() & (c.col("next_decision")[:n] <= day)).nonzero()[0]
         if due.size == 0:
             return
         action = c.col("action")[due]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import kernels
+from sim import categorical, kernels
 from sim.config import Scenario
 from sim.state import BUYERS, Column, declare
 from sim.table import ColumnTable
@@ -64,6 +64,7 @@ class BuyerPopulation(ColumnTable):
         self.cfg = scenario.world.buyers
         self._cat_share = np.array([c.share for c in scenario.world.categories], dtype=float)
         self._cat_share /= self._cat_share.sum()
+        self._cat_cdf = categorical.cdf(self._cat_share)
         self.n_markets = len(scenario.world.markets)
         self.n_initial = 0
         m = self.n_markets
@@ -82,10 +83,10 @@ class BuyerPopulation(ColumnTable):
         cfg = self.cfg
         k = int(markets.size)
         n_cat = self._cat_share.size
-        cat1 = rng.choice(n_cat, size=k, p=self._cat_share)
+        cat1 = categorical.draw(rng, self._cat_cdf, k)  # rng.choice(n_cat, size=k, p=self._cat_share)
         # Second preference: another category (a random shift keeps it distinct).
         cat2 = (cat1 + 1 + rng.choice(max(n_cat - 1, 1), size=k)) % n_cat if n_cat > 1 else cat1
-        trust = np.clip(rng.normal(cfg.trust_initial, cfg.trust_initial_sd, size=k), 0.01, 1.0)
+        trust = np.minimum(np.maximum(rng.normal(cfg.trust_initial, cfg.trust_initial_sd, size=k), 0.01), 1.0)
         rows = self.append(
             {
                 "market": markets,
@@ -121,13 +122,14 @@ class BuyerPopulation(ColumnTable):
         """Daily churn hazard: a base rate, a distrust term and a term for appetite lost to bad purchases."""
         cfg = self.cfg
         p = cfg.churn_rate + cfg.churn_distrust * (1.0 - trust) ** 2 + cfg.churn_wary * (1.0 - appetite)
-        p = np.clip(p, 0.0, 1.0 - 1e-12)
+        # np.clip(p, 0, 1 - 1e-12) without its dispatch (the same values: p is never -0.0)
+        p = np.minimum(np.maximum(p, 0.0), 1.0 - 1e-12)
         return -np.log1p(-p)  # a daily hazard h leaves with probability 1 - exp(-h) = p
 
     def set_trust(self, rows: np.ndarray, values: np.ndarray) -> None:
         """Set the trust of buyers ``rows`` (distinct), keeping churn hazards and stocks in step."""
         t = self.col("trust")
-        values = np.clip(values, 0.0, 1.0)
+        values = np.minimum(np.maximum(values, 0.0), 1.0)  # np.clip, without its dispatch
         live = self.col("active")[rows]
         delta = np.where(live, values - t[rows], 0.0)
         self.stock_trust += np.bincount(self.col("market")[rows], weights=delta, minlength=self.n_markets)
@@ -137,7 +139,7 @@ class BuyerPopulation(ColumnTable):
     def set_appetite(self, rows: np.ndarray, values: np.ndarray) -> None:
         """Set the appetite of buyers ``rows`` (distinct), keeping their session clocks and churn
         hazards in step (appetite is kept in [APPETITE_FLOOR, 1])."""
-        values = np.clip(values, APPETITE_FLOOR, 1.0)
+        values = np.minimum(np.maximum(values, APPETITE_FLOOR), 1.0)  # np.clip, without its dispatch
         appetite = self.col("appetite")
         # The session clock: what is left until the next session, in the buyer's own time,
         # stays the same (memoryless), so the distance to go scales by old / new appetite.
@@ -174,7 +176,14 @@ class BuyerPopulation(ColumnTable):
         if buyer.size == 0:
             return
         cfg = self.cfg
-        touched, inverse = np.unique(buyer, return_inverse=True)
+        # np.unique(buyer, return_inverse=True) without its dispatch (a few dozen orders a day):
+        # the distinct rows in order, and each order's place among them.
+        ordered = np.sort(buyer)
+        first = np.empty(ordered.size, dtype=bool)
+        first[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+        touched = ordered[first]
+        inverse = np.searchsorted(touched, buyer)
         k = touched.size
         n_bad = np.bincount(inverse, weights=bad & ~refunded, minlength=k)
         n_bad_ref = np.bincount(inverse, weights=bad & refunded, minlength=k)
@@ -183,7 +192,7 @@ class BuyerPopulation(ColumnTable):
         healed = 1.0 - (1.0 - self.col("trust")[touched]) * keep  # t += gain * (1 - t) per good order
         weight = n_bad + cfg.trust_loss_refunded_factor * n_bad_ref
         loss = cfg.trust_loss_bad * weight
-        hurt = np.flatnonzero(weight > 0.0)
+        hurt = (weight > 0.0).nonzero()[0]
         if hurt.size:  # appetite first: set_trust then computes the hazard from both
             rows = touched[hurt]
             kept = 1.0 - cfg.appetite_loss_bad * weight[hurt]
@@ -196,7 +205,7 @@ class BuyerPopulation(ColumnTable):
         rate = self.cfg.appetite_recovery
         appetite = self.col("appetite")
         if wary is None:
-            wary = np.flatnonzero(self.col("active") & (appetite < 1.0))
+            wary = (self.col("active") & (appetite < 1.0)).nonzero()[0]
         if wary.size and rate > 0.0:
             self.set_appetite(wary, 1.0 - (1.0 - appetite[wary]) * (1.0 - rate))
 

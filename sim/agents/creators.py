@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import mesa
 import numpy as np
 
-from sim.config import Scenario
+from sim import categorical
+from sim.config import Scenario, World
 from sim.labels import CreatorState, CreatorType
 from sim.metrics import type_lookup
 from sim.state import CREATORS, Column, declare
@@ -169,33 +170,19 @@ def draw_creators(
     """
     world = scenario.world
     pop = world.creators
-    n_cat = len(world.categories)
-    mix = pop.mix.model_dump()
-    type_names = creator_type_names()
+    type_p, category_p = _draw_shares(world, creator_type_names(), tactic_names())
     if ctypes is None:
-        p = np.array([mix[name] for name in type_names], dtype=float)
-        ctypes = rng.choice(len(type_names), size=n, p=p / p.sum()).astype(np.int8)
+        ctypes = categorical.draw(rng, type_p, n).astype(np.int8)
 
     tactics, intensity = _draw_tactics(scenario, ctypes, rng)
 
     # Category: base shares, tilted for adversaries by each category's exposure to their tactic.
-    share = np.array([c.share for c in world.categories], dtype=float)
-    names = tactic_names()
-    exposure = np.ones((len(names), n_cat))
-    for j, cat in enumerate(world.categories):
-        ex = cat.exposure.model_dump()
-        for t, name in enumerate(names):
-            if name in ex:
-                exposure[t, j] = ex[name]
-    weights = share[None, :] * exposure  # (tactic, category)
     adversarial = type_lookup(adversary_type_codes())[ctypes]  # np.isin(ctypes, codes), in one gather
     category = np.empty(n, dtype=np.int16)
     key = np.where(adversarial, tactics, 0)
     for t in np.unique(key):  # loop over tactics (at most 7), not creators
-        rows = np.flatnonzero(key == t)
-        w = weights[t] if weights[t].sum() > 0 else share  # no category exposed: base shares
-        w = w / w.sum()
-        category[rows] = rng.choice(n_cat, size=rows.size, p=w)
+        rows = (key == t).nonzero()[0]
+        category[rows] = categorical.draw(rng, category_p[t], rows.size)
 
     followers = pop.followers_min * (1.0 + rng.pareto(pop.followers_alpha, size=n))
     quality = rng.beta(*pop.quality_beta, size=n)
@@ -221,6 +208,41 @@ def draw_creators(
     }
 
 
+# (world, type names, tactic names) -> the shares ``draw_creators`` draws by, for the few worlds
+# in use; a world is frozen, so its shares only change with the registries' names.
+_SHARES: dict[int, tuple[World, tuple[str, ...], tuple[str, ...], np.ndarray, np.ndarray]] = {}
+_SHARES_KEPT = 8
+
+
+def _draw_shares(world: World, type_names: tuple[str, ...], names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The distributions (``sim.categorical.cdf``) of the creator types of ``world``'s mix and, per
+    tactic code, of the category of a creator using it (base shares tilted by the categories'
+    exposure; the base shares where no category is exposed). Worked out once per world and
+    registry state, instead of reading the pydantic blocks for every batch of newcomers."""
+    hit = _SHARES.get(id(world))
+    if hit is not None and hit[0] is world and hit[1] == type_names and hit[2] == names:
+        return hit[3], hit[4]
+    mix = world.creators.mix.model_dump()
+    p = np.array([mix[name] for name in type_names], dtype=float)
+    share = np.array([c.share for c in world.categories], dtype=float)
+    exposure = np.ones((len(names), share.size))
+    for j, cat in enumerate(world.categories):
+        ex = cat.exposure.model_dump()
+        for t, name in enumerate(names):
+            if name in ex:
+                exposure[t, j] = ex[name]
+    weights = share[None, :] * exposure  # (tactic, category)
+    category_p = np.empty_like(weights)
+    for t in range(len(names)):
+        w = weights[t] if weights[t].sum() > 0 else share  # no category exposed: base shares
+        category_p[t] = categorical.cdf(w / w.sum())
+    type_p = categorical.cdf(p / p.sum())
+    if len(_SHARES) >= _SHARES_KEPT:
+        del _SHARES[next(iter(_SHARES))]
+    _SHARES[id(world)] = (world, type_names, names, type_p, category_p)
+    return type_p, category_p
+
+
 def _draw_tactics(
     scenario: Scenario, ctypes: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -241,7 +263,7 @@ def _draw_tactics(
         tactic[rows] = tactic_code(kind.name)
         intensity[rows] = getattr(tactics_cfg, kind.name).intensity
     # Ban evaders carry one of the adversarial tactics.
-    evaders = np.flatnonzero(ctypes == CreatorType.ban_evader)
+    evaders = (ctypes == CreatorType.ban_evader).nonzero()[0]
     if evaders.size:
         pick = rng.integers(0, len(typologies_), size=evaders.size)
         for k, kind in enumerate(typologies_):
@@ -249,12 +271,12 @@ def _draw_tactics(
             tactic[rows] = tactic_code(kind.name)
             intensity[rows] = getattr(tactics_cfg, kind.name).intensity
     # Opportunists pick a tactic by configured weights and violate at a low rate.
-    opp = np.flatnonzero(ctypes == CreatorType.opportunist)
+    opp = (ctypes == CreatorType.opportunist).nonzero()[0]
     if opp.size:
         w = tactics_cfg.opportunist_weights
         names = list(w)
         p = np.array([w[k] for k in names], dtype=float)
-        pick = rng.choice(len(names), size=opp.size, p=p / p.sum())
+        pick = categorical.draw(rng, categorical.cdf(p / p.sum()), opp.size)
         tactic[opp] = np.array([tactic_code(k) for k in names], dtype=np.int8)[pick]
         intensity[opp] = scenario.world.creators.opportunist_intensity
     return tactic, intensity

@@ -57,7 +57,9 @@ class OrderBook:
         if settle_day.size == 0:
             return
         order = np.argsort(settle_day, kind="stable")
-        days, first = np.unique(settle_day[order], return_index=True)
+        ordered = settle_day[order]
+        first = np.concatenate(([0], (ordered[1:] != ordered[:-1]).nonzero()[0] + 1))  # each day's first order
+        days = ordered[first]
         bounds = [*first[1:].tolist(), order.size]
         sorted_orders = {k: v[order] for k, v in orders.items()}
         for day, lo, hi in zip(days.tolist(), first.tolist(), bounds, strict=True):
@@ -250,7 +252,7 @@ def tactic_orders(model: LiveShopModel, day: Day, rng: np.random.Generator) -> d
     tac_cfg = model.config.world.tactics
     out: dict[str, np.ndarray] = {}
     for kind in kinds():
-        streams = np.flatnonzero(s.tactic == code(kind.name))
+        streams = (s.tactic == code(kind.name)).nonzero()[0]
         extra = kind.extra_orders(getattr(tac_cfg, kind.name), model, day, streams, rng)
         if extra is not None:
             out = extra if not out else _concat(out, extra)

@@ -151,7 +151,7 @@ class Enforcer:
             return
         self._ladders[market] = ladder
         c = self.model.creators
-        rows = np.flatnonzero(c.col("market") == market)
+        rows = (c.col("market") == market).nonzero()[0]
         c.col("ladder")[rows] = _ladder_start(self.model.policies[market])
         log = self.log
         stale = (log.col("market") == market) & ~log.col("expired")
@@ -346,7 +346,7 @@ class Enforcer:
         c = model.creators
         log = self.log
         value = c.col("ladder")
-        due = np.flatnonzero((log.col("expiry_day") == day) & ~log.col("expired") & (log.col("appeal") != 4))
+        due = ((log.col("expiry_day") == day) & ~log.col("expired") & (log.col("appeal") != 4)).nonzero()[0]
         if due.size:
             log.col("expired")[due] = True
             np.subtract.at(value, log.col("creator")[due], log.col("delta")[due])
@@ -360,8 +360,8 @@ class Enforcer:
                 log.col("expired")[(log.col("market") == m) & (log.col("day") <= day)] = True
             ladder.recover(e, members, value, clean_orders)
         # Frozen commission is forfeited once its appeal window has passed without an overturn.
-        ripe = np.flatnonzero((log.col("resolve_day") >= 0) & (log.col("resolve_day") <= day)
-                              & ~log.col("resolved") & (log.col("appeal") != 2) & (log.col("appeal") != 1))
+        ripe = ((log.col("resolve_day") >= 0) & (log.col("resolve_day") <= day)
+                & ~log.col("resolved") & (log.col("appeal") != 2) & (log.col("appeal") != 1)).nonzero()[0]
         for r in ripe.tolist():
             cr = int(log.col("creator")[r])
             amount = float(log.col("frozen")[r])

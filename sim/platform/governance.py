@@ -124,7 +124,7 @@ class Governance:
         n_c = model.creators.n
         z = rng.standard_normal((n_c, lv.dprime.shape[1] - 1))[s.creator]  # one classifier per tactic
         violating = s.tactic > 0
-        rows = np.flatnonzero(violating)
+        rows = violating.nonzero()[0]
         dprime = lv.dprime[s.market[rows], s.tactic[rows]]
         evasion = model.world_shift.dprime_loss  # what evasion trends took off (sim/platform/trends/)
         if evasion is not None:
@@ -190,7 +190,7 @@ class Governance:
                 evidence = seen.score if evidence is None else evidence + seen.score
             else:
                 account_flags.append((code, seen))
-        idx = np.flatnonzero(first >= 0)
+        idx = (first >= 0).nonzero()[0]
         real = s.tactic[idx] > 0
         reason = np.where(named[idx] > 0, named[idx], np.where(real, s.tactic[idx], MINOR))
         if model.events.enabled:
@@ -267,7 +267,7 @@ class Governance:
         counts = model.counts
         log = self.enforcer.log
         # Appeals filed today join the appeal queue.
-        filing = np.flatnonzero((log.col("appeal") == 1) & (log.col("appeal_day") <= day))
+        filing = ((log.col("appeal") == 1) & (log.col("appeal_day") <= day)).nonzero()[0]
         log.col("appeal")[filing] = 2
         counts.add("appeals", log.col("market")[filing].astype(np.int64))
 
@@ -287,8 +287,8 @@ class Governance:
         counts.add("review_capacity", np.arange(capacity.size), capacity.astype(float))
         appeal_market = np.zeros(0, dtype=np.int64)
         # Appeals: due once decision_days have passed since filing; oldest first.
-        ready = np.flatnonzero((log.col("appeal") == 2)
-                               & (day - log.col("appeal_day") >= lv.appeal_decision_days[log.col("market")]))
+        ready = ((log.col("appeal") == 2)
+                 & (day - log.col("appeal_day") >= lv.appeal_decision_days[log.col("market")])).nonzero()[0]
         if ready.size:
             ready = ready[np.lexsort((ready, log.col("appeal_day")[ready]))]
             m_of = log.col("market")[ready].astype(np.int64)
@@ -450,8 +450,8 @@ def _slot_hours(appeal_market: np.ndarray, market: np.ndarray, ready_at: np.ndar
     """
     hour = np.zeros(market.size)
     appeals = np.bincount(appeal_market, minlength=capacity.size)
-    for m in np.unique(market):
-        idx = np.flatnonzero(market == m)
+    for m in np.bincount(market).nonzero()[0].tolist():  # the markets with items, in order
+        idx = (market == m).nonzero()[0]
         idx = idx[np.argsort(ready_at[idx], kind="stable")]
         per_hour = max(int(capacity[m]), 1) / 24.0
         first_free = np.maximum(np.ceil(ready_at[idx] * per_hour - 0.5), 0.0)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import categorical
 from sim.agents.creators import Creator, draw_creators
 from sim.labels import CreatorState, CreatorType
 from sim.platform.recommender import scores
@@ -158,13 +159,11 @@ def adapt(model: LiveShopModel, day: Day) -> None:
     missing = max(0, model.n_initial_creators - int(c.present_mask().sum()))
     k_c = arr.poisson(pop.arrival_rate * model.n_initial_creators + pop.entry_response * missing)
     if k_c:
-        share = np.array([m.creator_share for m in world.markets], dtype=float)
-        markets = arr.choice(model.n_markets, size=k_c, p=share / share.sum())
+        markets = categorical.draw(arr, model.creator_market_cdf, k_c)
         markets = markets[model.governance.onboarding.newcomers_admitted(markets, arr)]
         if markets.size:
             add_creators(model, markets, arr, today, admit=model.governance.onboarding.newcomers_pass)
     model.governance.onboarding.daily()
     k_b = arr.poisson(world.buyers.arrival_rate * model.buyers.n_initial)
     if k_b:
-        share = np.array([m.buyer_share for m in world.markets], dtype=float)
-        model.buyers.add(arr.choice(model.n_markets, size=k_b, p=share / share.sum()).astype(np.int16), arr, today)
+        model.buyers.add(categorical.draw(arr, model.buyer_market_cdf, k_b).astype(np.int16), arr, today)

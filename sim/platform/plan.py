@@ -54,7 +54,7 @@ def plan(model: LiveShopModel, day: Day) -> None:
     u = rng.random(c.n)
     live = c.live_mask() & (u < p_full)
     induced = live & (u >= p_base)
-    rows = np.flatnonzero(live)
+    rows = live.nonzero()[0]
 
     tactic = c.col("tactic")[rows]
     p_violate = c.col("intensity")[rows]
@@ -91,7 +91,7 @@ def plan(model: LiveShopModel, day: Day) -> None:
     model.counts.add_by_tactic("violating_streams", s.market, s_tactic)
     # Some tactics cost money per violating stream (bought bots and likes).
     per_stream = model.tactics.stream_cost[s_tactic]
-    paying = np.flatnonzero(per_stream > 0)
+    paying = (per_stream > 0).nonzero()[0]
     spend = per_stream[paying] * model.price_level[s.market[paying]]
     c.col("profit")[rows[paying]] -= spend
     model.ledger.bot_spend += np.bincount(s.market[paying], weights=spend, minlength=model.n_markets)

@@ -32,6 +32,6 @@ class ComplaintSpikes(SignalSource):
         spike = np.zeros(n, dtype=bool)
         spike[: comp.size] = comp[:n] >= lv.complaint_threshold[market[: comp.size]]
         spike &= (day - last_flag >= 7) & view.present() & lv.detection_on[market]
-        cr = np.flatnonzero(spike)
+        cr = spike.nonzero()[0]
         last_flag[cr] = day
         return CreatorFlags(creator=cr, score=comp[cr].astype(float) * 0.1, reason=np.zeros(cr.size, dtype=np.int8))
