@@ -139,3 +139,34 @@ def cli_error(argv: list[str], capsys) -> str:
     assert len(err.splitlines()) == 1 and err.startswith("livesim: error: "), err
     assert "Traceback" not in err
     return err
+
+
+# Every creator a ban evader (for the door's tests: bans, then re-entries through KYC).
+EVADERS_ONLY = {"honest": 0.0, "opportunist": 0.0, "counterfeit": 0.0, "misleading_claims": 0.0, "fake_engagement": 0.0,
+                "offplatform_diversion": 0.0, "incentive_fraud": 0.0, "ban_evader": 1.0}
+
+
+def ban_everyone(model) -> int:
+    """Ban every creator of ``model`` today (each evader plans its re-entry); returns how many."""
+    from sim.labels import CreatorState
+
+    n = model.creators.n
+    for cr in range(n):
+        model.creators.col("state")[cr] = CreatorState.banned
+        model.governance.onboarding.banned(cr, model.day)
+    return n
+
+
+def escalated_by_day(actions, categories: list[str], marker: str, days: int) -> dict[int, set[str]]:
+    """The categories an escalation holds changed on each day, read from its logged actions: an action
+    names a category with ``'<category>': <marker>`` and applies from the next day; a ``revert`` clears them."""
+    expected: dict[int, set[str]] = {}
+    held: set[str] = set()
+    for _, a in actions.iterrows():
+        if a["change"].startswith("revert"):
+            held = set()
+        else:
+            held |= {c for c in categories if f"'{c}': {marker}" in a["change"]}
+        for d in range(int(a["day"]) + 1, days + 1):
+            expected[d] = set(held)
+    return expected

@@ -10,6 +10,7 @@ from sim.config import scenario_from_dict
 from sim.errors import ScenarioError
 from sim.metrics import CONTAINMENT_HOLD_DAYS, containment, containment_band
 from sim.runner import run
+from tests.conftest import escalated_by_day
 
 ONE_MARKET = {"name": "loop", "days": 60, "seed": 4,
               "world": {"n_buyers": 6000, "n_creators": 400,
@@ -197,15 +198,7 @@ def test_demotion_lowers_views_only_in_the_fired_group_and_only_while_escalated(
     assert actions["change"].str.startswith("revert").sum() >= 1  # the window sees a demotion end
     # Which categories are demoted on each day, from the log: the change applies from the day after an action.
     cats = ["beauty", "fashion", "electronics", "home", "food", "health"]
-    expected: dict[int, set[str]] = {}
-    demoted: set[str] = set()
-    for _, a in actions.iterrows():
-        if a["change"].startswith("revert"):
-            demoted = set()
-        else:
-            demoted |= {c for c in cats if f"'{c}': 0.2" in a["change"]}
-        for d in range(int(a["day"]) + 1, DEMOTE["days"] + 1):
-            expected[d] = set(demoted)
+    expected = escalated_by_day(actions, cats, "0.2", DEMOTE["days"])
     assert expected[first + 1]
     for day in range(1, DEMOTE["days"] + 1):
         e = exposure[day - 1]

@@ -10,7 +10,7 @@ from sim import LiveShopModel, run
 from sim.config import load_scenario, scenario_from_dict
 from sim.errors import ScenarioError
 from sim.labels import CreatorState, CreatorType, Tactic
-from tests.conftest import ROOT, tiny_dict
+from tests.conftest import EVADERS_ONLY, ROOT, ban_everyone, tiny_dict
 
 PERFECT_DPRIME = dict.fromkeys(
     ("counterfeit", "misleading_claims", "fake_engagement", "offplatform_diversion", "incentive_fraud", "minor"), 10.0
@@ -297,18 +297,13 @@ def test_live_interruption_cuts_views_of_violating_streams():
 
 def test_ban_evaders_are_caught_at_the_kyc_rate():
     """Re-registrations of banned evaders are refused with probability kyc_strictness (binomial tolerance)."""
-    mix = {"honest": 0.0, "opportunist": 0.0, "counterfeit": 0.0, "misleading_claims": 0.0, "fake_engagement": 0.0,
-           "offplatform_diversion": 0.0, "incentive_fraud": 0.0, "ban_evader": 1.0}
     policy = {"detection": {"enabled": False}, "onboarding": {"kyc_strictness": 0.4}}
     data = _enforced(policy, days=10, n_creators=1_500,
-                     creators={"mix": mix, "arrival_rate": 0.0, "entry_response": 0.0},
+                     creators={"mix": EVADERS_ONLY, "arrival_rate": 0.0, "entry_response": 0.0},
                      adaptation={"reentry_days": [2, 2], "reentry_attempts": 1})
     m = _model(data)
     m.step()
-    n = m.creators.n
-    for cr in range(n):  # ban everyone
-        m.creators.col("state")[cr] = CreatorState.banned
-        m.governance.onboarding.banned(cr, m.day)
+    n = ban_everyone(m)
     for _ in range(4):
         m.step()
     caught = m.totals["ban_evasions_caught"].sum()

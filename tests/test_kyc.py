@@ -10,8 +10,7 @@ import pytest
 from sim import LiveShopModel, run
 from sim.config import scenario_from_dict
 from sim.errors import ScenarioError
-from sim.labels import CreatorState
-from tests.conftest import tiny_dict
+from tests.conftest import EVADERS_ONLY, ban_everyone, escalated_by_day, tiny_dict
 
 CATEGORIES = ["beauty", "fashion", "electronics", "home", "food", "health"]
 BEAUTY = CATEGORIES.index("beauty")
@@ -68,18 +67,13 @@ def test_a_category_strictness_not_above_the_market_changes_nothing() -> None:
 def _reentries(by_category: dict[str, float]) -> tuple[int, dict[int, int]]:
     """Every creator a banned evader re-entering two days later (one attempt, market strictness 0.4): the caught
     count, and the category of each re-entered account by actor."""
-    mix = {"honest": 0.0, "opportunist": 0.0, "counterfeit": 0.0, "misleading_claims": 0.0, "fake_engagement": 0.0,
-           "offplatform_diversion": 0.0, "incentive_fraud": 0.0, "ban_evader": 1.0}
-    data = tiny_dict(enforced=True, n_creators=1_500, creators={"mix": mix, "arrival_rate": 0.0, "entry_response": 0.0},
+    data = tiny_dict(enforced=True, n_creators=1_500, creators={"mix": EVADERS_ONLY, "arrival_rate": 0.0, "entry_response": 0.0},
                      adaptation={"reentry_days": [2, 2], "reentry_attempts": 1}) | {"days": 10}
     data["policy"] = {"detection": {"enabled": False},
                       "onboarding": {"kyc_strictness": 0.4, "kyc_strictness_by_category": by_category}}
     m = LiveShopModel(scenario=scenario_from_dict(data))
     m.step()
-    n = m.creators.n
-    for cr in range(n):  # ban everyone
-        m.creators.col("state")[cr] = CreatorState.banned
-        m.governance.onboarding.banned(cr, m.day)
+    n = ban_everyone(m)
     for _ in range(3):
         m.step()
     c = m.creators
@@ -155,15 +149,7 @@ def test_escalation_kyc_is_in_force_exactly_on_escalated_days_in_fired_categorie
         model.step()
     actions = model.monitor.controllers.frame()
     assert actions["change"].str.startswith("revert").sum() >= 1
-    expected: dict[int, set[str]] = {}
-    fired: set[str] = set()
-    for _, a in actions.iterrows():
-        if a["change"].startswith("revert"):
-            fired = set()
-        else:
-            fired |= {k for k in CATEGORIES if f"'{k}': 1.0" in a["change"]}
-        for d in range(int(a["day"]) + 1, ESCALATED["days"] + 1):
-            expected[d] = set(fired)
+    expected = escalated_by_day(actions, CATEGORIES, "1.0", ESCALATED["days"])
     c = model.creators
     joined, market, category = c.col("joined_day"), c.col("market"), c.col("category")
     others = 0
