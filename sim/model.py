@@ -13,7 +13,6 @@ day's streams) and writes back through sanction timers on the creator columns, w
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from sim.metrics import METRICS, DayCounts, day_metrics, type_lookup
 from sim.platform.commerce import Ledger, OrderBook, expected_return_chance, settle, shop
 from sim.platform.governance import Governance
 from sim.platform.levers import Levers
-from sim.platform.lifecycle import adapt, add_creators, add_reentry, initial_levels, refresh_levels
+from sim.platform.lifecycle import adapt, add_creators, initial_levels, refresh_levels
 from sim.platform.monitoring.monitor import Monitor
 from sim.platform.plan import plan
 from sim.platform.recommender import recommend
@@ -158,12 +157,6 @@ class LiveShopModel(mesa.Model):
         self.current_day = Day(start={k: np.zeros(c.n) for k in ("earnings", "profit", "gmv", "complaints")},
                                clean_orders=np.zeros(c.n))
         self.summary_start = self.current_day.start  # replaced on the first day after the warm-up
-
-    def add_reentry(self, market: int, actor: int, tactic: int, rng: np.random.Generator,
-                    admit: Callable[[dict[str, np.ndarray]], np.ndarray | None] | None = None) -> int | None:
-        """A banned evader's new account (same person, same tactic), as onboarding admits it
-        (None: refused by ``admit`` once its category was known)."""
-        return add_reentry(self, market, actor, tactic, rng, admit)
 
     def set_market_policy(self, market: int, policy: Policy) -> None:
         """Market ``market`` runs ``policy`` from now on (a launch or a ramp step)."""

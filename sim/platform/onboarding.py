@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.labels import CreatorType
+from sim.platform.lifecycle import add_reentry
 from sim.seeding import day_stream
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ class Onboarding:
                 self._caught(actor, market, tactic, attempts, rng)
                 continue
             admit = None if lv.kyc_category_set is None else self._reentry_pass
-            if model.add_reentry(market, actor, tactic, rng, admit) is None:
+            if add_reentry(model, market, actor, tactic, rng, admit) is None:
                 # Caught by the category's check: the retry's delay from its stream, not onboard's.
                 self._caught(actor, market, tactic, attempts, model.rngs["kyc"])
                 continue
