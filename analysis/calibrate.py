@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.batches import batches
 from analysis.observed import Observed, ObservedTarget
 from sim.config import Scenario, with_overrides
 from sim.errors import ScenarioError
@@ -443,21 +444,8 @@ def calibrate(
     dist = {p.path: FloatDistribution(float(p.low), float(p.high), log=p.log) for p in observed.fit}
     prior = noise if noise is not None else SimulationNoise.empty(len(observed.targets))
     try:
-        while True:
-            trials = study.get_trials(deepcopy=False)
-            finished = sum(t.state in (TrialState.COMPLETE, TrialState.FAIL) for t in trials)
-            if progress is not None:
-                progress(min(finished, budget), budget)
-            if finished >= budget:
-                break
-            # The batch is fixed by trial numbers: every trial of a batch is proposed before any
-            # is evaluated, so a resumed batch sees the history an uninterrupted one saw.
-            start = finished // observed.batch * observed.batch
-            end = min(start + observed.batch, budget)
-            for number in range(len(trials), end):
-                study.sampler = _sampler(seed, number)
-                study.ask(dist)
-            batch = [t for t in study.get_trials(deepcopy=False)[start:end] if t.state == TrialState.RUNNING]
+        for batch in batches(study, dist, budget=budget, batch=observed.batch,
+                             sampler_for=lambda number: _sampler(seed, number), progress=progress):
             results = _evaluate(runner, scenario, observed, [(t.number, t.params) for t in batch], range(reps))
             fresh: dict[int, tuple[list[float], list[float]]] = {}
             for t, res in zip(batch, results, strict=True):

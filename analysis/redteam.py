@@ -5,7 +5,7 @@ adversarial shares, tactic strengths and evasion, how fast adversaries adapt: th
 ``[red_team.ranges]``) for the world that **maximises** buyer harm or prevalence. As in
 calibration (:mod:`analysis.calibrate`) the study lives in SQLite (``redteam.db``), proposals
 are made in batches fixed by trial numbers and each proposal's sampler is seeded from the seed
-and the trial number, so the same file gives the same search whatever the workers and however
+and the trial number (:mod:`analysis.batches`), so the same file gives the same search whatever the workers and however
 often it is interrupted (SIGKILL included) and resumed.
 
 Then the **minimax comparison**: every policy is run in every policy's worst world found, and
@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from analysis.batches import batches
 
 __all__ = ["minimax", "search_worst"]
 
@@ -54,19 +56,8 @@ def search_worst(evaluate: Evaluate, ranges: dict[str, tuple[float, float]], *, 
     dist = {p: (IntDistribution(int(lo), int(hi)) if isinstance(lo, int) and isinstance(hi, int)
                 else FloatDistribution(float(lo), float(hi))) for p, (lo, hi) in ranges.items()}
     study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize", load_if_exists=True)
-    while True:
-        trials = study.get_trials(deepcopy=False)
-        finished = sum(t.state in (TrialState.COMPLETE, TrialState.FAIL) for t in trials)
-        if progress is not None:
-            progress(min(finished, budget), budget)
-        if finished >= budget:
-            break
-        start = finished // batch * batch
-        end = min(start + batch, budget)
-        for number in range(len(trials), end):
-            study.sampler = _sampler(sampler, seed, number)
-            study.ask(dist)
-        pending = [t for t in study.get_trials(deepcopy=False)[start:end] if t.state == TrialState.RUNNING]
+    for pending in batches(study, dist, budget=budget, batch=batch, sampler_for=lambda n: _sampler(sampler, seed, n),
+                           progress=progress):
         values = evaluate([dict(t.params) for t in pending])
         for t, v in zip(pending, values, strict=True):
             if v is None or not np.isfinite(v):
