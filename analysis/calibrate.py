@@ -52,6 +52,7 @@ from analysis.batches import batches
 from analysis.observed import Observed, ObservedTarget
 from sim.config import Scenario, with_overrides
 from sim.errors import ScenarioError
+from sim.outdir import atomic_parquet, atomic_write_bytes
 
 __all__ = [
     "CALIBRATION_FILES",
@@ -354,18 +355,6 @@ def _check_folder(out: Path, resume: bool) -> dict[str, Any] | None:
     return doc
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-
-
 # ---------------------------------------------------------------------------------------
 # The search
 # ---------------------------------------------------------------------------------------
@@ -428,7 +417,7 @@ def calibrate(
                   "scenario": scenario.name, "observed": observed.source, "replications": reps,
                   "batch": observed.batch, "fit": [p.model_dump() for p in observed.fit],
                   "targets": [t.describe() for t in observed.targets]}
-        _atomic_write(out / "calibration.json", json.dumps(record, indent=2).encode())
+        atomic_write_bytes(out / "calibration.json", json.dumps(record, indent=2).encode())
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         storage = optuna.storages.RDBStorage(f"sqlite:///{(out / 'calibration.db').resolve()}")
@@ -746,14 +735,14 @@ def _write(result: CalibrationResult, obs: Observed, record: dict[str, Any], see
     from sim.provenance import scenario_toml
 
     out = result.out_dir
-    _atomic_parquet(result.trials, out / "trials.parquet")
-    _atomic_parquet(result.fit, out / "fit.parquet")
-    _atomic_parquet(result.plausible, out / "plausible.parquet")
+    atomic_parquet(result.trials, out / "trials.parquet")
+    atomic_parquet(result.fit, out / "fit.parquet")
+    atomic_parquet(result.plausible, out / "plausible.parquet")
     if len(result.profiles):
-        _atomic_parquet(result.profiles, out / "profiles.parquet")
+        atomic_parquet(result.profiles, out / "profiles.parquet")
     header = (f"# calibrated by livesim calibrate to {obs.source} (seed {seed}, {result.evaluations} worlds "
               f"evaluated); NRMSE {result.nrmse:.3f} over the fitted targets\n")
-    _atomic_write(out / "best.toml", (header + scenario_toml(result.best_scenario)).encode())
+    atomic_write_bytes(out / "best.toml", (header + scenario_toml(result.best_scenario)).encode())
     record.update({"status": "done", "best_params": result.best_params, "best_loss": result.best_loss,
                    "nrmse": result.nrmse, "nrmse_held_out": None if result.nrmse_held_out != result.nrmse_held_out
                    else result.nrmse_held_out, "plausible": len(result.plausible),
@@ -762,8 +751,8 @@ def _write(result: CalibrationResult, obs: Observed, record: dict[str, Any], see
     if result.noise is not None:
         record["simulation_noise"] = [{"target": t.describe(), "relative_sd": float(r), "df": int(d)} for t, r, d
                                       in zip(obs.targets, result.noise.relative_sd, result.noise.df, strict=True)]
-    _atomic_write(out / "calibration.json", json.dumps(record, indent=2).encode())
-    _atomic_write(out / "fit.md", (f"# Calibration of {record['scenario']} to {obs.source}\n\n"
+    atomic_write_bytes(out / "calibration.json", json.dumps(record, indent=2).encode())
+    atomic_write_bytes(out / "fit.md", (f"# Calibration of {record['scenario']} to {obs.source}\n\n"
                                    + format_fit(result, markdown=True) + "\n").encode())
     _plots(result)
     result.files = [f for f in CALIBRATION_FILES if (out / f).exists()]
@@ -949,7 +938,7 @@ def identify(
                        resume=resume, notify=notify, mode="identify", noise=noise, **options)
     table = recovery_table(result, truth)
     text = format_recovery(table)
-    _atomic_write(out / "identify.md", (f"# Identifiability of {len(truth)} parameters from "
+    atomic_write_bytes(out / "identify.md", (f"# Identifiability of {len(truth)} parameters from "
                                         f"{len(observed.fitted)} targets ({observed.source})\n\n"
                                         + text + "\n").encode())
     result.files = [*result.files, "identify.md"]

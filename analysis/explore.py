@@ -88,6 +88,7 @@ from pydantic import Field, Strict, ValidationError, model_validator
 from sim.config import Target, read_toml, value_at, with_overrides
 from sim.errors import ScenarioError, format_validation_error, unknown_name_message
 from sim.mix import MIX_PATH, mix_shares
+from sim.outdir import atomic_parquet, atomic_write_bytes
 from sim.plain import plain
 from sim.schema import Name, StrictModel
 from sim.sweep import Axis, Sweep, SweepFile, sweep_from_dict
@@ -690,19 +691,6 @@ def outcome_table(summary: pd.DataFrame, ex: Explore) -> pd.DataFrame:
     return out
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write a Parquet file whole or not at all."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-
-
 def _check_folder(out: Path, ex: Explore, resume: bool) -> None:
     """A new or empty folder, or this exploration's own with ``resume``; anything else is refused
     before a file is written."""
@@ -752,7 +740,7 @@ def explore(ex: Explore, out: str | Path, *, workers: int = 1, backend: str = "l
                                                      "morris": ex.file.design.morris}}
     out.mkdir(parents=True, exist_ok=True)
     # The record first: a folder with a manifest and no record was never an exploration's.
-    _atomic_write(out / "explore.json", (json.dumps(record, indent=1, default=str) + "\n").encode())
+    atomic_write_bytes(out / "explore.json", (json.dumps(record, indent=1, default=str) + "\n").encode())
     worlds = ex.design.frame()
     atomic_parquet(worlds, out / "worlds.parquet")
     if _all_runs_done(ex, out):  # nothing to add: re-analyse, whatever code made the runs
@@ -814,7 +802,7 @@ def analyse_explore(ex: Explore, result: ExploreResult, *, workers: int = 1, bac
     atomic_parquet(rob.stats, out / "robustness.parquet")
     atomic_parquet(rob.satisficing, out / "satisficing.parquet")
     atomic_parquet(rob.ranking, out / "ranking.parquet")
-    _atomic_write(out / "robustness.json", json.dumps({"criterion": rob.criterion, "outcome": rob.outcome,
+    atomic_write_bytes(out / "robustness.json", json.dumps({"criterion": rob.criterion, "outcome": rob.outcome,
                                                        "stable_share": rob.stable_share,
                                                        "resamples": rob.resamples,
                                                        "targets": [t.describe() for t in ex.file.targets]},
@@ -877,7 +865,7 @@ def _discovery(ex: Explore, result: ExploreResult, sample: pd.DataFrame, top: st
     summary = {"policy": policy, "coverage": d.coverage, "density": d.density, "mass": d.mass, "chosen": d.chosen,
                "cases": d.cases, "worlds": d.worlds, "box": describe_box(d.box),
                "min_density": spec.min_density}
-    _atomic_write(out / "discovery.json", json.dumps(summary, indent=1).encode())
+    atomic_write_bytes(out / "discovery.json", json.dumps(summary, indent=1).encode())
     result.files += ["prim_box.parquet", "prim_trajectory.parquet", "feature_scores.parquet", "discovery.json"]
     _save_figure(discovery_figure(d.trajectory, d.scores, d.chosen), out / "discovery.png", result)
     top_scores = ", ".join(f"{r.input.removeprefix('world.')} {r.score:.2f}" for r in d.scores.head(4).itertuples())
@@ -954,7 +942,7 @@ def _red_team(ex: Explore, result: ExploreResult, *, workers: int, backend: str,
            "replications": spec.replications, "worst": worst,
            "worst_value": {p: float(cross.loc[p, p]) for p in policies if p in cross.columns},
            "minimax": mm["policy"].iloc[0]}
-    _atomic_write(out / "redteam.json", json.dumps(doc, indent=1, default=float).encode())
+    atomic_write_bytes(out / "redteam.json", json.dumps(doc, indent=1, default=float).encode())
     result.files += ["redteam.db", "redteam_trials.parquet", "redteam_cross.parquet", "redteam_minimax.parquet",
                      "redteam.json"]
     _save_figure(red_team_figure(trial_frame, spec.objective), out / "redteam.png", result)

@@ -44,6 +44,7 @@ import pandas as pd
 from sim import provenance as prov
 from sim.errors import ScenarioError
 from sim.lock import LOCK_NAME, FolderLock
+from sim.outdir import atomic_parquet, atomic_write_bytes
 from sim.sweep import RunSpec, Sweep
 from sim.workerinit import exit_without_collecting, start_pool_worker
 
@@ -138,23 +139,6 @@ def _tagged(frame: pd.DataFrame, tags: dict[str, Any]) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.to_parquet(tmp, index=False)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def package_versions() -> dict[str, str]:
     """Python's and the key packages' versions, plus livesim's (the manifest's ``versions``)."""
     return {**prov.package_versions(), "livesim": prov.livesim_version()}
@@ -205,9 +189,9 @@ class Manifest:
         m.save()  # first: a manifest lists every file the sweep writes, so --overwrite can find them
         folder = path.parent
         (folder / SCENARIO_DIR).mkdir(exist_ok=True)
-        _atomic_write_bytes(folder / _scenario_file(None), prov.scenario_toml(sweep.base).encode())
+        atomic_write_bytes(folder / _scenario_file(None), prov.scenario_toml(sweep.base).encode())
         for v, s in sweep.variants.items():
-            _atomic_write_bytes(folder / _scenario_file(v), prov.scenario_toml(s).encode())
+            atomic_write_bytes(folder / _scenario_file(v), prov.scenario_toml(s).encode())
         return m
 
     @classmethod
@@ -216,7 +200,7 @@ class Manifest:
         return cls(path, read_manifest(path, "cannot resume from it"))
 
     def save(self) -> None:
-        _atomic_write_bytes(self.path, (json.dumps(self.doc, indent=1, default=str) + "\n").encode())
+        atomic_write_bytes(self.path, (json.dumps(self.doc, indent=1, default=str) + "\n").encode())
         self._saved = time.monotonic()
 
     def record(self, outcome: dict[str, Any]) -> None:
@@ -488,7 +472,7 @@ def _execute_runs(specs: list[RunSpec], out_dir: Path, manifest: Manifest, *, wo
         nonlocal done, failed
         if outcome["status"] == "done":
             for kind, frame in outcome["frames"].items():
-                _atomic_parquet(frame, out_dir / kind / f"{outcome['run_id']}.parquet")
+                atomic_parquet(frame, out_dir / kind / f"{outcome['run_id']}.parquet")
             done += 1
         else:
             failed += 1

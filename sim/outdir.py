@@ -361,3 +361,22 @@ def install(staging: Path, out: Path) -> Replacement:
         staging.rmdir()
     kept = sorted(entries - old - set(written))
     return Replacement(out, replaced=replaced, kept=kept, removed=stale)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: a temporary file beside it (``.NAME.PID.tmp``), synced, then renamed."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_parquet(frame: Any, path: Path) -> None:
+    """Write a DataFrame to the Parquet file ``path`` whole or not at all (as :func:`atomic_write_bytes`)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    frame.to_parquet(tmp, index=False)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
