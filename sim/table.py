@@ -77,9 +77,13 @@ class ColumnTable:
         cap = self._cap
         while cap < need:
             cap *= 2
-        for name, arr in self._data.items():
+        # One column at a time, its views dropped first, so each old buffer is freed as soon as
+        # it is copied: the peak is one column's copy, not the whole table twice.
+        self._views.clear()
+        for name in self._data:
+            arr = self._data[name]
             new = np.zeros(cap, dtype=arr.dtype)
             new[: self.n] = arr[: self.n]
             self._data[name] = new
-        self._views.clear()
+            del arr
         self._cap = cap
