@@ -192,6 +192,10 @@ class _Today:
         return _ADVERSARY_TYPE[self.ctype]
 
     @cached_property
+    def honest_live(self) -> np.ndarray:
+        return self.honest & self.live
+
+    @cached_property
     def day0_honest(self) -> np.ndarray:
         return self.honest & (self.model.creators.col("joined_day") == 0)
 
@@ -287,6 +291,15 @@ class DayView:
     def creators(self) -> np.ndarray:
         c = self.model.creators
         return np.ones(c.n, dtype=bool) if self.market is None else self.today.creator_market == self.market
+
+    def within(self, mask: np.ndarray) -> np.ndarray:
+        """``mask & creators``: the creators of ``mask`` in this market (``mask`` itself for the platform)."""
+        return mask if self.market is None else mask & self.creators
+
+    @cached_property
+    def present_gmv30(self) -> np.ndarray:
+        """Trailing 30-day GMV of this market's present creators (the concentration metrics' values)."""
+        return self.today.gmv30[self.within(self.today.present)]
 
     def count(self, field: str) -> float:
         """Today's value of a day counter in this market (or the platform)."""
@@ -618,6 +631,8 @@ class DayCounts(metaclass=_CountsFields):
 
     def add(self, field: str, market: np.ndarray, weights: np.ndarray | None = None) -> None:
         """Add per-item values (or counts) grouped by market."""
+        if not market.size:  # nothing to add (a counter is never -0.0, so adding zeros is a no-op)
+            return
         row = getattr(self, field)  # a view of the counter's row of ``table``
         np.add(row, np.bincount(market, weights=weights, minlength=self.n_markets), out=row)
 
@@ -625,6 +640,8 @@ class DayCounts(metaclass=_CountsFields):
         """``add(field, market, weights)`` for several distinct counters over the same items (None:
         count them) in one bincount. Each counter gets the one addition ``add`` would make: a
         bin's weights are summed in item order either way."""
+        if not market.size:
+            return
         k, n_m, n_f = market.size, self.n_markets, len(values)
         rows = np.array([self._row[f] for f in values], dtype=np.intp)  # distinct: a dict's keys
         weights = np.empty(n_f * k)
@@ -639,6 +656,8 @@ class DayCounts(metaclass=_CountsFields):
         name>``, each item to the counter of its tactic code (items of a clean stream, code 0,
         and of a tactic without such a counter are not counted). One bincount over (tactic,
         market); the loop runs over tactics."""
+        if not market.size:
+            return
         n_m = self.n_markets
         names = tactic_names()
         key = tactic.astype(np.int64) * n_m + market
@@ -792,7 +811,7 @@ def _buyer_retention(v: DayView) -> float:
 
 def _honest_creator_income(v: DayView) -> float:
     t = v.today
-    return _median(t.income[t.honest & t.live & v.creators])
+    return _median(t.income[v.within(t.honest_live)])
 
 
 def _honest_creator_retention(v: DayView) -> float:
@@ -801,11 +820,11 @@ def _honest_creator_retention(v: DayView) -> float:
 
 
 def _creator_gini(v: DayView) -> float:
-    return gini(v.today.gmv30[v.today.present & v.creators])
+    return gini(v.present_gmv30)
 
 
 def _top1pct_gmv_share(v: DayView) -> float:
-    return top_share(v.today.gmv30[v.today.present & v.creators])
+    return top_share(v.present_gmv30)
 
 
 def _adversary_share(v: DayView) -> float:

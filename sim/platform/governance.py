@@ -93,7 +93,8 @@ class ReviewQueue:
             self.items = {k: np.concatenate([self.items[k], batch[k].astype(dt)]) for k, dt in QUEUE_FIELDS.items()}
 
     def keep(self, mask: np.ndarray) -> None:
-        self.items = {k: v[mask] for k, v in self.items.items()}
+        if not mask.all():  # (all kept: the arrays stay as they are)
+            self.items = {k: v[mask] for k, v in self.items.items()}
 
     def backlog(self, n_markets: int) -> np.ndarray:
         return np.bincount(self.items["market"], minlength=n_markets).astype(float)
@@ -274,14 +275,15 @@ class Governance:
         # Queue items past their SLA expire unreviewed.
         q = self.queue.items
         expired = (day - q["enqueued"]) > lv.sla_days[q["market"]]
-        counts.add("expired_items", q["market"][expired])
-        counts.add("expired_reactive_items", q["market"][expired & ~q["proactive"]])
-        if model.events.enabled and expired.any():
-            gone = {k: v[expired] for k, v in q.items()}
-            n_gone = gone["creator"].size
-            model.events.reviewed(day, gone, np.full(n_gone, 2), np.full(n_gone, np.nan))
-        self.queue.keep(~expired)
-        q = self.queue.items
+        if expired.any():
+            counts.add("expired_items", q["market"][expired])
+            counts.add("expired_reactive_items", q["market"][expired & ~q["proactive"]])
+            if model.events.enabled:
+                gone = {k: v[expired] for k, v in q.items()}
+                n_gone = gone["creator"].size
+                model.events.reviewed(day, gone, np.full(n_gone, 2), np.full(n_gone, np.nan))
+            self.queue.keep(~expired)
+            q = self.queue.items
 
         capacity = lv.capacity.copy()
         counts.add("review_capacity", np.arange(capacity.size), capacity.astype(float))
@@ -360,8 +362,9 @@ class Governance:
         c = model.creators
         # A creator already banned cannot be sanctioned again.
         live = c.col("state")[items["creator"]] != CreatorState.banned
-        items = {key: v[live] for key, v in items.items()}
-        k = items["creator"].size
+        if not live.all():
+            items = {key: v[live] for key, v in items.items()}
+            k = items["creator"].size
         if k == 0:
             return
         # User notices actioned: the reports on each stream a decision falls on, whatever signal

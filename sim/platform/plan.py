@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.day import DayStreams
-from sim.tactics import CLEAN, code, kinds
+from sim.tactics import CLEAN, code, kinds_with
 
 if TYPE_CHECKING:
     from sim.day import Day
@@ -48,7 +48,7 @@ def plan(model: LiveShopModel, day: Day) -> None:
     # Tactics prepare what their streams need today (incentive fraud: the GMV to fake).
     day.fraud_target = np.zeros(c.n)
     tac_cfg = model.config.world.tactics
-    for kind in kinds():
+    for kind in kinds_with("prepare"):  # (the default prepares nothing)
         kind.prepare(getattr(tac_cfg, kind.name), model, day)
     p_full = np.minimum(p_base * boost, 1.0)
     u = rng.random(c.n)
@@ -63,7 +63,7 @@ def plan(model: LiveShopModel, day: Day) -> None:
         p_violate = np.minimum(p_violate * shock[market[rows], c.col("category")[rows], tactic], 1.0)
     violate = rng.random(c.n)[rows] < p_violate  # a draw per creator: paired runs
     # Some tactics pay only on some days (incentive fraud: while enrolled in a programme).
-    for kind in kinds():
+    for kind in kinds_with("may_violate"):  # (by default a tactic may violate every day)
         mine = tactic == code(kind.name)
         if mine.any():
             ok = kind.may_violate(model, day, rows[mine])

@@ -33,6 +33,7 @@ __all__ = [
     "creator_type_names",
     "goods_quality",
     "kinds",
+    "kinds_with",
     "names",
     "on_change",
     "register",
@@ -92,6 +93,16 @@ def kinds() -> tuple[TacticKind, ...]:
     if "kinds" not in _CACHE:
         _CACHE["kinds"] = tuple(TACTICS.get(n) for n in names()[1:] if n in TACTICS)
     return _CACHE["kinds"]  # type: ignore[return-value]
+
+
+def kinds_with(hook: str) -> tuple[TacticKind, ...]:
+    """The registered tactics (in code order) whose class overrides ``TacticKind``'s ``hook``: the
+    others run its default, which does nothing, so a phase need not call them."""
+    key = f"kinds_with:{hook}"
+    if key not in _CACHE:
+        default = getattr(TacticKind, hook)
+        _CACHE[key] = tuple(k for k in kinds() if getattr(type(k), hook) is not default)
+    return _CACHE[key]  # type: ignore[return-value]
 
 
 def code(name: str) -> int:

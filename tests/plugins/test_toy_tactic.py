@@ -126,3 +126,34 @@ def test_registering_a_tactic_changes_no_builtinrun_to_end() -> None:
     after = run_to_end(data)
     for col in ("profit", "gmv", "ladder", "state", "tactic"):
         np.testing.assert_array_equal(before.creators.col(col), after.creators.col(col))
+
+
+class QuietFees(HiddenFees):
+    """Hidden fees that never violate: a registered tactic overriding ``may_violate``."""
+
+    name = "quiet_fees"
+
+    def may_violate(self, model, day, creators):
+        return np.zeros(creators.size, dtype=bool)
+
+
+def test_plan_calls_the_phase_hooks_a_tactic_overrides() -> None:
+    """kinds_with lists exactly the tactics whose class overrides a hook (built-in: incentive fraud's
+    prepare and may_violate), follows registration, and plan applies a plug-in's may_violate: its
+    creators stream but never violate."""
+    from sim.tactics import kinds_with
+
+    assert [k.name for k in kinds_with("prepare")] == ["incentive_fraud"]
+    assert [k.name for k in kinds_with("may_violate")] == ["incentive_fraud"]
+    register(QuietFees)
+    try:
+        assert [k.name for k in kinds_with("may_violate")] == ["incentive_fraud", "quiet_fees"]
+        data = tiny_dict(enforced=False, n_buyers=2_000, n_creators=100)
+        data["days"] = 10
+        data["world"]["creators"] = {"mix": {"honest": 0.44, "quiet_fees": 0.40}}
+        c = run_to_end(data).creators
+        mine = c.col("tactic") == code("quiet_fees")
+        assert c.col("streams")[mine].sum() > 0 and c.col("violating_streams")[mine].sum() == 0
+    finally:
+        unregister("quiet_fees")
+    assert [k.name for k in kinds_with("may_violate")] == ["incentive_fraud"]
