@@ -19,7 +19,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from sim import kernels
-from sim.tactics import CLEAN, code, kinds
+from sim.tactics import CLEAN, code, kinds, kinds_with
 
 if TYPE_CHECKING:
     from sim.day import Day
@@ -251,7 +251,7 @@ def tactic_orders(model: LiveShopModel, day: Day, rng: np.random.Generator) -> d
     s = day.streams
     tac_cfg = model.config.world.tactics
     out: dict[str, np.ndarray] = {}
-    for kind in kinds():
+    for kind in kinds_with("extra_orders"):  # (by default a tactic adds no orders)
         streams = (s.tactic == code(kind.name)).nonzero()[0]
         extra = kind.extra_orders(getattr(tac_cfg, kind.name), model, day, streams, rng)
         if extra is not None:
@@ -325,7 +325,7 @@ def settle(model: LiveShopModel, day: Day) -> None:
     # Illicit gains and losses by tactic, recognised on delivery.
     gain = np.zeros(k)
     tac = cfg.world.tactics
-    for kind in kinds():
+    for kind in kinds_with("settle_gain"):  # (by default a tactic gains nothing beyond commission)
         mine = o["tactic"] == code(kind.name)
         g = kind.settle_gain(getattr(tac, kind.name), model, o, mine, on, refunded)
         if g is not None:
