@@ -76,27 +76,27 @@ def _twin(args: tuple[int, bool, str]) -> dict:
             "days": scenario.days - warm, "counts": counts}
 
 
-def footprint(reps: int, workers: int, sweep: str) -> None:
+def footprint(reps: range, workers: int, sweep: str) -> None:
     """Print the trend's footprint on sg's observed counts and each signal's delay with and without it."""
     from sim.sweep import load_sweep
 
     scenario = load_sweep(sweep).variants["baseline"]
     onset = min(e.start_day for e in scenario.timeline if e.kind == "trend")
     with ProcessPoolExecutor(workers) as pool:
-        out = list(pool.map(_twin, [(r, t, sweep) for r in range(reps) for t in (True, False)]))
+        out = list(pool.map(_twin, [(r, t, sweep) for r in reps for t in (True, False)]))
     by = {(o["rep"], o["trend"]): o for o in out}
-    print(f"sg's excess over the trend-free twin, {reps} paired replications (onset day {onset}):")
+    print(f"sg's excess over the trend-free twin, replications {reps.start}-{reps.stop - 1}, paired (onset day {onset}):")
     print("  day  " + "  ".join(f"{k:>22}" for k in ("reports", "complaints", "refunds")) +
           "   cumulative reports z")
-    base = np.array([by[r, False]["counts"].loc[onset - 28:onset - 1, "reports"].mean() for r in range(reps)])
+    base = np.array([by[r, False]["counts"].loc[onset - 28:onset - 1, "reports"].mean() for r in reps])
     for d in range(8):
         cells = []
         for k in ("reports", "complaints", "refunds"):
             x = np.array([by[r, True]["counts"].loc[onset + d, k] - by[r, False]["counts"].loc[onset + d, k]
-                          for r in range(reps)])
+                          for r in reps])
             cells.append(f"{x.mean():+7.2f} (sd {x.std(ddof=1):5.2f})")
         cum = np.array([(by[r, True]["counts"].loc[onset:onset + d, "reports"].sum()
-                         - by[r, False]["counts"].loc[onset:onset + d, "reports"].sum()) for r in range(reps)])
+                         - by[r, False]["counts"].loc[onset:onset + d, "reports"].sum()) for r in reps])
         # The excess summed from the onset, in units of its noise under the null (Poisson: sqrt(2 n mu)).
         z = np.median(cum / np.sqrt(2 * (d + 1) * base))
         print(f"  {onset + d:>3}  " + "  ".join(f"{c:>22}" for c in cells) + f"   {z:+.2f}")
@@ -111,7 +111,7 @@ def footprint(reps: int, workers: int, sweep: str) -> None:
         detected=("detected", "sum"), within_6_days=("delay_days", lambda x: int((x <= 6).sum())),
         median_delay_days=("delay_days", "median"), mean_delay_days=("delay_days", "mean"),
         false_alarms_per_30d=("false_alarms_per_30d", "mean")).unstack("world")
-    print(f"\nEach signal with the trend and on its trend-free twin (detections of {reps}; on the twin every alarm "
+    print(f"\nEach signal with the trend and on its trend-free twin (detections of {len(reps)}; on the twin every alarm "
           "in sg from the onset counts):")
     print(table.round(2).to_string())
 
@@ -171,15 +171,16 @@ def main() -> None:
     p.add_argument("--calibrate", type=int, default=0)
     p.add_argument("--sweep", default="scenarios/sweeps/signals.toml")
     p.add_argument("--footprint", action="store_true")
+    p.add_argument("--first-rep", type=int, default=0, help="first replication (the README's are 0-23)")
     a = p.parse_args()
     if a.footprint:
-        footprint(a.reps, a.workers, a.sweep)
+        footprint(range(a.first_rep, a.first_rep + a.reps), a.workers, a.sweep)
         return
     if a.calibrate:
         calibrate(a.calibrate, a.budget, a.workers)
         return
     variants = a.variants.split(",")
-    jobs = [(v, r, a.sweep) for r in range(a.reps) for v in variants]
+    jobs = [(v, r, a.sweep) for r in range(a.first_rep, a.first_rep + a.reps) for v in variants]
     with ProcessPoolExecutor(a.workers) as pool:
         out = list(pool.map(_one, jobs))
     ev = pd.concat([o["evaluation"] for o in out if o["variant"] == "baseline"], ignore_index=True)
@@ -188,7 +189,7 @@ def main() -> None:
         detected=("detected", "mean"), median_delay_days=("delay_days", "median"),
         mean_delay_days=("delay_days", "mean"), false_alarms_per_30d=("false_alarms_per_30d", "mean"),
         precision=("precision", "mean"))
-    print(f"Signals on the fixed policy, {a.reps} replications (trend counterfeit_wave, onset day 90):")
+    print(f"Signals on the fixed policy, {a.reps} replications from {a.first_rep} (trend counterfeit_wave, onset day 90):")
     print(pooled.round(2).to_string())
     print(f"\nRanked by delay within {a.budget} false alarms / 30 days (mean over replications):")
     mean_ev = ev.groupby(["signal", "trend"], sort=False).mean(numeric_only=True).reset_index()
