@@ -1,12 +1,12 @@
 """``repeat_report_share``: share of the accounts that went live today whose streams drew at least
 ``min_reports`` buyer reports today (account-days, summed over the window).
 
-A trust-and-safety queue's "accounts with repeated reports": a buyer's report on a clean stream
-is rare and scattered (about one false report per 1,000 views, one per account at most on most
-days), while a stream that visibly breaks the rules draws several from its viewers on the same
-day. Counting accounts over the line instead of reports keeps the clean majority's scattered
-reports out of the numerator, so a few new offenders move it more than they move the reports
-per 1,000 views of their whole market.
+A trust-and-safety queue's "accounts with repeated reports": buyers' reports on a market's
+streams are few and scattered (in the emerging-trend example, sg's 1.1 reports per 1,000 views
+before the onset fall on about 0.4 accounts a day with two or more), while a stream that visibly
+breaks the rules draws several from its own viewers on the same day. Counting accounts over the
+line instead of reports keeps the scattered reports out of the numerator, so a few new offenders
+move it more than they move their whole market's reports per 1,000 views (docs/model.md §7.29).
 """
 
 from __future__ import annotations
