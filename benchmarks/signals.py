@@ -16,6 +16,16 @@ quiet history stay within ``--budget`` false alarms per 30 days (analysis.signal
 The limits in scenarios/emerging_trend.toml were set this way:
 
     python benchmarks/signals.py --calibrate 6 --budget 1.0
+
+``--footprint`` instead asks how much the trend moves what the signals watch, and how often they
+would "detect" it by chance: replication r of the fixed policy runs twice, with the trends and
+without them (the same world up to the onset), and the benchmark prints, per day after the onset,
+sg's mean excess of reports, complaints and refunded orders over the trend-free twin with the
+noise of that excess, and each signal's detected share and delay on both worlds (on the
+trend-free twin every alarm in sg from the onset counts as a "detection": what chance alone gives
+at the signal's false-alarm rate):
+
+    python benchmarks/signals.py --footprint --reps 24 --workers 2
 """
 
 from __future__ import annotations
@@ -44,6 +54,66 @@ def _one(args: tuple[str, int]) -> dict:
             "harm_during_trend": sg["harm_during_trend"], "net_gmv": sg["net_gmv"],
             "honest_sanctioned_per_10k": sg["honest_sanctioned_per_10k"], "review_utilisation": sg["review_utilisation"],
             "controller_actions": sg.get("controller_actions", 0.0), "daily": daily}
+
+
+def _twin(args: tuple[int, bool, str]) -> dict:
+    """One fixed-policy world with or without its trends: sg's daily observed counts, the alerts
+    after the warm-up and the trends' record (empty without them)."""
+    from sim.runner import run
+    from sim.sweep import load_sweep
+
+    rep, with_trends, sweep = args
+    scenario = load_sweep(sweep).variants["baseline"]
+    if not with_trends:
+        scenario = scenario.model_copy(update={"timeline": [e for e in scenario.timeline if e.kind != "trend"]})
+    r = run(scenario, rep)
+    warm = scenario.effective_warmup
+    daily = r.daily[r.daily["market"] == "sg"].set_index("day")
+    refunded = daily["refund_rate"] * daily["orders"]
+    counts = pd.DataFrame({"reports": daily["reports"], "complaints": daily["complaints"], "refunds": refunded,
+                           "views": daily["views"]})
+    return {"rep": rep, "trend": with_trends, "alerts": r.alerts[r.alerts["day"] > warm], "trends": r.trends,
+            "days": scenario.days - warm, "counts": counts}
+
+
+def footprint(reps: range, workers: int, sweep: str) -> None:
+    """Print the trend's footprint on sg's observed counts and each signal's delay with and without it."""
+    from sim.sweep import load_sweep
+
+    scenario = load_sweep(sweep).variants["baseline"]
+    onset = min(e.start_day for e in scenario.timeline if e.kind == "trend")
+    with ProcessPoolExecutor(workers) as pool:
+        out = list(pool.map(_twin, [(r, t, sweep) for r in reps for t in (True, False)]))
+    by = {(o["rep"], o["trend"]): o for o in out}
+    print(f"sg's excess over the trend-free twin, replications {reps.start}-{reps.stop - 1}, paired (onset day {onset}):")
+    print("  day  " + "  ".join(f"{k:>22}" for k in ("reports", "complaints", "refunds")) +
+          "   cumulative reports z")
+    base = np.array([by[r, False]["counts"].loc[onset - 28:onset - 1, "reports"].mean() for r in reps])
+    for d in range(8):
+        cells = []
+        for k in ("reports", "complaints", "refunds"):
+            x = np.array([by[r, True]["counts"].loc[onset + d, k] - by[r, False]["counts"].loc[onset + d, k]
+                          for r in reps])
+            cells.append(f"{x.mean():+7.2f} (sd {x.std(ddof=1):5.2f})")
+        cum = np.array([(by[r, True]["counts"].loc[onset:onset + d, "reports"].sum()
+                         - by[r, False]["counts"].loc[onset:onset + d, "reports"].sum()) for r in reps])
+        # The excess summed from the onset, in units of its noise under the null (Poisson: sqrt(2 n mu)).
+        z = np.median(cum / np.sqrt(2 * (d + 1) * base))
+        print(f"  {onset + d:>3}  " + "  ".join(f"{c:>22}" for c in cells) + f"   {z:+.2f}")
+    print(f"  (sg's reports before the onset: {base.mean():.1f} a day)")
+    from analysis.signals import evaluate
+
+    # The twin is scored against its trend run's record: the same onset and affected group.
+    ev = pd.concat([evaluate(o["alerts"], by[o["rep"], True]["trends"], o["days"]).assign(
+        rep=o["rep"], world="trend" if o["trend"] else "no trend") for o in out], ignore_index=True)
+    ev = ev[ev["trend"] == "counterfeit_wave"]
+    table = ev.groupby(["signal", "world"], sort=False).agg(
+        detected=("detected", "sum"), within_6_days=("delay_days", lambda x: int((x <= 6).sum())),
+        median_delay_days=("delay_days", "median"), mean_delay_days=("delay_days", "mean"),
+        false_alarms_per_30d=("false_alarms_per_30d", "mean")).unstack("world")
+    print(f"\nEach signal with the trend and on its trend-free twin (detections of {len(reps)}; on the twin every alarm "
+          "in sg from the onset counts):")
+    print(table.round(2).to_string())
 
 
 # The parameter that holds each detector kind's limit (pelt's penalty is no limit on a score).
@@ -100,12 +170,17 @@ def main() -> None:
     p.add_argument("--plot", default="")
     p.add_argument("--calibrate", type=int, default=0)
     p.add_argument("--sweep", default="scenarios/sweeps/signals.toml")
+    p.add_argument("--footprint", action="store_true")
+    p.add_argument("--first-rep", type=int, default=0, help="first replication (the README's are 0-23)")
     a = p.parse_args()
+    if a.footprint:
+        footprint(range(a.first_rep, a.first_rep + a.reps), a.workers, a.sweep)
+        return
     if a.calibrate:
         calibrate(a.calibrate, a.budget, a.workers)
         return
     variants = a.variants.split(",")
-    jobs = [(v, r, a.sweep) for r in range(a.reps) for v in variants]
+    jobs = [(v, r, a.sweep) for r in range(a.first_rep, a.first_rep + a.reps) for v in variants]
     with ProcessPoolExecutor(a.workers) as pool:
         out = list(pool.map(_one, jobs))
     ev = pd.concat([o["evaluation"] for o in out if o["variant"] == "baseline"], ignore_index=True)
@@ -114,7 +189,7 @@ def main() -> None:
         detected=("detected", "mean"), median_delay_days=("delay_days", "median"),
         mean_delay_days=("delay_days", "mean"), false_alarms_per_30d=("false_alarms_per_30d", "mean"),
         precision=("precision", "mean"))
-    print(f"Signals on the fixed policy, {a.reps} replications (trend counterfeit_wave, onset day 90):")
+    print(f"Signals on the fixed policy, {a.reps} replications from {a.first_rep} (trend counterfeit_wave, onset day 90):")
     print(pooled.round(2).to_string())
     print(f"\nRanked by delay within {a.budget} false alarms / 30 days (mean over replications):")
     mean_ev = ev.groupby(["signal", "trend"], sort=False).mean(numeric_only=True).reset_index()

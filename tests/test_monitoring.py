@@ -57,6 +57,28 @@ def test_window_sums_numerators_and_denominators() -> None:
     assert reading.value.tolist() == [10 / 100, 0.0]
 
 
+def test_repeat_report_share_counts_live_accounts_over_the_report_line() -> None:
+    """Of the accounts that went live, the share with at least min_reports reports that day, per account-day over
+    the window; an account that did not go live counts in neither part, whatever its reports."""
+    cfg = SignalConfig.model_validate({"name": "s", "group_by": ["market"], "detector": {"kind": "threshold", "limit": 1.0},
+                                       "observable": {"kind": "repeat_report_share", "window_days": 2}})
+    sig = SignalRun(cfg, list(MARKETS), list(CATEGORIES))
+
+    def day(n: int, streams: list[float], reports: list[float]) -> Observed:
+        obs = _day(n, [0, 0, 0, 0], [0, 0, 0, 0])
+        obs.flows["streams"][:], obs.flows["reports"][:] = streams, reports
+        return obs
+
+    first = sig.read(day(1, [1, 2, 1, 0], [2, 1, 3, 5]))  # sg: 1 of 2 live over the line; id: 1 of 1 (the 4th is off)
+    assert first.value.tolist() == [1 / 2, 1.0] and first.count.tolist() == [2.0, 1.0]
+    second = sig.read(day(2, [1, 1, 1, 1], [1, 4, 0, 2]))  # sg: 1 of 2 again; id: 1 of 2
+    assert second.value.tolist() == [2 / 4, 2 / 3] and second.count.tolist() == [4.0, 3.0]
+    three = SignalConfig.model_validate({"name": "s", "group_by": [], "detector": {"kind": "threshold", "limit": 1.0},
+                                         "observable": {"kind": "repeat_report_share", "min_reports": 3}})
+    assert SignalRun(three, list(MARKETS), list(CATEGORIES)).read(day(1, [1, 2, 1, 0], [2, 1, 3, 5])).value.tolist() \
+        == [1 / 3]
+
+
 @pytest.mark.parametrize("detector", [{"kind": "zscore"}, {"kind": "ewma"}, {"kind": "cusum"},
                                       {"kind": "pelt", "min_shift": 2.0}])
 def test_detectors_quiet_on_noise_and_fire_after_a_step(detector: dict) -> None:
@@ -152,6 +174,7 @@ TINY = {
         {"name": "flags", "observable": "flag_rate", "detector": {"kind": "cusum", "direction": "both"}},
         {"name": "young", "group_by": ["market", "age_band"], "observable": "young_gmv_share", "detector": "ewma"},
         {"name": "queue", "observable": "review_queue_growth", "detector": {"kind": "threshold", "limit": 5.0}},
+        {"name": "repeats", "observable": {"kind": "repeat_report_share", "window_days": 2}, "detector": "ewma"},
     ],
 }
 
@@ -218,7 +241,7 @@ def test_run_writes_alerts_and_evaluates(tmp_path) -> None:
 
     result = run(scenario_from_dict(TINY))
     a = result.alerts
-    n_groups = {"refunds": 2 * 6, "flags": 2, "young": 2 * 3, "queue": 2}
+    n_groups = {"refunds": 2 * 6, "flags": 2, "young": 2 * 3, "queue": 2, "repeats": 2}
     assert len(a) == 40 * sum(n_groups.values())
     assert a.groupby("signal", observed=True).size().to_dict() == {k: 40 * v for k, v in n_groups.items()}
     write_run(result, tmp_path / "run", plot=False)

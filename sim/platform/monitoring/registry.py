@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["CONTROLLERS", "DETECTORS", "OBSERVABLES", "Registry"]
 
 OBSERVABLES: Registry[type[Observable]] = Registry("observable kind", (
-    "appeal_overturn_rate", "complaint_rate", "flag_rate", "ratio", "refund_rate", "reports_per_1k_views",
-    "review_queue_growth", "young_gmv_share"), package="sim.platform.monitoring.observables", config=ObservableConfig)
+    "appeal_overturn_rate", "complaint_rate", "flag_rate", "ratio", "refund_rate", "repeat_report_share",
+    "reports_per_1k_views", "review_queue_growth", "young_gmv_share"), package="sim.platform.monitoring.observables", config=ObservableConfig)
 DETECTORS: Registry[type[Detector]] = Registry("detector kind", ("cusum", "ewma", "pelt", "threshold", "zscore"),
                                     package="sim.platform.monitoring.detectors", config=DetectorConfig)
 CONTROLLERS: Registry[type[Controller]] = Registry("controller kind", ("escalation", "guardrail_rollback", "pi_threshold"),

@@ -8,6 +8,7 @@ from sim.platform.monitoring.observables import (  # noqa: F401  (registers the 
     flag_rate,
     ratio,
     refund_rate,
+    repeat_report_share,
     reports_per_1k_views,
     review_queue_growth,
     young_gmv_share,
